@@ -1,0 +1,339 @@
+//! Bytes to UTF-8, chunk by chunk.
+//!
+//! A UTF-8 BOM is stripped; UTF-16 with a BOM is decoded with `encoding_rs`. Invalid UTF-8
+//! is replaced by U+FFFD and remembered (input offset, output offset, raw bytes) so the
+//! record reader can place it in a row and column, and so we can offer a Windows-1252
+//! reading of it.
+
+use encoding_rs::{Decoder as RsDecoder, UTF_16BE, UTF_16LE};
+
+/// The encoding a file was read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8 (possibly invalid in places).
+    Utf8,
+    /// UTF-16 little-endian, announced by a BOM.
+    Utf16Le,
+    /// UTF-16 big-endian, announced by a BOM.
+    Utf16Be,
+}
+
+impl Encoding {
+    /// Name as in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "UTF-8",
+            Encoding::Utf16Le => "UTF-16LE",
+            Encoding::Utf16Be => "UTF-16BE",
+        }
+    }
+}
+
+/// An invalid byte sequence replaced by U+FFFD.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Invalid {
+    /// Offset in the input bytes.
+    pub in_offset: u64,
+    /// Offset of the replacement character in the decoded output.
+    pub out_offset: u64,
+    /// The raw bytes (up to 4).
+    pub raw: [u8; 4],
+    pub raw_len: u8,
+}
+
+impl Invalid {
+    pub fn raw(&self) -> &[u8] {
+        &self.raw[..usize::from(self.raw_len)]
+    }
+}
+
+const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+
+#[derive(Debug)]
+enum State {
+    /// Waiting for enough bytes to see a BOM.
+    Start(Vec<u8>),
+    Utf8 {
+        carry: [u8; 4],
+        carry_len: usize,
+    },
+    Utf16(Box<RsDecoder>),
+}
+
+/// Streaming decoder to UTF-8.
+#[derive(Debug)]
+pub(crate) struct Decoder {
+    state: State,
+    pub encoding: Encoding,
+    pub bom: bool,
+    /// Input bytes consumed.
+    in_pos: u64,
+    /// Output bytes produced.
+    out_pos: u64,
+    /// Replacements since the caller last drained this.
+    pub invalid: Vec<Invalid>,
+}
+
+impl Decoder {
+    pub fn new() -> Decoder {
+        Decoder {
+            state: State::Start(Vec::with_capacity(3)),
+            encoding: Encoding::Utf8,
+            bom: false,
+            in_pos: 0,
+            out_pos: 0,
+            invalid: Vec::new(),
+        }
+    }
+
+    /// Decodes `input`, appending UTF-8 to `out`.
+    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        let mut input = input;
+        if let State::Start(buf) = &mut self.state {
+            let need = 3 - buf.len();
+            let take = need.min(input.len());
+            buf.extend_from_slice(&input[..take]);
+            input = &input[take..];
+            if buf.len() < 3 {
+                self.out_pos += (out.len() - start) as u64;
+                return;
+            }
+            let head = std::mem::take(buf);
+            self.begin(&head, out, false);
+        }
+        self.body(input, out, false);
+        self.out_pos += (out.len() - start) as u64;
+    }
+
+    /// Flushes what is held back at end of input.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let start = out.len();
+        if let State::Start(buf) = &mut self.state {
+            let head = std::mem::take(buf);
+            self.begin(&head, out, true);
+        }
+        self.body(&[], out, true);
+        self.out_pos += (out.len() - start) as u64;
+    }
+
+    /// Chooses the encoding from the first bytes and decodes them.
+    fn begin(&mut self, head: &[u8], out: &mut Vec<u8>, last: bool) {
+        let (rest, state) = if let Some(r) = head.strip_prefix(b"\xEF\xBB\xBF") {
+            self.bom = true;
+            (r, None)
+        } else if head.starts_with(b"\xFF\xFE") {
+            self.bom = true;
+            self.encoding = Encoding::Utf16Le;
+            (head, Some(UTF_16LE.new_decoder_with_bom_removal()))
+        } else if head.starts_with(b"\xFE\xFF") {
+            self.bom = true;
+            self.encoding = Encoding::Utf16Be;
+            (head, Some(UTF_16BE.new_decoder_with_bom_removal()))
+        } else {
+            (head, None)
+        };
+        self.state = match state {
+            Some(d) => State::Utf16(Box::new(d)),
+            None => State::Utf8 {
+                carry: [0; 4],
+                carry_len: 0,
+            },
+        };
+        // The BOM bytes count as consumed input.
+        self.in_pos += (head.len() - rest.len()) as u64;
+        self.body(rest, out, last);
+    }
+
+    fn body(&mut self, input: &[u8], out: &mut Vec<u8>, last: bool) {
+        match &mut self.state {
+            State::Start(_) => {}
+            State::Utf16(dec) => {
+                let base = out.len();
+                let mut src = input;
+                loop {
+                    let need = dec
+                        .max_utf8_buffer_length(src.len())
+                        .unwrap_or(src.len() * 3 + 16);
+                    let at = out.len();
+                    out.resize(at + need, 0);
+                    let (res, read, written, _) = dec.decode_to_utf8(src, &mut out[at..], last);
+                    out.truncate(at + written);
+                    src = &src[read..];
+                    if res == encoding_rs::CoderResult::InputEmpty {
+                        break;
+                    }
+                }
+                // Replacements in UTF-16 are rare (lone surrogates): locate them by output.
+                let chunk_in = self.in_pos;
+                let mut i = base;
+                while let Some(p) = memchr::memmem::find(&out[i..], REPLACEMENT) {
+                    self.invalid.push(Invalid {
+                        in_offset: chunk_in,
+                        out_offset: self.out_pos + (i + p - base) as u64,
+                        raw: [0; 4],
+                        raw_len: 0,
+                    });
+                    i += p + REPLACEMENT.len();
+                }
+                self.in_pos += input.len() as u64;
+            }
+            State::Utf8 { carry, carry_len } => {
+                let base = out.len();
+                let out_pos = self.out_pos;
+                let mut src = input;
+                let mut in_pos = self.in_pos;
+                // Finish a character split across chunks. `carry` holds a valid but
+                // incomplete prefix, so its lead byte says how many bytes are missing.
+                if *carry_len > 0 {
+                    let cl = *carry_len;
+                    let width = match carry[0] {
+                        0xC0..=0xDF => 2,
+                        0xE0..=0xEF => 3,
+                        _ => 4,
+                    };
+                    let need = width - cl;
+                    if src.len() < need && !last {
+                        carry[cl..cl + src.len()].copy_from_slice(src);
+                        *carry_len += src.len();
+                        return;
+                    }
+                    let take = need.min(src.len());
+                    let mut joint = [0u8; 4];
+                    joint[..cl].copy_from_slice(&carry[..cl]);
+                    joint[cl..cl + take].copy_from_slice(&src[..take]);
+                    let jl = cl + take;
+                    match std::str::from_utf8(&joint[..jl]) {
+                        Ok(_) => {
+                            out.extend_from_slice(&joint[..jl]);
+                            in_pos += jl as u64;
+                            src = &src[take..];
+                        }
+                        Err(e) => {
+                            let bad = e.error_len().unwrap_or(jl).max(cl);
+                            let mut raw = [0; 4];
+                            raw[..bad].copy_from_slice(&joint[..bad]);
+                            self.invalid.push(Invalid {
+                                in_offset: in_pos,
+                                out_offset: out_pos + (out.len() - base) as u64,
+                                raw,
+                                raw_len: bad as u8,
+                            });
+                            out.extend_from_slice(REPLACEMENT);
+                            in_pos += bad as u64;
+                            src = &src[bad - cl..];
+                        }
+                    }
+                    *carry_len = 0;
+                }
+                loop {
+                    match std::str::from_utf8(src) {
+                        Ok(_) => {
+                            out.extend_from_slice(src);
+                            in_pos += src.len() as u64;
+                            break;
+                        }
+                        Err(e) => {
+                            let good = e.valid_up_to();
+                            out.extend_from_slice(&src[..good]);
+                            in_pos += good as u64;
+                            match e.error_len() {
+                                Some(n) => {
+                                    let mut raw = [0; 4];
+                                    raw[..n].copy_from_slice(&src[good..good + n]);
+                                    self.invalid.push(Invalid {
+                                        in_offset: in_pos,
+                                        out_offset: out_pos + (out.len() - base) as u64,
+                                        raw,
+                                        raw_len: n as u8,
+                                    });
+                                    out.extend_from_slice(REPLACEMENT);
+                                    in_pos += n as u64;
+                                    src = &src[good + n..];
+                                }
+                                None if last => {
+                                    let n = src.len() - good;
+                                    let mut raw = [0; 4];
+                                    raw[..n].copy_from_slice(&src[good..]);
+                                    self.invalid.push(Invalid {
+                                        in_offset: in_pos,
+                                        out_offset: out_pos + (out.len() - base) as u64,
+                                        raw,
+                                        raw_len: n as u8,
+                                    });
+                                    out.extend_from_slice(REPLACEMENT);
+                                    in_pos += n as u64;
+                                    break;
+                                }
+                                None => {
+                                    let n = src.len() - good;
+                                    carry[..n].copy_from_slice(&src[good..]);
+                                    *carry_len = n;
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                self.in_pos = in_pos;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(chunks: &[&[u8]]) -> (Vec<u8>, Decoder) {
+        let mut d = Decoder::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            d.decode(c, &mut out);
+        }
+        d.finish(&mut out);
+        (out, d)
+    }
+
+    #[test]
+    fn bom_and_split_chars() {
+        let (o, d) = run(&[b"\xEF", b"\xBB\xBFa\xC3", b"\xA9b"]);
+        assert_eq!(o, "aéb".as_bytes());
+        assert!(d.bom && d.invalid.is_empty());
+    }
+
+    #[test]
+    fn invalid_located() {
+        let (o, d) = run(&[b"ab\xE9", b"cd"]);
+        assert_eq!(o, "ab\u{FFFD}cd".as_bytes());
+        assert_eq!(d.invalid.len(), 1);
+        assert_eq!(d.invalid[0].in_offset, 2);
+        assert_eq!(d.invalid[0].out_offset, 2);
+        assert_eq!(d.invalid[0].raw(), b"\xE9");
+    }
+
+    #[test]
+    fn truncated_at_end() {
+        let (o, d) = run(&[b"abc\xC3"]);
+        assert_eq!(o, "abc\u{FFFD}".as_bytes());
+        assert_eq!(d.invalid.len(), 1);
+    }
+
+    #[test]
+    fn utf16() {
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("a,é\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let (o, d) = run(&[&le[..3], &le[3..]]);
+        assert_eq!(o, "a,é\n".as_bytes());
+        assert_eq!(d.encoding, Encoding::Utf16Le);
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain("x".encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        let (o, d) = run(&[&be]);
+        assert_eq!(o, b"x");
+        assert_eq!(d.encoding, Encoding::Utf16Be);
+    }
+}

@@ -1,0 +1,248 @@
+//! File-kind detection by header, as the platform does it, plus the diagnoses the platform
+//! does not give: the closest kind when nothing matches, and first-match traps.
+//!
+//! ```
+//! use validator_core::{detect, targets};
+//! let canvas = targets::canvas();
+//! let kind = detect::detect_kind(&canvas, &["Section_ID", "course_id", "name", "status"]);
+//! assert_eq!(kind.map(|k| k.name.as_str()), Some("sections"));
+//! ```
+
+use crate::schema::{Detect, HeaderRules, Kind, Target};
+
+/// Normalises a header cell for detection (trim, case) as the target says.
+pub fn detection_name(rules: &HeaderRules, cell: &str) -> String {
+    let c = if rules.trim_for_detection {
+        cell.trim()
+    } else {
+        cell
+    };
+    if rules.case_insensitive {
+        c.to_lowercase()
+    } else {
+        c.to_owned()
+    }
+}
+
+/// Normalises a header cell for reading a column, as the target says.
+pub fn reading_name(rules: &HeaderRules, cell: &str) -> String {
+    let c = if rules.trim_for_reading {
+        cell.trim()
+    } else {
+        cell
+    };
+    if rules.case_insensitive {
+        c.to_lowercase()
+    } else {
+        c.to_owned()
+    }
+}
+
+/// The first kind (in the target's order) whose predicate the header meets.
+pub fn detect_kind<'t>(target: &'t Target, header: &[&str]) -> Option<&'t Kind> {
+    let names: Vec<String> = header
+        .iter()
+        .map(|c| detection_name(&target.header, c))
+        .collect();
+    first_match(target, &names).map(|i| &target.kinds[i])
+}
+
+pub(crate) fn first_match(target: &Target, names: &[String]) -> Option<usize> {
+    target.kinds.iter().position(|k| meets(&k.detect, names))
+}
+
+fn has(names: &[String], col: &str) -> bool {
+    names.iter().any(|n| n == col)
+}
+
+/// Whether a header (detection names) meets a predicate.
+pub(crate) fn meets(d: &Detect, names: &[String]) -> bool {
+    d.all.iter().all(|c| has(names, c))
+        && d.any.iter().all(|g| g.iter().any(|c| has(names, c)))
+        && !d.none.iter().any(|c| has(names, c))
+        && !(d.all.is_empty() && d.any.is_empty())
+}
+
+/// How many header columns a kind reads.
+fn explained(k: &Kind, names: &[String]) -> usize {
+    names.iter().filter(|n| k.columns.contains(n)).count()
+}
+
+/// A first-match trap: a later kind also matches and reads more of the header.
+/// Returns that kind's index.
+pub(crate) fn trap(target: &Target, detected: usize, names: &[String]) -> Option<usize> {
+    let mine = explained(&target.kinds[detected], names);
+    target
+        .kinds
+        .iter()
+        .enumerate()
+        .skip(detected + 1)
+        .filter(|(_, k)| meets(&k.detect, names))
+        .map(|(i, k)| (i, explained(k, names)))
+        .filter(|&(_, n)| n > mine)
+        .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)))
+        .map(|(i, _)| i)
+}
+
+/// Letters and digits only, lower-cased: `Section ID` → `sectionid`.
+fn squash(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// A header cell that is probably a misspelling of `want`.
+fn lookalike<'a>(names: &'a [String], want: &str) -> Option<&'a str> {
+    let w = squash(want);
+    names
+        .iter()
+        .filter(|n| !n.is_empty() && n.as_str() != want)
+        .find(|n| {
+            let s = squash(n);
+            s == w || (w.len() >= 5 && edit_distance(&s, &w) <= 2)
+        })
+        .map(String::as_str)
+}
+
+/// Explains why no kind matched: the closest kind, lookalike columns and what is missing.
+pub(crate) fn near_miss(target: &Target, names: &[String]) -> String {
+    struct Fit<'a> {
+        kind: &'a Kind,
+        score: usize,
+        lookalikes: Vec<(String, String)>,
+        missing: Vec<String>,
+        forbidden: Vec<String>,
+        explained: usize,
+    }
+    let fits = target.kinds.iter().map(|k| {
+        let mut fit = Fit {
+            kind: k,
+            score: 0,
+            lookalikes: Vec::new(),
+            missing: Vec::new(),
+            forbidden: Vec::new(),
+            explained: explained(k, names),
+        };
+        let mut need = |group: &[String]| {
+            if group.iter().any(|c| has(names, c)) {
+                fit.score += 2;
+            } else if let Some((found, want)) = group
+                .iter()
+                .find_map(|c| lookalike(names, c).map(|f| (f.to_owned(), c.clone())))
+            {
+                fit.score += 1;
+                fit.lookalikes.push((found, want));
+            } else {
+                fit.missing.push(
+                    group
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                );
+            }
+        };
+        for c in &k.detect.all {
+            need(std::slice::from_ref(c));
+        }
+        for g in &k.detect.any {
+            need(g);
+        }
+        fit.forbidden = k
+            .detect
+            .none
+            .iter()
+            .filter(|c| has(names, c))
+            .cloned()
+            .collect();
+        fit
+    });
+    let best = fits
+        .filter(|f| f.score > 0)
+        .max_by_key(|f| (f.score, f.explained, std::cmp::Reverse(f.missing.len())));
+    let Some(f) = best else {
+        return "no known column names; is this the right target?".to_owned();
+    };
+    let mut parts = vec![format!("closest kind: {}", f.kind.name)];
+    // Any unknown header cell that looks like one of the kind's columns, not only those
+    // the predicate needs.
+    let unknown: Vec<String> = names
+        .iter()
+        .filter(|n| !f.kind.columns.contains(n))
+        .cloned()
+        .collect();
+    let mut seen = Vec::new();
+    for want in f.kind.columns.iter().filter(|c| !has(names, c)) {
+        if let Some(found) = lookalike(&unknown, want)
+            && !seen.contains(&found)
+        {
+            seen.push(found);
+            parts.push(format!("`{found}` looks like `{want}`"));
+        }
+    }
+    for (found, want) in &f.lookalikes {
+        if !seen.contains(&found.as_str()) {
+            parts.push(format!("`{found}` looks like `{want}`"));
+        }
+    }
+    if !f.missing.is_empty() {
+        parts.push(format!("missing {}", f.missing.join(", ")));
+    }
+    for c in &f.forbidden {
+        parts.push(format!("`{c}` must not be present for {}", f.kind.name));
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets::canvas;
+
+    fn names(h: &[&str]) -> Vec<String> {
+        h.iter().map(|s| s.to_lowercase()).collect()
+    }
+
+    #[test]
+    fn near_miss_names_lookalikes_and_missing() {
+        let t = canvas();
+        let h = names(&["course_id", "sectionid", "student", "role", "status"]);
+        assert_eq!(first_match(&t, &h), None);
+        assert_eq!(
+            near_miss(&t, &h),
+            "closest kind: enrollments; `sectionid` looks like `section_id`; missing `user_id` or `user_integration_id`"
+        );
+    }
+
+    #[test]
+    fn traps() {
+        let t = canvas();
+        let h = names(&[
+            "course_id",
+            "section_id",
+            "user_id",
+            "role",
+            "status",
+            "name",
+        ]);
+        let k = first_match(&t, &h).unwrap();
+        assert_eq!(t.kinds[k].name, "sections");
+        assert_eq!(t.kinds[trap(&t, k, &h).unwrap()].name, "enrollments");
+    }
+}

@@ -1,0 +1,417 @@
+//! Records out of decoded bytes, chunk by chunk, on top of `csv-core`.
+//!
+//! `csv-core` is lenient about quotes; Canvas's Ruby parser is strict (`Malformed CSV`).
+//! A small state machine runs over the same consumed bytes to report what Ruby rejects:
+//! a quote inside an unquoted field, text after a closing quote, and a quote still open at
+//! end of file. It costs one `memchr` per slice when there are no quotes.
+//!
+//! Row numbering follows the platforms: the header is row 1, empty lines are skipped and
+//! not counted, a row of blank cells is counted.
+
+use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
+
+/// Delimiters we sniff, in order of preference on a tie.
+pub(crate) const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// Line ending style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LineEnding {
+    Lf,
+    CrLf,
+    Cr,
+}
+
+impl LineEnding {
+    pub fn name(self) -> &'static str {
+        match self {
+            LineEnding::Lf => "LF",
+            LineEnding::CrLf => "CRLF",
+            LineEnding::Cr => "CR",
+        }
+    }
+}
+
+/// Bytes of input to look at before choosing a delimiter.
+pub(crate) const SNIFF_BYTES: usize = 64 * 1024;
+/// Lines to look at before choosing a delimiter.
+const SNIFF_LINES: usize = 6;
+
+/// Whether `buf` holds enough lines to sniff from.
+pub(crate) fn enough_to_sniff(buf: &[u8]) -> bool {
+    buf.len() >= SNIFF_BYTES || memchr::memchr_iter(b'\n', buf).count() > SNIFF_LINES
+}
+
+/// Picks the delimiter that splits the first lines most consistently, and the line ending.
+pub(crate) fn sniff(buf: &[u8]) -> (u8, Option<LineEnding>) {
+    let mut lines: Vec<[usize; 4]> = Vec::new();
+    let mut counts = [0usize; 4];
+    let mut in_quotes = false;
+    let mut ending = None;
+    let mut i = 0;
+    while i < buf.len() && lines.len() < SNIFF_LINES {
+        let b = buf[i];
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\r' | b'\n' if !in_quotes => {
+                if ending.is_none() {
+                    ending = Some(match (b, buf.get(i + 1)) {
+                        (b'\r', Some(b'\n')) => LineEnding::CrLf,
+                        (b'\r', _) => LineEnding::Cr,
+                        _ => LineEnding::Lf,
+                    });
+                }
+                if b == b'\r' && buf.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                if counts.iter().any(|&c| c > 0) || !lines.is_empty() {
+                    lines.push(counts);
+                }
+                counts = [0; 4];
+            }
+            _ if !in_quotes => {
+                if let Some(d) = DELIMITERS.iter().position(|&d| d == b) {
+                    counts[d] += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if lines.len() < SNIFF_LINES && counts.iter().any(|&c| c > 0) {
+        lines.push(counts);
+    }
+    let Some(header) = lines.first() else {
+        return (b',', ending);
+    };
+    let mut best = (0usize, 0usize, b',');
+    for (d, &delim) in DELIMITERS.iter().enumerate() {
+        if header[d] == 0 {
+            continue;
+        }
+        let consistent = lines.iter().filter(|l| l[d] == header[d]).count();
+        let score = (consistent, header[d]);
+        if score > (best.0, best.1) {
+            best = (consistent, header[d], delim);
+        }
+    }
+    (best.2, ending)
+}
+
+/// A quoting error Ruby's CSV parser rejects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum QuoteError {
+    /// `ab"c`: a quote inside a field that did not start with one.
+    InUnquoted,
+    /// `"ab"c`: text after the closing quote.
+    AfterQuote,
+    /// A quote opened and never closed before end of file.
+    Unclosed,
+}
+
+/// Where a quote error is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QuoteIssue {
+    pub error: QuoteError,
+    /// 0-based field index in the record.
+    pub field: usize,
+    /// Physical line.
+    pub line: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Q {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
+}
+
+/// A complete record, borrowed from the reader's buffers.
+#[derive(Debug)]
+pub(crate) struct Record<'a> {
+    data: &'a [u8],
+    ends: &'a [usize],
+    /// Physical line where the record starts.
+    pub line: u64,
+    /// Offset in the decoded stream where the record ends.
+    pub end: u64,
+    pub quote_issues: &'a [QuoteIssue],
+}
+
+impl<'a> Record<'a> {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// End offset of field `i` in [`Record::bytes`].
+    pub fn field_end(&self, i: usize) -> usize {
+        self.ends[i]
+    }
+
+    #[cfg(test)]
+    pub fn field(&self, i: usize) -> &'a [u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.data[start..self.ends[i]]
+    }
+
+    #[cfg(test)]
+    pub fn fields(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.len()).map(|i| self.field(i))
+    }
+
+    /// All field bytes, concatenated.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.data
+    }
+}
+
+/// Streaming record reader.
+#[derive(Debug)]
+pub(crate) struct RecordReader {
+    rdr: Reader,
+    delimiter: u8,
+    /// Count `\r` instead of `\n` as line breaks (old Mac files).
+    cr_lines: bool,
+    out: Vec<u8>,
+    out_len: usize,
+    ends: Vec<usize>,
+    ends_len: usize,
+    at_record_start: bool,
+    /// Physical line of the next byte (1-based).
+    line: u64,
+    record_line: u64,
+    /// Decoded bytes consumed.
+    pos: u64,
+    q: Q,
+    field: usize,
+    quote_line: u64,
+    issues: Vec<QuoteIssue>,
+}
+
+impl RecordReader {
+    pub fn new(delimiter: u8, ending: Option<LineEnding>) -> RecordReader {
+        RecordReader {
+            rdr: ReaderBuilder::new().delimiter(delimiter).build(),
+            delimiter,
+            cr_lines: ending == Some(LineEnding::Cr),
+            out: vec![0; 4096],
+            out_len: 0,
+            ends: vec![0; 64],
+            ends_len: 0,
+            at_record_start: true,
+            line: 1,
+            record_line: 1,
+            pos: 0,
+            q: Q::FieldStart,
+            field: 0,
+            quote_line: 1,
+            issues: Vec::new(),
+        }
+    }
+
+    /// Feeds decoded bytes; calls `emit` for each complete record.
+    pub fn feed(&mut self, mut input: &[u8], emit: &mut dyn FnMut(&Record<'_>)) {
+        while !input.is_empty() {
+            if self.at_record_start {
+                let skip = input
+                    .iter()
+                    .take_while(|&&b| b == b'\n' || b == b'\r')
+                    .count();
+                self.count_lines(&input[..skip]);
+                self.pos += skip as u64;
+                input = &input[skip..];
+                if input.is_empty() {
+                    return;
+                }
+                self.at_record_start = false;
+                self.record_line = self.line;
+                self.q = Q::FieldStart;
+                self.field = 0;
+                self.issues.clear();
+            }
+            let (res, nin, nout, nend) = self.rdr.read_record(
+                input,
+                &mut self.out[self.out_len..],
+                &mut self.ends[self.ends_len..],
+            );
+            self.scan(&input[..nin]);
+            self.pos += nin as u64;
+            input = &input[nin..];
+            self.out_len += nout;
+            self.ends_len += nend;
+            self.handle(res, emit);
+        }
+    }
+
+    /// Flushes the last record at end of input.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(&Record<'_>)) {
+        if matches!(self.q, Q::Quoted) && !self.at_record_start {
+            self.issues.push(QuoteIssue {
+                error: QuoteError::Unclosed,
+                field: self.field,
+                line: self.quote_line,
+            });
+        }
+        loop {
+            let (res, _, nout, nend) = self.rdr.read_record(
+                &[],
+                &mut self.out[self.out_len..],
+                &mut self.ends[self.ends_len..],
+            );
+            self.out_len += nout;
+            self.ends_len += nend;
+            if matches!(res, ReadRecordResult::End) {
+                return;
+            }
+            self.handle(res, emit);
+        }
+    }
+
+    fn handle(&mut self, res: ReadRecordResult, emit: &mut dyn FnMut(&Record<'_>)) {
+        match res {
+            ReadRecordResult::InputEmpty | ReadRecordResult::End => {}
+            ReadRecordResult::OutputFull => {
+                let n = self.out.len() * 2;
+                self.out.resize(n, 0);
+            }
+            ReadRecordResult::OutputEndsFull => {
+                let n = self.ends.len() * 2;
+                self.ends.resize(n, 0);
+            }
+            ReadRecordResult::Record => {
+                let rec = Record {
+                    data: &self.out[..self.out_len],
+                    ends: &self.ends[..self.ends_len],
+                    line: self.record_line,
+                    end: self.pos,
+                    quote_issues: &self.issues,
+                };
+                emit(&rec);
+                self.out_len = 0;
+                self.ends_len = 0;
+                self.at_record_start = true;
+            }
+        }
+    }
+
+    fn count_lines(&mut self, bytes: &[u8]) {
+        let nl = if self.cr_lines { b'\r' } else { b'\n' };
+        self.line += memchr::memchr_iter(nl, bytes).count() as u64;
+    }
+
+    /// Runs the strict-quote machine and counts lines over consumed bytes.
+    fn scan(&mut self, bytes: &[u8]) {
+        if matches!(self.q, Q::FieldStart | Q::Unquoted) && memchr::memchr(b'"', bytes).is_none() {
+            // Fast path: only delimiters and line breaks matter here.
+            self.count_lines(bytes);
+            if let Some(&last) = bytes.last() {
+                self.field += memchr::memchr_iter(self.delimiter, bytes).count();
+                self.q = if last == self.delimiter || last == b'\n' || last == b'\r' {
+                    Q::FieldStart
+                } else {
+                    Q::Unquoted
+                };
+            }
+            return;
+        }
+        let nl = if self.cr_lines { b'\r' } else { b'\n' };
+        for &b in bytes {
+            if b == nl {
+                self.line += 1;
+            }
+            let d = b == self.delimiter;
+            let eol = b == b'\n' || b == b'\r';
+            self.q = match self.q {
+                Q::FieldStart | Q::Unquoted if d => {
+                    self.field += 1;
+                    Q::FieldStart
+                }
+                Q::FieldStart | Q::Unquoted if eol => Q::FieldStart,
+                Q::FieldStart if b == b'"' => {
+                    self.quote_line = self.line;
+                    Q::Quoted
+                }
+                Q::FieldStart => Q::Unquoted,
+                Q::Unquoted => {
+                    if b == b'"' {
+                        self.issue(QuoteError::InUnquoted);
+                    }
+                    Q::Unquoted
+                }
+                Q::Quoted if b == b'"' => Q::QuoteInQuoted,
+                Q::Quoted => Q::Quoted,
+                Q::QuoteInQuoted if b == b'"' => Q::Quoted,
+                Q::QuoteInQuoted if d => {
+                    self.field += 1;
+                    Q::FieldStart
+                }
+                Q::QuoteInQuoted if eol => Q::FieldStart,
+                Q::QuoteInQuoted => {
+                    self.issue(QuoteError::AfterQuote);
+                    Q::Unquoted
+                }
+            };
+        }
+    }
+
+    fn issue(&mut self, error: QuoteError) {
+        // One issue of a kind per field is enough.
+        if let Some(last) = self.issues.last()
+            && last.field == self.field
+            && last.error == error
+        {
+            return;
+        }
+        self.issues.push(QuoteIssue {
+            error,
+            field: self.field,
+            line: self.line,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(input: &[u8], delim: u8) -> Vec<(u64, Vec<String>, Vec<QuoteError>)> {
+        let mut r = RecordReader::new(delim, None);
+        let mut v = Vec::new();
+        let mut emit = |rec: &Record<'_>| {
+            v.push((
+                rec.line,
+                rec.fields()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
+                rec.quote_issues.iter().map(|q| q.error).collect(),
+            ))
+        };
+        r.feed(input, &mut emit);
+        r.finish(&mut emit);
+        v
+    }
+
+    #[test]
+    fn blank_lines_skipped_lines_counted() {
+        let v = records(b"a,b\r\n\r\n1,\"x\ny\"\n\n2,3", b',');
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[1], (3, vec!["1".into(), "x\ny".into()], vec![]));
+        assert_eq!(v[2].0, 6);
+    }
+
+    #[test]
+    fn strict_quotes() {
+        let v = records(b"a,b\nx\"y,1\n\"p\"q,2\n\"open,3\n", b',');
+        assert_eq!(v[1].2, vec![QuoteError::InUnquoted]);
+        assert_eq!(v[2].2, vec![QuoteError::AfterQuote]);
+        assert_eq!(v[3].2, vec![QuoteError::Unclosed]);
+    }
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(sniff(b"a;b;c\n1;2,5;3\n").0, b';');
+        assert_eq!(sniff(b"a\tb\n1\t2\n").0, b'\t');
+        assert_eq!(sniff(b"a,b\r\n1,2\r\n"), (b',', Some(LineEnding::CrLf)));
+        assert_eq!(sniff(b"name\n").0, b',');
+    }
+}

@@ -1,0 +1,251 @@
+//! The report: what every host prints, serialises or posts back.
+//!
+//! The JSON shape is a contract (other tools and the conformance tests depend on it):
+//! fields may be added, never renamed. [`REPORT_VERSION`] goes up when a field changes
+//! meaning.
+//!
+//! ```
+//! use validator_core::{targets, validate};
+//! let report = validate(&targets::canvas(), "users.csv", b"user_id,login_id,status\nu1,l1,active\n");
+//! assert_eq!(report.summary.errors, 0);
+//! assert_eq!(report.files[0].kind.as_deref(), Some("users"));
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the report's JSON shape.
+pub const REPORT_VERSION: u32 = 1;
+
+/// How bad a finding is. Errors mean the platform rejects the row or the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The platform rejects the row or file.
+    Error,
+    /// Accepted, but probably not what was meant.
+    Warning,
+    /// Worth knowing; nothing is wrong.
+    Info,
+}
+
+impl Severity {
+    /// Lower-case name, as in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// One located problem.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable identifier, e.g. `row.required`.
+    pub code: String,
+    /// Error, warning or info.
+    pub severity: Severity,
+    /// Path of the file (relative to the input folder or ZIP root), null for bundle-wide findings.
+    pub file: Option<String>,
+    /// Record number, header = row 1 (as Canvas and Watershed count). Blank lines are not counted.
+    pub row: Option<u64>,
+    /// Physical line (1-based) where the record starts, or where the byte is.
+    pub line: Option<u64>,
+    /// Header name of the column, if the finding is about one cell.
+    pub column: Option<String>,
+    /// 1-based position of the column in the header.
+    pub column_number: Option<u32>,
+    /// The offending value, truncated to [`MAX_VALUE_CHARS`] characters.
+    pub value: Option<String>,
+    /// Our explanation.
+    pub message: String,
+    /// The platform's own message for this problem, where one exists.
+    pub platform_message: Option<String>,
+}
+
+/// Longest value quoted in a finding, in characters.
+pub const MAX_VALUE_CHARS: usize = 80;
+
+/// Totals for one finding code whose findings were capped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Omitted {
+    /// The finding code.
+    pub code: String,
+    /// Findings of this code left out of the list.
+    pub omitted: u64,
+    /// Findings of this code in all.
+    pub total: u64,
+}
+
+/// What was found in one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileReport {
+    /// Path relative to the input folder or ZIP root.
+    pub path: String,
+    /// Detected kind (the platform's name for it), null when unrecognised.
+    pub kind: Option<String>,
+    /// Data rows (records after the header, blank lines not counted).
+    pub rows: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Encoding assumed: `UTF-8`, `UTF-16LE` or `UTF-16BE`.
+    pub encoding: String,
+    /// Whether a byte-order mark was present (and stripped).
+    pub bom: bool,
+    /// Delimiter assumed: `,`, `;`, `\t` or `|`.
+    pub delimiter: String,
+    /// Line ending seen first: `LF`, `CRLF`, `CR`, or null for a one-line file.
+    pub line_ending: Option<String>,
+    /// The header as read (before any case folding or trimming).
+    pub header: Vec<String>,
+    /// Findings in this file, ordered by row.
+    pub findings: Vec<Finding>,
+    /// Codes whose findings were capped, with exact totals.
+    pub omitted: Vec<Omitted>,
+}
+
+/// Error/warning/info totals. Counts include findings left out by the caps.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Number of error findings.
+    pub errors: u64,
+    /// Number of warning findings.
+    pub warnings: u64,
+    /// Number of info findings.
+    pub infos: u64,
+    /// Files in the report.
+    pub files: u64,
+    /// Data rows over all files.
+    pub rows: u64,
+}
+
+/// The validation report of a bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`REPORT_VERSION`].
+    pub version: u32,
+    /// Target name, e.g. `canvas`.
+    pub target: String,
+    /// One entry per file, in the order the host pushed them.
+    pub files: Vec<FileReport>,
+    /// Bundle-level findings (not tied to one file).
+    pub findings: Vec<Finding>,
+    /// Bundle-level codes whose findings were capped.
+    pub omitted: Vec<Omitted>,
+    /// Totals.
+    pub summary: Summary,
+}
+
+impl Report {
+    /// True when any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.summary.errors > 0
+    }
+
+    /// Every finding listed in the report: bundle-level first, then per file.
+    pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .chain(self.files.iter().flat_map(|f| f.findings.iter()))
+    }
+}
+
+/// Truncates a value for display in a finding.
+pub(crate) fn truncate_value(v: &str) -> String {
+    match v.char_indices().nth(MAX_VALUE_CHARS) {
+        None => v.to_owned(),
+        Some((i, _)) => format!("{}…", &v[..i]),
+    }
+}
+
+/// Collects findings for one file (or the bundle), applying the per-code cap while keeping
+/// exact totals. Under the cap, the findings kept are those with the smallest rows, so the
+/// list does not depend on the order in which files or references were resolved.
+#[derive(Debug)]
+pub(crate) struct Sink {
+    pub findings: Vec<Finding>,
+    /// (code, total, kept)
+    counts: Vec<(String, u64, u64)>,
+    cap: u64,
+    pub errors: u64,
+    pub warnings: u64,
+    pub infos: u64,
+}
+
+impl Sink {
+    pub fn new(cap: u64) -> Sink {
+        Sink {
+            findings: Vec::new(),
+            counts: Vec::new(),
+            cap,
+            errors: 0,
+            warnings: 0,
+            infos: 0,
+        }
+    }
+
+    /// Counts a finding of `code` and says whether it will be kept, so the caller formats
+    /// messages only for findings that are shown.
+    pub fn admit(&mut self, code: &str, severity: Severity, row: Option<u64>) -> bool {
+        match severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+            Severity::Info => self.infos += 1,
+        }
+        let i = match self.counts.iter().position(|(c, _, _)| c == code) {
+            Some(i) => i,
+            None => {
+                self.counts.push((code.to_owned(), 0, 0));
+                self.counts.len() - 1
+            }
+        };
+        self.counts[i].1 += 1;
+        if self.counts[i].2 < self.cap {
+            return true;
+        }
+        // Full: admit only if it sorts before the last kept finding of this code.
+        let row = row.unwrap_or(0);
+        self.findings
+            .iter()
+            .any(|f| f.code == code && f.row.unwrap_or(0) > row)
+    }
+
+    /// Adds an admitted finding, evicting the kept one with the largest row if full.
+    pub fn push(&mut self, f: Finding) {
+        let Some(i) = self.counts.iter().position(|(c, _, _)| *c == f.code) else {
+            return;
+        };
+        if self.counts[i].2 < self.cap {
+            self.counts[i].2 += 1;
+        } else {
+            let victim = self
+                .findings
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.code == f.code)
+                .max_by_key(|(n, g)| (g.row.unwrap_or(0), *n))
+                .map(|(n, _)| n);
+            if let Some(n) = victim {
+                self.findings.remove(n);
+            }
+        }
+        self.findings.push(f);
+    }
+
+    /// Codes over the cap, with exact totals.
+    pub fn omitted(&self) -> Vec<Omitted> {
+        let mut v: Vec<Omitted> = self
+            .counts
+            .iter()
+            .filter(|(_, total, kept)| total > kept)
+            .map(|(c, total, kept)| Omitted {
+                code: c.clone(),
+                omitted: total - kept,
+                total: *total,
+            })
+            .collect();
+        v.sort_by(|a, b| a.code.cmp(&b.code));
+        v
+    }
+}

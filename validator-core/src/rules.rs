@@ -1,0 +1,935 @@
+//! Rules compiled from a [`Target`] (column names resolved to indices) and their
+//! evaluation on one row. Cross-file state (ids, claims, pending references) lives in
+//! [`Index`]; it is resolved when the session finishes.
+
+use std::collections::HashMap;
+
+use foldhash::fast::FixedState;
+
+use crate::Error;
+use crate::date::{DateClass, classify};
+use crate::report::{Finding, Severity, Sink, truncate_value};
+use crate::schema::{Check, Condition, Matching, Rule, Target};
+
+type Map<V> = HashMap<Box<str>, V, FixedState>;
+
+/// Index of a column in its kind's column list.
+type Col = usize;
+
+#[derive(Debug)]
+pub(crate) enum Cond {
+    Blank(Col),
+    NotBlank(Col),
+    OneOf(Col, Vec<String>),
+}
+
+#[derive(Debug)]
+pub(crate) enum C {
+    Required(Col),
+    OneOf(Vec<Col>),
+    Enum {
+        col: Col,
+        values: Vec<String>,
+        matching: Matching,
+        blank_invalid: bool,
+    },
+    Date {
+        col: Col,
+        allow_delete: bool,
+    },
+    Boolean(Col),
+    Integer(Col),
+    Email(Col),
+    MaxLength(Col, usize),
+    NoControl(Col),
+    Exclusive(Vec<Col>),
+    Different(Col, Col),
+    Unique {
+        cols: Vec<Col>,
+        owner: Option<Col>,
+        ignore_case: bool,
+        table: usize,
+    },
+    Reference {
+        col: Col,
+        set: usize,
+        kind: usize,
+        ordered: bool,
+    },
+    Consistent {
+        col: Col,
+        equals: Col,
+        map: usize,
+        kind: usize,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) struct CRule {
+    pub check: C,
+    pub code: &'static str,
+    pub severity: Severity,
+    pub when: Option<Cond>,
+    pub message: Option<String>,
+    pub platform: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CKind {
+    /// Column names as compared with header names.
+    pub columns: Vec<String>,
+    pub rules: Vec<CRule>,
+    /// Key columns whose values other kinds reference: (column, set).
+    pub feeds_sets: Vec<(Col, usize)>,
+    /// (key column, attribute column, map) for consistency checks.
+    pub feeds_maps: Vec<(Col, Col, usize)>,
+}
+
+/// A target with names resolved.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub target: Target,
+    pub kinds: Vec<CKind>,
+    pub sets: usize,
+    pub maps: usize,
+    pub tables: usize,
+}
+
+fn norm(target: &Target, name: &str) -> String {
+    crate::detect::detection_name(&target.header, name)
+}
+
+impl Compiled {
+    pub fn new(target: Target) -> Result<Compiled, Error> {
+        let bad = |msg: String| Error::InvalidTarget {
+            target: target.name.clone(),
+            msg,
+        };
+        let mut sets: Vec<(usize, Col)> = Vec::new();
+        let mut maps: Vec<(usize, Col, Col)> = Vec::new();
+        let mut tables = 0;
+        let mut kinds: Vec<CKind> = target
+            .kinds
+            .iter()
+            .map(|k| CKind {
+                columns: k.columns.iter().map(|c| norm(&target, c)).collect(),
+                rules: Vec::new(),
+                feeds_sets: Vec::new(),
+                feeds_maps: Vec::new(),
+            })
+            .collect();
+        for (ki, kind) in target.kinds.iter().enumerate() {
+            if kinds[..ki]
+                .iter()
+                .zip(&target.kinds)
+                .any(|(_, k)| k.name == kind.name)
+            {
+                return Err(bad(format!("kind `{}` is defined twice", kind.name)));
+            }
+            let mut rules = Vec::new();
+            for rule in &kind.rules {
+                // Columns a rule names but the kind does not list are still read.
+                for c in rule.check.columns() {
+                    let n = norm(&target, c);
+                    if !kinds[ki].columns.contains(&n) {
+                        kinds[ki].columns.push(n);
+                    }
+                }
+                let cols = &kinds[ki].columns;
+                let col = |name: &str| -> Col {
+                    let n = norm(&target, name);
+                    cols.iter().position(|c| *c == n).unwrap_or(0)
+                };
+                let kind_of = |name: &str| -> Result<usize, Error> {
+                    target
+                        .kinds
+                        .iter()
+                        .position(|k| k.name == name)
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "rule in `{}` names unknown kind `{name}`",
+                                kind.name
+                            ))
+                        })
+                };
+                let check = match &rule.check {
+                    Check::Required { column } => C::Required(col(column)),
+                    Check::OneOf { columns } => C::OneOf(columns.iter().map(|c| col(c)).collect()),
+                    Check::Enum {
+                        column,
+                        values,
+                        matching,
+                        blank_invalid,
+                    } => C::Enum {
+                        col: col(column),
+                        values: match matching {
+                            Matching::Exact => values.clone(),
+                            _ => values.iter().map(|v| v.to_lowercase()).collect(),
+                        },
+                        matching: *matching,
+                        blank_invalid: *blank_invalid,
+                    },
+                    Check::Date {
+                        column,
+                        allow_delete,
+                    } => C::Date {
+                        col: col(column),
+                        allow_delete: *allow_delete,
+                    },
+                    Check::Boolean { column } => C::Boolean(col(column)),
+                    Check::Integer { column } => C::Integer(col(column)),
+                    Check::Email { column } => C::Email(col(column)),
+                    Check::MaxLength { column, max } => C::MaxLength(col(column), *max),
+                    Check::NoControlChars { column } => C::NoControl(col(column)),
+                    Check::Exclusive { columns } => {
+                        C::Exclusive(columns.iter().map(|c| col(c)).collect())
+                    }
+                    Check::Different { columns } => match columns.as_slice() {
+                        [a, b] => C::Different(col(a), col(b)),
+                        _ => return Err(bad("`different` takes exactly two columns".into())),
+                    },
+                    Check::Unique {
+                        columns,
+                        owner,
+                        ignore_case,
+                    } => {
+                        tables += 1;
+                        C::Unique {
+                            cols: columns.iter().map(|c| col(c)).collect(),
+                            owner: owner.as_deref().map(col),
+                            ignore_case: *ignore_case,
+                            table: tables - 1,
+                        }
+                    }
+                    Check::Reference {
+                        column,
+                        kind: to,
+                        key,
+                        ordered,
+                    } => {
+                        let tk = kind_of(to)?;
+                        let key_col = kinds[tk]
+                            .columns
+                            .iter()
+                            .position(|c| *c == norm(&target, key));
+                        let Some(key_col) = key_col else {
+                            return Err(bad(format!("kind `{to}` has no column `{key}`")));
+                        };
+                        let set = match sets.iter().position(|&s| s == (tk, key_col)) {
+                            Some(s) => s,
+                            None => {
+                                sets.push((tk, key_col));
+                                sets.len() - 1
+                            }
+                        };
+                        C::Reference {
+                            col: col(column),
+                            set,
+                            kind: tk,
+                            ordered: *ordered,
+                        }
+                    }
+                    Check::Consistent {
+                        column,
+                        kind: to,
+                        key,
+                        attribute,
+                        equals,
+                    } => {
+                        let tk = kind_of(to)?;
+                        let find = |c: &str| {
+                            kinds[tk]
+                                .columns
+                                .iter()
+                                .position(|x| *x == norm(&target, c))
+                        };
+                        let (Some(k), Some(a)) = (find(key), find(attribute)) else {
+                            return Err(bad(format!("kind `{to}` lacks `{key}` or `{attribute}`")));
+                        };
+                        maps.push((tk, k, a));
+                        C::Consistent {
+                            col: col(column),
+                            equals: col(equals),
+                            map: maps.len() - 1,
+                            kind: tk,
+                        }
+                    }
+                };
+                let when = rule.when.as_ref().map(|w| match w {
+                    Condition::Blank { column } => Cond::Blank(col(column)),
+                    Condition::NotBlank { column } => Cond::NotBlank(col(column)),
+                    Condition::OneOf { column, values } => Cond::OneOf(
+                        col(column),
+                        values.iter().map(|v| v.to_lowercase()).collect(),
+                    ),
+                });
+                rules.push(compile_rule(rule, check, when));
+            }
+            kinds[ki].rules = rules;
+        }
+        for (s, &(k, c)) in sets.iter().enumerate() {
+            kinds[k].feeds_sets.push((c, s));
+        }
+        for (m, &(k, key, attr)) in maps.iter().enumerate() {
+            kinds[k].feeds_maps.push((key, attr, m));
+        }
+        Ok(Compiled {
+            kinds,
+            sets: sets.len(),
+            maps: maps.len(),
+            tables,
+            target,
+        })
+    }
+}
+
+fn compile_rule(rule: &Rule, check: C, when: Option<Cond>) -> CRule {
+    CRule {
+        code: rule.check.code(),
+        severity: rule.severity.unwrap_or(rule.check.default_severity()),
+        check,
+        when,
+        message: rule.message.clone(),
+        platform: rule.platform_message.clone(),
+    }
+}
+
+/// Where a row is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Loc {
+    pub file: u32,
+    pub row: u64,
+}
+
+/// A reference that could not be resolved when its row was read.
+#[derive(Debug)]
+struct Pending {
+    kind: u16,
+    rule: u16,
+    file: u32,
+    column_number: u32,
+    row: u64,
+    line: u64,
+    value: Box<str>,
+    /// For consistency checks: this row's value of the compared column.
+    other: Option<Box<str>>,
+    platform: Option<Box<str>>,
+}
+
+/// Cross-file state of a bundle.
+#[derive(Debug)]
+pub(crate) struct Index {
+    sets: Vec<Map<Loc>>,
+    maps: Vec<Map<(Box<str>, Loc)>>,
+    tables: Vec<Map<(Option<Box<str>>, Loc)>>,
+    pending: Vec<Pending>,
+}
+
+impl Index {
+    pub fn new(c: &Compiled) -> Index {
+        Index {
+            sets: (0..c.sets).map(|_| Map::default()).collect(),
+            maps: (0..c.maps).map(|_| Map::default()).collect(),
+            tables: (0..c.tables).map(|_| Map::default()).collect(),
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// One data row, as the rules see it.
+pub(crate) struct Row<'a> {
+    /// The record's text.
+    pub text: &'a str,
+    /// Span of the (trimmed) value per kind column in `text`; `None` when absent.
+    pub spans: &'a [Option<(usize, usize)>],
+    /// Header position (0-based) per kind column.
+    pub positions: &'a [Option<usize>],
+    pub columns: &'a [String],
+    pub file: u32,
+    pub path: &'a str,
+    pub row: u64,
+    pub line: u64,
+}
+
+impl Row<'_> {
+    fn get(&self, c: Col) -> &str {
+        self.spans[c]
+            .and_then(|(s, e)| self.text.get(s..e))
+            .unwrap_or("")
+    }
+
+    fn blank(&self, c: Col) -> bool {
+        self.get(c).is_empty()
+    }
+
+    fn lookup(&self, name: &str) -> Option<&str> {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .map(|i| self.get(i))
+    }
+}
+
+/// Fills `{column}`, `{value}` and `{<column name>}` in a message template.
+pub(crate) fn render(template: &str, column: &str, value: &str, row: Option<&Row<'_>>) -> String {
+    let mut out = String::with_capacity(template.len() + value.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let name = &after[..close];
+        match name {
+            "column" => out.push_str(column),
+            "value" => out.push_str(value),
+            _ => match row.and_then(|r| r.lookup(name)) {
+                Some(v) => out.push_str(v),
+                None => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+            },
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn cond(c: &Cond, row: &Row<'_>) -> bool {
+    match c {
+        Cond::Blank(col) => row.blank(*col),
+        Cond::NotBlank(col) => !row.blank(*col),
+        Cond::OneOf(col, values) => {
+            let v = row.get(*col).to_lowercase();
+            values.iter().any(|x| v.starts_with(x.as_str()))
+        }
+    }
+}
+
+fn enum_ok(v: &str, values: &[String], matching: Matching) -> bool {
+    match matching {
+        Matching::Exact => values.iter().any(|x| x == v),
+        Matching::IgnoreCase => values.iter().any(|x| x.eq_ignore_ascii_case(v)),
+        Matching::IgnoreCasePrefix => {
+            let lower = v.to_lowercase();
+            values.iter().any(|x| lower.starts_with(x.as_str()))
+        }
+    }
+}
+
+fn boolean_ok(v: &str) -> bool {
+    [
+        "true", "false", "1", "0", "yes", "no", "on", "off", "t", "f", "y", "n",
+    ]
+    .iter()
+    .any(|b| b.eq_ignore_ascii_case(v))
+}
+
+fn integer_ok(v: &str) -> bool {
+    let d = v.strip_prefix(['-', '+']).unwrap_or(v);
+    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn email_ok(v: &str) -> bool {
+    let Some((local, domain)) = v.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+        && !domain.contains('@')
+}
+
+/// What a finding says, before it is placed.
+#[derive(Clone, Copy)]
+struct Says<'r> {
+    code: &'static str,
+    severity: Severity,
+    message: Option<&'r str>,
+    platform: Option<&'r str>,
+}
+
+impl<'r> Says<'r> {
+    fn of(rule: &'r CRule) -> Says<'r> {
+        Says {
+            code: rule.code,
+            severity: rule.severity,
+            message: rule.message.as_deref(),
+            platform: rule.platform.as_deref(),
+        }
+    }
+}
+
+/// Emits findings for rows of one file.
+pub(crate) struct Emit<'a> {
+    pub sink: &'a mut Sink,
+}
+
+impl Emit<'_> {
+    /// Reports at a cell of `row`; `default` formats only if the cap admits the finding.
+    fn cell(
+        &mut self,
+        says: Says<'_>,
+        row: &Row<'_>,
+        col: Option<Col>,
+        value: &str,
+        default: impl FnOnce() -> String,
+    ) {
+        if !self.sink.admit(says.code, says.severity, Some(row.row)) {
+            return;
+        }
+        let column = col.map(|c| row.columns[c].as_str()).unwrap_or("");
+        let message = match says.message {
+            Some(t) => render(t, column, value, Some(row)),
+            None => default(),
+        };
+        self.sink.push(Finding {
+            code: says.code.to_owned(),
+            severity: says.severity,
+            file: Some(row.path.to_owned()),
+            row: Some(row.row),
+            line: Some(row.line),
+            column: col.map(|c| row.columns[c].clone()),
+            column_number: col.and_then(|c| row.positions[c]).map(|p| p as u32 + 1),
+            value: (!value.is_empty()).then(|| truncate_value(value)),
+            message,
+            platform_message: says.platform.map(|t| render(t, column, value, Some(row))),
+        });
+    }
+}
+
+fn names(row: &Row<'_>, cols: &[Col]) -> String {
+    cols.iter()
+        .map(|&c| format!("`{}`", row.columns[c]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs a kind's rules on one row.
+pub(crate) fn check_row(
+    c: &Compiled,
+    kind: usize,
+    row: &Row<'_>,
+    index: &mut Index,
+    emit: &mut Emit<'_>,
+    paths: &[String],
+) {
+    let ck = &c.kinds[kind];
+    for (ri, rule) in ck.rules.iter().enumerate() {
+        if rule.when.as_ref().is_some_and(|w| !cond(w, row)) {
+            continue;
+        }
+        match &rule.check {
+            C::Required(col) => {
+                if row.blank(*col) {
+                    let absent = row.positions[*col].is_none();
+                    emit.cell(Says::of(rule), row, Some(*col), "", || {
+                        if absent {
+                            format!(
+                                "required column `{}` is not in the header",
+                                row.columns[*col]
+                            )
+                        } else {
+                            format!("`{}` is required but blank", row.columns[*col])
+                        }
+                    });
+                }
+            }
+            C::OneOf(cols) => {
+                if cols.iter().all(|&k| row.blank(k)) {
+                    emit.cell(Says::of(rule), row, None, "", || {
+                        format!("one of {} is required; all are blank", names(row, cols))
+                    });
+                }
+            }
+            C::Enum {
+                col,
+                values,
+                matching,
+                blank_invalid,
+            } => {
+                let v = row.get(*col);
+                if (v.is_empty() && !blank_invalid) || enum_ok(v, values, *matching) {
+                    continue;
+                }
+                emit.cell(Says::of(rule), row, Some(*col), v, || {
+                    let how = match matching {
+                        Matching::Exact => "exactly ",
+                        Matching::IgnoreCase => "",
+                        Matching::IgnoreCasePrefix => "",
+                    };
+                    format!(
+                        "`{v}` is not a valid {}; expected {how}one of: {}",
+                        row.columns[*col],
+                        values.join(", ")
+                    )
+                });
+            }
+            C::Date { col, allow_delete } => {
+                let v = row.get(*col);
+                if v.is_empty() || (*allow_delete && v == "<delete>") {
+                    continue;
+                }
+                match classify(v) {
+                    DateClass::Iso => {}
+                    DateClass::Lenient => {
+                        let lenient = Says {
+                            code: "row.date_lenient",
+                            severity: Severity::Warning,
+                            message: None,
+                            platform: None,
+                        };
+                        emit.cell(lenient, row, Some(*col), v, || {
+                            format!("`{v}` is not ISO 8601; the server reads it leniently, but write YYYY-MM-DDTHH:MM:SSZ to be sure it means what you think")
+                        });
+                    }
+                    DateClass::Invalid => {
+                        emit.cell(Says::of(rule), row, Some(*col), v, || {
+                            format!(
+                                "`{v}` is not a date (expected ISO 8601, e.g. 2025-01-31T08:00:00Z)"
+                            )
+                        });
+                    }
+                }
+            }
+            C::Boolean(col) => {
+                let v = row.get(*col);
+                if !v.is_empty() && !boolean_ok(v) {
+                    emit.cell(Says::of(rule), row, Some(*col), v, || {
+                        format!("`{v}` is not a boolean (true/false); it is read as false")
+                    });
+                }
+            }
+            C::Integer(col) => {
+                let v = row.get(*col);
+                if !v.is_empty() && !integer_ok(v) {
+                    emit.cell(Says::of(rule), row, Some(*col), v, || {
+                        format!("`{v}` is not an integer")
+                    });
+                }
+            }
+            C::Email(col) => {
+                let v = row.get(*col);
+                if !v.is_empty() && !email_ok(v) {
+                    emit.cell(Says::of(rule), row, Some(*col), v, || {
+                        format!("`{v}` is not a valid e-mail address")
+                    });
+                }
+            }
+            C::MaxLength(col, max) => {
+                let v = row.get(*col);
+                let n = v.chars().count();
+                if n > *max {
+                    emit.cell(Says::of(rule), row, Some(*col), v, || {
+                        format!(
+                            "`{}` is {n} characters long; at most {max} are allowed",
+                            row.columns[*col]
+                        )
+                    });
+                }
+            }
+            C::NoControl(col) => {
+                let v = row.get(*col);
+                if let Some(ch) = v.chars().find(|c| c.is_control()) {
+                    emit.cell(Says::of(rule), row, Some(*col), v, || {
+                        format!(
+                            "`{}` contains the control character U+{:04X}",
+                            row.columns[*col],
+                            u32::from(ch)
+                        )
+                    });
+                }
+            }
+            C::Exclusive(cols) => {
+                if cols.iter().filter(|&&k| !row.blank(k)).count() > 1 {
+                    emit.cell(Says::of(rule), row, None, "", || {
+                        format!("only one of {} may be set", names(row, cols))
+                    });
+                }
+            }
+            C::Different(a, b) => {
+                let v = row.get(*a);
+                if !v.is_empty() && v == row.get(*b) {
+                    emit.cell(Says::of(rule), row, Some(*b), v, || {
+                        format!(
+                            "`{}` and `{}` are both `{v}`",
+                            row.columns[*a], row.columns[*b]
+                        )
+                    });
+                }
+            }
+            C::Unique {
+                cols,
+                owner,
+                ignore_case,
+                table,
+            } => {
+                if cols.iter().all(|&k| row.blank(k)) {
+                    continue;
+                }
+                let mut key = String::new();
+                for (i, &k) in cols.iter().enumerate() {
+                    if i > 0 {
+                        key.push('\u{1F}');
+                    }
+                    if *ignore_case {
+                        key.push_str(&row.get(k).to_lowercase());
+                    } else {
+                        key.push_str(row.get(k));
+                    }
+                }
+                let own = owner.map(|o| row.get(o));
+                let here = Loc {
+                    file: row.file,
+                    row: row.row,
+                };
+                let shown_col = cols.iter().rev().find(|&&k| !row.blank(k)).copied();
+                let value = shown_col.map(|k| row.get(k)).unwrap_or("");
+                match index.tables[*table].get(key.as_str()) {
+                    None => {
+                        index.tables[*table].insert(key.into(), (own.map(Box::from), here));
+                    }
+                    Some((first_owner, first)) => {
+                        let first_path = &paths[first.file as usize];
+                        let first_row = first.row;
+                        match (owner, first_owner) {
+                            (Some(o), Some(fo)) => {
+                                let mine = row.get(*o);
+                                if mine == &**fo {
+                                    continue;
+                                }
+                                let fo = fo.clone();
+                                emit.cell(Says::of(rule), row, shown_col, value, || {
+                                    format!(
+                                        "{} `{value}` is already claimed by {} `{fo}` (row {first_row} of {first_path})",
+                                        names(row, cols),
+                                        row.columns[*o]
+                                    )
+                                });
+                            }
+                            _ => {
+                                emit.cell(Says::of(rule), row, shown_col, value, || {
+                                    format!(
+                                        "{} `{value}` is repeated (first at row {first_row} of {first_path})",
+                                        names(row, cols)
+                                    )
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            C::Reference {
+                col,
+                set,
+                kind: _,
+                ordered,
+            } => {
+                let v = row.get(*col);
+                if v.is_empty() || index.sets[*set].contains_key(v) {
+                    continue;
+                }
+                // Unresolved for now: decided when the bundle is complete.
+                let _ = ordered;
+                index.pending.push(Pending {
+                    kind: kind as u16,
+                    rule: ri as u16,
+                    file: row.file,
+                    column_number: row.positions[*col].map_or(0, |p| p as u32 + 1),
+                    row: row.row,
+                    line: row.line,
+                    value: v.into(),
+                    other: None,
+                    platform: rule
+                        .platform
+                        .as_deref()
+                        .map(|t| render(t, &row.columns[*col], v, Some(row)).into()),
+                });
+            }
+            C::Consistent {
+                col,
+                equals,
+                map,
+                kind: to_kind,
+            } => {
+                let (v, mine) = (row.get(*col), row.get(*equals));
+                if v.is_empty() || mine.is_empty() {
+                    continue;
+                }
+                if let Some((attr, def)) = index.maps[*map].get(v) {
+                    if &**attr != mine {
+                        let (attr, def_row, def_path) =
+                            (attr.clone(), def.row, &paths[def.file as usize]);
+                        emit.cell(Says::of(rule), row, Some(*col), v, || {
+                            format!(
+                                "{} `{v}` belongs to {} `{attr}` in {} (row {def_row} of {def_path}), but this row says {} `{mine}`",
+                                row.columns[*col], row.columns[*equals], c.target.kinds[*to_kind].name, row.columns[*equals]
+                            )
+                        });
+                    }
+                    continue;
+                }
+                index.pending.push(Pending {
+                    kind: kind as u16,
+                    rule: ri as u16,
+                    file: row.file,
+                    column_number: row.positions[*col].map_or(0, |p| p as u32 + 1),
+                    row: row.row,
+                    line: row.line,
+                    value: v.into(),
+                    other: Some(mine.into()),
+                    platform: rule
+                        .platform
+                        .as_deref()
+                        .map(|t| render(t, &row.columns[*col], v, Some(row)).into()),
+                });
+            }
+        }
+    }
+    // Record what this row defines, after its own checks (a row does not satisfy itself).
+    let here = Loc {
+        file: row.file,
+        row: row.row,
+    };
+    for &(col, set) in &ck.feeds_sets {
+        let v = row.get(col);
+        if !v.is_empty() && !index.sets[set].contains_key(v) {
+            index.sets[set].insert(v.into(), here);
+        }
+    }
+    for &(key, attr, map) in &ck.feeds_maps {
+        let (k, a) = (row.get(key), row.get(attr));
+        if !k.is_empty() {
+            index.maps[map].insert(k.into(), (a.into(), here));
+        }
+    }
+}
+
+/// Resolves pending references once every file is in; findings go to each file's sink.
+pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], paths: &[String]) {
+    for p in std::mem::take(&mut index.pending) {
+        let ck = &c.kinds[usize::from(p.kind)];
+        let rule = &ck.rules[usize::from(p.rule)];
+        let kind_name = &c.target.kinds[usize::from(p.kind)].name;
+        let (code, severity, column, message) = match &rule.check {
+            C::Reference {
+                col,
+                set,
+                kind,
+                ordered,
+            } => {
+                let to = &c.target.kinds[*kind].name;
+                let column = &ck.columns[*col];
+                match index.sets[*set].get(&*p.value) {
+                    Some(def) if *ordered && def.file == p.file && def.row > p.row => (
+                        "ref.defined_later",
+                        Severity::Error,
+                        column,
+                        format!(
+                            "{column} `{}` is defined later (row {} of {}); the platform processes rows in order, so move it above this row",
+                            p.value, def.row, paths[def.file as usize]
+                        ),
+                    ),
+                    Some(_) => continue,
+                    None => (
+                        rule.code,
+                        rule.severity,
+                        column,
+                        format!(
+                            "{column} `{}` is not defined in any {to} file of this bundle; it must already exist on the server",
+                            p.value
+                        ),
+                    ),
+                }
+            }
+            C::Consistent {
+                col,
+                equals,
+                map,
+                kind,
+            } => {
+                let Some((attr, def)) = index.maps[*map].get(&*p.value) else {
+                    continue;
+                };
+                let mine = p.other.as_deref().unwrap_or("");
+                if &**attr == mine {
+                    continue;
+                }
+                let to = &c.target.kinds[*kind].name;
+                let column = &ck.columns[*col];
+                (
+                    rule.code,
+                    rule.severity,
+                    column,
+                    format!(
+                        "{column} `{}` belongs to {} `{attr}` in {to} (row {} of {}), but this row says {} `{mine}`",
+                        p.value,
+                        ck.columns[*equals],
+                        def.row,
+                        paths[def.file as usize],
+                        ck.columns[*equals]
+                    ),
+                )
+            }
+            _ => continue,
+        };
+        let _ = kind_name;
+        let sink = &mut *sinks[p.file as usize];
+        if !sink.admit(code, severity, Some(p.row)) {
+            continue;
+        }
+        let message = match &rule.message {
+            Some(t) if code == rule.code => render(t, column, &p.value, None),
+            _ => message,
+        };
+        sink.push(Finding {
+            code: code.to_owned(),
+            severity,
+            file: Some(paths[p.file as usize].clone()),
+            row: Some(p.row),
+            line: Some(p.line),
+            column: Some(column.clone()),
+            column_number: (p.column_number > 0).then_some(p.column_number),
+            value: Some(truncate_value(&p.value)),
+            message,
+            platform_message: p.platform.map(String::from),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates() {
+        assert_eq!(
+            render("No name given for {x} {value}", "c", "v", None),
+            "No name given for {x} v"
+        );
+        assert_eq!(render("a {column", "c", "v", None), "a {column");
+    }
+
+    #[test]
+    fn emails() {
+        assert!(email_ok("a.b@example.com"));
+        for bad in [
+            "None",
+            "invalid_at_example.com",
+            "a@b",
+            "a @b.com",
+            "@b.com",
+        ] {
+            assert!(!email_ok(bad), "{bad}");
+        }
+    }
+}

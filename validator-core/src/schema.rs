@@ -1,0 +1,444 @@
+//! Targets as data: a platform is a table of file kinds, each with a header predicate,
+//! its columns and its rules. The validator loop never branches on a platform.
+//!
+//! These types are (de)serialisable, so a target can also come from a file.
+//!
+//! ```
+//! use validator_core::schema::{Check, Detect, Kind, Rule, Target};
+//! let mut t = Target::new("tiny");
+//! t.kinds.push(Kind {
+//!     detect: Detect::all(&["id", "name"]),
+//!     rules: vec![Rule::new(Check::Required { column: "id".into() })],
+//!     ..Kind::new("things", &["id", "name"])
+//! });
+//! assert!(validator_core::Session::new(t).is_ok());
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::Severity;
+
+/// A platform (or an institution's own format): its file kinds in processing order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// Short name, e.g. `canvas`.
+    pub name: String,
+    /// One line for `preflight targets`.
+    #[serde(default)]
+    pub description: String,
+    /// How header cells are matched to column names.
+    #[serde(default)]
+    pub header: HeaderRules,
+    /// The only delimiter the platform reads, if it insists on one.
+    #[serde(default)]
+    pub delimiter: Option<char>,
+    /// Whether cell values are whitespace-trimmed before checks (Canvas strips every field).
+    #[serde(default = "yes")]
+    pub trim_values: bool,
+    /// The platform reads only UTF-8 (UTF-16 input is an error, not just decoded).
+    #[serde(default = "yes")]
+    pub require_utf8: bool,
+    /// How a UTF-8 byte-order mark is rated (Canvas strips it; Sunbird wants it gone).
+    #[serde(default = "info")]
+    pub bom_severity: Severity,
+    /// The platform's own wording for generic findings, by finding code
+    /// (e.g. `csv.unclosed_quote` → `Malformed CSV`).
+    #[serde(default)]
+    pub platform_messages: BTreeMap<String, String>,
+    /// File kinds, in the platform's detection and processing order.
+    pub kinds: Vec<Kind>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn info() -> Severity {
+    Severity::Info
+}
+
+impl Target {
+    /// An empty target with default header rules.
+    pub fn new(name: &str) -> Target {
+        Target {
+            name: name.to_owned(),
+            description: String::new(),
+            header: HeaderRules::default(),
+            delimiter: None,
+            trim_values: true,
+            require_utf8: true,
+            bom_severity: Severity::Info,
+            platform_messages: BTreeMap::new(),
+            kinds: Vec::new(),
+        }
+    }
+
+    /// Looks up a kind by name.
+    pub fn kind(&self, name: &str) -> Option<&Kind> {
+        self.kinds.iter().find(|k| k.name == name)
+    }
+}
+
+/// How header cells are read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeaderRules {
+    /// Header names are compared case-insensitively (Canvas lower-cases them).
+    #[serde(default = "yes")]
+    pub case_insensitive: bool,
+    /// Detection trims header cells.
+    #[serde(default = "yes")]
+    pub trim_for_detection: bool,
+    /// Columns are read by their trimmed name. Canvas detects with trimmed names but reads
+    /// rows by the untrimmed one, so ` status` is detected yet read as missing.
+    #[serde(default = "yes")]
+    pub trim_for_reading: bool,
+}
+
+impl Default for HeaderRules {
+    fn default() -> Self {
+        HeaderRules {
+            case_insensitive: true,
+            trim_for_detection: true,
+            trim_for_reading: true,
+        }
+    }
+}
+
+/// One kind of file (users, enrollments, ...).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Kind {
+    /// The platform's name for it (for Canvas, its `data.counts` key).
+    pub name: String,
+    /// Canonical file name when bundling.
+    #[serde(default)]
+    pub file_name: String,
+    /// Header predicate.
+    pub detect: Detect,
+    /// Every column the platform reads for this kind (others are ignored).
+    pub columns: Vec<String>,
+    /// Row and bundle rules.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+impl Kind {
+    /// A kind with the given columns, no predicate and no rules.
+    pub fn new(name: &str, columns: &[&str]) -> Kind {
+        Kind {
+            name: name.to_owned(),
+            file_name: format!("{name}.csv"),
+            detect: Detect::default(),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// Header predicate: all of `all`, at least one of each `any` group, none of `none`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Detect {
+    /// Columns that must all be present.
+    #[serde(default)]
+    pub all: Vec<String>,
+    /// Groups of which at least one column each must be present.
+    #[serde(default)]
+    pub any: Vec<Vec<String>>,
+    /// Columns that must be absent.
+    #[serde(default)]
+    pub none: Vec<String>,
+}
+
+impl Detect {
+    /// Predicate requiring all of `cols`.
+    pub fn all(cols: &[&str]) -> Detect {
+        Detect {
+            all: strings(cols),
+            ..Detect::default()
+        }
+    }
+
+    /// Adds a group of which one column must be present.
+    pub fn any(mut self, cols: &[&str]) -> Detect {
+        self.any.push(strings(cols));
+        self
+    }
+
+    /// Adds columns that must be absent.
+    pub fn none(mut self, cols: &[&str]) -> Detect {
+        self.none.extend(strings(cols));
+        self
+    }
+}
+
+pub(crate) fn strings(cols: &[&str]) -> Vec<String> {
+    cols.iter().map(|c| (*c).to_owned()).collect()
+}
+
+/// A rule: a check plus how to word and rate its findings.
+///
+/// Messages are templates: `{column}` is the column name, `{value}` the offending value, and
+/// `{<name>}` the (trimmed) value of that column in the same row, e.g.
+/// `No name given for term {term_id}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// What is checked.
+    #[serde(flatten)]
+    pub check: Check,
+    /// Overrides the check's default severity.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// The rule applies only to rows meeting this condition.
+    #[serde(default)]
+    pub when: Option<Condition>,
+    /// Overrides our message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The platform's own message.
+    #[serde(default)]
+    pub platform_message: Option<String>,
+}
+
+impl Rule {
+    /// A rule with default severity and messages.
+    pub fn new(check: Check) -> Rule {
+        Rule {
+            check,
+            severity: None,
+            when: None,
+            message: None,
+            platform_message: None,
+        }
+    }
+
+    /// Sets the platform's message template.
+    pub fn platform(mut self, msg: &str) -> Rule {
+        self.platform_message = Some(msg.to_owned());
+        self
+    }
+
+    /// Sets our message template.
+    pub fn message(mut self, msg: &str) -> Rule {
+        self.message = Some(msg.to_owned());
+        self
+    }
+
+    /// Sets the severity.
+    pub fn severity(mut self, s: Severity) -> Rule {
+        self.severity = Some(s);
+        self
+    }
+
+    /// Restricts the rule to rows meeting `c`.
+    pub fn when(mut self, c: Condition) -> Rule {
+        self.when = Some(c);
+        self
+    }
+}
+
+/// A row condition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum Condition {
+    /// The column is absent or blank.
+    Blank {
+        /// Column name.
+        column: String,
+    },
+    /// The column has a non-blank value.
+    NotBlank {
+        /// Column name.
+        column: String,
+    },
+    /// The value matches one of `values` (case-insensitive prefix, like Canvas's regexes).
+    OneOf {
+        /// Column name.
+        column: String,
+        /// Accepted values.
+        values: Vec<String>,
+    },
+}
+
+/// How enum values are compared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Matching {
+    /// Byte-exact.
+    Exact,
+    /// Case-insensitive, whole value.
+    #[default]
+    IgnoreCase,
+    /// Case-insensitive prefix (`\A(active|deleted)` with `/i`): `activeX` passes.
+    IgnoreCasePrefix,
+}
+
+/// The checks the validator knows. Column names refer to [`Kind::columns`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "check", rename_all = "snake_case")]
+pub enum Check {
+    /// The value must not be blank (`row.required`).
+    Required {
+        /// Column name.
+        column: String,
+    },
+    /// At least one of the columns must have a value (`row.one_of`).
+    OneOf {
+        /// Column names.
+        columns: Vec<String>,
+    },
+    /// The value must be one of `values` (`row.enum`). Blank passes unless `blank_invalid`.
+    Enum {
+        /// Column name.
+        column: String,
+        /// Accepted values.
+        values: Vec<String>,
+        /// Comparison.
+        #[serde(default)]
+        matching: Matching,
+        /// A blank value is reported as invalid rather than skipped.
+        #[serde(default)]
+        blank_invalid: bool,
+    },
+    /// A date or timestamp (`row.date`; `row.date_lenient` when parseable but not ISO 8601).
+    Date {
+        /// Column name.
+        column: String,
+        /// `<delete>` is accepted (it clears the date).
+        #[serde(default)]
+        allow_delete: bool,
+    },
+    /// A boolean: true/false, 1/0, yes/no, on/off, t/f (`row.boolean`).
+    Boolean {
+        /// Column name.
+        column: String,
+    },
+    /// An integer (`row.integer`).
+    Integer {
+        /// Column name.
+        column: String,
+    },
+    /// An e-mail address (`row.email`).
+    Email {
+        /// Column name.
+        column: String,
+    },
+    /// At most `max` characters (`row.too_long`).
+    MaxLength {
+        /// Column name.
+        column: String,
+        /// Maximum length in characters.
+        max: usize,
+    },
+    /// No control characters (`row.control_char`).
+    NoControlChars {
+        /// Column name.
+        column: String,
+    },
+    /// At most one of the columns may have a value (`row.exclusive`).
+    Exclusive {
+        /// Column names.
+        columns: Vec<String>,
+    },
+    /// The two columns must differ when both are set (`row.same_value`).
+    Different {
+        /// Exactly two column names.
+        columns: Vec<String>,
+    },
+    /// The combination of `columns` appears once in the bundle (`dup.repeated_id`), or, with
+    /// `owner`, is claimed by one owner only (`dup.conflict`).
+    Unique {
+        /// Key columns (all blank: skipped).
+        columns: Vec<String>,
+        /// Owner column: a repeat with the same owner passes; another owner is a conflict.
+        #[serde(default)]
+        owner: Option<String>,
+        /// Keys compare case-insensitively.
+        #[serde(default)]
+        ignore_case: bool,
+    },
+    /// The value must be defined as `key` of kind `kind` somewhere in the bundle
+    /// (`ref.missing`). With `ordered`, a definition later in the same kind is an error
+    /// (`ref.defined_later`).
+    Reference {
+        /// Column holding the reference.
+        column: String,
+        /// Referenced kind.
+        kind: String,
+        /// Key column of the referenced kind.
+        key: String,
+        /// The referenced row must come first (parent accounts before children).
+        #[serde(default)]
+        ordered: bool,
+    },
+    /// When `column` and `equals` are both set and `kind` defines `column`'s value, its
+    /// `attribute` must equal this row's `equals` (`ref.inconsistent`).
+    Consistent {
+        /// Column holding the reference.
+        column: String,
+        /// Referenced kind.
+        kind: String,
+        /// Key column of the referenced kind.
+        key: String,
+        /// Column of the referenced kind to compare.
+        attribute: String,
+        /// Column of this row that must match it.
+        equals: String,
+    },
+}
+
+impl Check {
+    /// The finding code this check emits.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Check::Required { .. } => "row.required",
+            Check::OneOf { .. } => "row.one_of",
+            Check::Enum { .. } => "row.enum",
+            Check::Date { .. } => "row.date",
+            Check::Boolean { .. } => "row.boolean",
+            Check::Integer { .. } => "row.integer",
+            Check::Email { .. } => "row.email",
+            Check::MaxLength { .. } => "row.too_long",
+            Check::NoControlChars { .. } => "row.control_char",
+            Check::Exclusive { .. } => "row.exclusive",
+            Check::Different { .. } => "row.same_value",
+            Check::Unique { owner: None, .. } => "dup.repeated_id",
+            Check::Unique { .. } => "dup.conflict",
+            Check::Reference { .. } => "ref.missing",
+            Check::Consistent { .. } => "ref.inconsistent",
+        }
+    }
+
+    /// Severity when the rule does not say.
+    pub fn default_severity(&self) -> Severity {
+        match self {
+            Check::Boolean { .. } | Check::Reference { .. } => Severity::Warning,
+            Check::Unique { owner: None, .. } => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    /// Every column this check reads.
+    pub fn columns(&self) -> Vec<&str> {
+        match self {
+            Check::Required { column }
+            | Check::Enum { column, .. }
+            | Check::Date { column, .. }
+            | Check::Boolean { column }
+            | Check::Integer { column }
+            | Check::Email { column }
+            | Check::MaxLength { column, .. }
+            | Check::NoControlChars { column }
+            | Check::Reference { column, .. } => vec![column],
+            Check::OneOf { columns }
+            | Check::Exclusive { columns }
+            | Check::Different { columns } => columns.iter().map(String::as_str).collect(),
+            Check::Unique { columns, owner, .. } => columns
+                .iter()
+                .map(String::as_str)
+                .chain(owner.as_deref())
+                .collect(),
+            Check::Consistent { column, equals, .. } => vec![column, equals],
+        }
+    }
+}

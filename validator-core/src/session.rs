@@ -1,0 +1,792 @@
+//! The push API: a session takes a target, then bytes of each file in any number of chunks.
+//!
+//! ```
+//! use validator_core::{Session, targets};
+//! let mut s = Session::new(targets::canvas()).unwrap();
+//! s.push("users.csv", b"user_id,login_id,sta").unwrap();
+//! s.push("users.csv", b"tus\nu1,l1,active\n").unwrap();
+//! s.finish_file("users.csv").unwrap();
+//! let report = s.finish();
+//! assert_eq!(report.files[0].rows, 1);
+//! assert!(!report.has_errors());
+//! ```
+
+use std::collections::HashMap;
+
+use encoding_rs::WINDOWS_1252;
+
+use crate::Error;
+use crate::decode::{Decoder, Encoding, Invalid};
+use crate::detect;
+use crate::reader::{LineEnding, QuoteError, Record, RecordReader, enough_to_sniff, sniff};
+use crate::report::{
+    FileReport, Finding, REPORT_VERSION, Report, Severity, Sink, Summary, truncate_value,
+};
+use crate::rules::{Compiled, Emit, Index, Row, check_row, resolve};
+use crate::schema::Target;
+
+/// Session settings.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Findings kept per code and file (totals stay exact).
+    pub max_findings_per_code: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_findings_per_code: 100,
+        }
+    }
+}
+
+/// Bytes and rows seen so far, for progress bars.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Progress {
+    /// Bytes pushed, over all files.
+    pub bytes: u64,
+    /// Data rows read, over all files.
+    pub rows: u64,
+    /// Files started.
+    pub files: u64,
+}
+
+/// A validation session over one bundle.
+#[derive(Debug)]
+pub struct Session {
+    compiled: Compiled,
+    options: Options,
+    files: Vec<FileState>,
+    by_path: HashMap<String, usize>,
+    paths: Vec<String>,
+    index: Index,
+    bundle: Sink,
+    progress: Progress,
+}
+
+#[derive(Debug)]
+struct FileState {
+    decoder: Decoder,
+    scratch: Vec<u8>,
+    /// Decoded bytes held until the delimiter is chosen.
+    sniff_buf: Option<Vec<u8>>,
+    reader: Option<RecordReader>,
+    finished: bool,
+    check: FileCheck,
+}
+
+/// Per-file state the record callback needs (kept apart from the reader it is called from).
+#[derive(Debug)]
+struct FileCheck {
+    file: u32,
+    path: String,
+    sink: Sink,
+    bytes: u64,
+    delimiter: u8,
+    line_ending: Option<LineEnding>,
+    records: u64,
+    header: Vec<String>,
+    kind: Option<usize>,
+    /// Header position per kind column.
+    positions: Vec<Option<usize>>,
+    /// Byte spans of the current row's values, per kind column.
+    spans: Vec<Option<(usize, usize)>>,
+    invalid: std::collections::VecDeque<Invalid>,
+}
+
+impl Session {
+    /// Starts a session. Fails only if the target definition is inconsistent.
+    pub fn new(target: Target) -> Result<Session, Error> {
+        Session::with_options(target, Options::default())
+    }
+
+    /// Starts a session with options.
+    pub fn with_options(target: Target, options: Options) -> Result<Session, Error> {
+        let compiled = Compiled::new(target)?;
+        let index = Index::new(&compiled);
+        Ok(Session {
+            compiled,
+            bundle: Sink::new(options.max_findings_per_code),
+            options,
+            files: Vec::new(),
+            by_path: HashMap::new(),
+            paths: Vec::new(),
+            index,
+            progress: Progress::default(),
+        })
+    }
+
+    /// The target this session checks against.
+    pub fn target(&self) -> &Target {
+        &self.compiled.target
+    }
+
+    /// Bytes and rows seen so far.
+    pub fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    fn file(&mut self, path: &str) -> Result<usize, Error> {
+        if let Some(&i) = self.by_path.get(path) {
+            if self.files[i].finished {
+                return Err(Error::FileFinished(path.to_owned()));
+            }
+            return Ok(i);
+        }
+        let i = self.files.len();
+        self.files.push(FileState {
+            decoder: Decoder::new(),
+            scratch: Vec::new(),
+            sniff_buf: Some(Vec::new()),
+            reader: None,
+            finished: false,
+            check: FileCheck {
+                file: i as u32,
+                path: path.to_owned(),
+                sink: Sink::new(self.options.max_findings_per_code),
+                bytes: 0,
+                delimiter: b',',
+                line_ending: None,
+                records: 0,
+                header: Vec::new(),
+                kind: None,
+                positions: Vec::new(),
+                spans: Vec::new(),
+                invalid: Default::default(),
+            },
+        });
+        self.by_path.insert(path.to_owned(), i);
+        self.paths.push(path.to_owned());
+        self.progress.files += 1;
+        Ok(i)
+    }
+
+    /// Feeds the next chunk of the file at `path` (relative to the bundle root). Any split of
+    /// the same bytes gives the same report.
+    pub fn push(&mut self, path: &str, chunk: &[u8]) -> Result<Progress, Error> {
+        let i = self.file(path)?;
+        self.progress.bytes += chunk.len() as u64;
+        let Session {
+            compiled,
+            files,
+            index,
+            paths,
+            progress,
+            ..
+        } = self;
+        let f = &mut files[i];
+        f.check.bytes += chunk.len() as u64;
+        let mut decoded = std::mem::take(&mut f.scratch);
+        decoded.clear();
+        f.decoder.decode(chunk, &mut decoded);
+        f.check.invalid.extend(f.decoder.invalid.drain(..));
+        f.feed(&decoded, false, compiled, index, paths, progress);
+        f.scratch = decoded;
+        Ok(*progress)
+    }
+
+    /// Ends the file at `path`. A path never pushed is an empty file.
+    pub fn finish_file(&mut self, path: &str) -> Result<(), Error> {
+        let i = self.file(path)?;
+        let Session {
+            compiled,
+            files,
+            index,
+            paths,
+            progress,
+            ..
+        } = self;
+        let f = &mut files[i];
+        let mut decoded = std::mem::take(&mut f.scratch);
+        decoded.clear();
+        f.decoder.finish(&mut decoded);
+        f.check.invalid.extend(f.decoder.invalid.drain(..));
+        f.feed(&decoded, true, compiled, index, paths, progress);
+        f.finished = true;
+        f.check.finish_file(compiled, &f.decoder, f.reader.as_ref());
+        Ok(())
+    }
+
+    /// Adds a finding a host made about a file it did not push (e.g. a non-CSV entry in a
+    /// ZIP), so that it is reported with the rest.
+    pub fn add_finding(&mut self, finding: Finding) {
+        if self
+            .bundle
+            .admit(&finding.code, finding.severity, finding.row)
+        {
+            self.bundle.push(finding);
+        }
+    }
+
+    /// Ends the bundle: resolves cross-file references and returns the report. Files still
+    /// open are finished first.
+    pub fn finish(mut self) -> Report {
+        let open: Vec<String> = self
+            .files
+            .iter()
+            .filter(|f| !f.finished)
+            .map(|f| f.check.path.clone())
+            .collect();
+        for p in open {
+            let _ = self.finish_file(&p);
+        }
+        let mut sinks: Vec<&mut Sink> = self.files.iter_mut().map(|f| &mut f.check.sink).collect();
+        resolve(&self.compiled, &mut self.index, &mut sinks, &self.paths);
+        let mut summary = Summary::default();
+        let target = &self.compiled.target;
+        let mut files: Vec<(usize, FileReport)> = self
+            .files
+            .into_iter()
+            .map(|f| {
+                let c = f.check;
+                let mut sink = c.sink;
+                summary.errors += sink.errors;
+                summary.warnings += sink.warnings;
+                summary.infos += sink.infos;
+                summary.rows += c.records.saturating_sub(1);
+                let omitted = sink.omitted();
+                sort_findings(&mut sink.findings);
+                let order = c.kind.unwrap_or(usize::MAX);
+                (
+                    order,
+                    FileReport {
+                        path: c.path,
+                        kind: c.kind.map(|k| target.kinds[k].name.clone()),
+                        rows: c.records.saturating_sub(1),
+                        bytes: c.bytes,
+                        encoding: f.decoder.encoding.name().to_owned(),
+                        bom: f.decoder.bom,
+                        delimiter: char::from(c.delimiter).to_string(),
+                        line_ending: c.line_ending.map(|l| l.name().to_owned()),
+                        header: c.header,
+                        findings: sink.findings,
+                        omitted,
+                    },
+                )
+            })
+            .collect();
+        // Processing order, then path: the same report whatever order files were pushed in.
+        files.sort_by(|a, b| (a.0, &a.1.path).cmp(&(b.0, &b.1.path)));
+        summary.files = files.len() as u64;
+        summary.errors += self.bundle.errors;
+        summary.warnings += self.bundle.warnings;
+        summary.infos += self.bundle.infos;
+        let omitted = self.bundle.omitted();
+        let mut findings = self.bundle.findings;
+        sort_findings(&mut findings);
+        Report {
+            version: REPORT_VERSION,
+            target: target.name.clone(),
+            files: files.into_iter().map(|(_, f)| f).collect(),
+            findings,
+            omitted,
+            summary,
+        }
+    }
+}
+
+fn sort_findings(v: &mut [Finding]) {
+    v.sort_by(|a, b| {
+        (
+            a.file.as_deref(),
+            a.row.unwrap_or(0),
+            a.column_number.unwrap_or(0),
+            &a.code,
+        )
+            .cmp(&(
+                b.file.as_deref(),
+                b.row.unwrap_or(0),
+                b.column_number.unwrap_or(0),
+                &b.code,
+            ))
+    });
+}
+
+impl FileState {
+    fn feed(
+        &mut self,
+        decoded: &[u8],
+        last: bool,
+        c: &Compiled,
+        index: &mut Index,
+        paths: &[String],
+        progress: &mut Progress,
+    ) {
+        if let Some(buf) = &mut self.sniff_buf {
+            buf.extend_from_slice(decoded);
+            if !last && !enough_to_sniff(buf) {
+                return;
+            }
+            let buf = self.sniff_buf.take().unwrap_or_default();
+            let (delim, ending) = sniff(&buf);
+            self.check.delimiter = delim;
+            self.check.line_ending = ending;
+            self.check.delimiter_finding(c);
+            self.reader = Some(RecordReader::new(delim, ending));
+            self.run(&buf, last, c, index, paths, progress);
+        } else {
+            self.run(decoded, last, c, index, paths, progress);
+        }
+    }
+
+    fn run(
+        &mut self,
+        bytes: &[u8],
+        last: bool,
+        c: &Compiled,
+        index: &mut Index,
+        paths: &[String],
+        progress: &mut Progress,
+    ) {
+        let Some(reader) = &mut self.reader else {
+            return;
+        };
+        let check = &mut self.check;
+        let mut emit = |rec: &Record<'_>| check.record(rec, c, index, paths, progress);
+        reader.feed(bytes, &mut emit);
+        if last {
+            reader.finish(&mut emit);
+        }
+    }
+}
+
+/// Ruby's `strip`: ASCII whitespace and NUL.
+fn strip(s: &str) -> &str {
+    s.trim_matches(|c: char| c == ' ' || ('\t'..='\r').contains(&c) || c == '\0')
+}
+
+fn delimiter_name(d: u8) -> &'static str {
+    match d {
+        b',' => "comma",
+        b';' => "semicolon",
+        b'\t' => "tab",
+        b'|' => "pipe",
+        _ => "other",
+    }
+}
+
+impl FileCheck {
+    /// Adds a finding not tied to a rule, with the platform's wording if the target has one.
+    #[allow(clippy::too_many_arguments)]
+    fn note(
+        &mut self,
+        c: &Compiled,
+        code: &'static str,
+        severity: Severity,
+        row: Option<u64>,
+        line: Option<u64>,
+        column: Option<usize>,
+        value: Option<&str>,
+        message: impl FnOnce() -> String,
+    ) {
+        if !self.sink.admit(code, severity, row) {
+            return;
+        }
+        let name = column
+            .and_then(|i| self.header.get(i))
+            .map(|h| h.trim().to_owned());
+        self.sink.push(Finding {
+            code: code.to_owned(),
+            severity,
+            file: Some(self.path.clone()),
+            row,
+            line,
+            column: name,
+            column_number: column.map(|i| i as u32 + 1),
+            value: value.filter(|v| !v.is_empty()).map(truncate_value),
+            message: message(),
+            platform_message: c.target.platform_messages.get(code).cloned(),
+        });
+    }
+
+    fn delimiter_finding(&mut self, c: &Compiled) {
+        let d = self.delimiter;
+        match c.target.delimiter {
+            Some(want) if want as u32 != u32::from(d) => {
+                let t = c.target.name.clone();
+                self.note(c, "csv.delimiter", Severity::Error, Some(1), Some(1), None, None, || {
+                    format!(
+                        "this file is {}-separated; {t} reads only {}-separated files, so every row would be one column",
+                        delimiter_name(d),
+                        delimiter_name(want as u8)
+                    )
+                });
+            }
+            _ if d != b',' => {
+                self.note(
+                    c,
+                    "csv.delimiter",
+                    Severity::Info,
+                    Some(1),
+                    Some(1),
+                    None,
+                    None,
+                    || format!("read as {}-separated", delimiter_name(d)),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn record(
+        &mut self,
+        rec: &Record<'_>,
+        c: &Compiled,
+        index: &mut Index,
+        paths: &[String],
+        progress: &mut Progress,
+    ) {
+        self.records += 1;
+        let row = self.records;
+        if row > 1 {
+            progress.rows += 1;
+        }
+        let owned;
+        let text = match std::str::from_utf8(rec.bytes()) {
+            Ok(t) => t,
+            Err(_) => {
+                owned = String::from_utf8_lossy(rec.bytes()).into_owned();
+                owned.as_str()
+            }
+        };
+        let field = |i: usize| -> &str {
+            let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
+            text.get(start..rec_end(rec, i)).unwrap_or("")
+        };
+        for q in rec.quote_issues {
+            let (code, msg) = match q.error {
+                QuoteError::InUnquoted => (
+                    "csv.quote_in_unquoted",
+                    "a quote inside a field that does not start with one; quote the whole field and double the inner quote (\"\")",
+                ),
+                QuoteError::AfterQuote => (
+                    "csv.text_after_quote",
+                    "text after the closing quote of a field; quote the whole field and double inner quotes (\"\")",
+                ),
+                QuoteError::Unclosed => (
+                    "csv.unclosed_quote",
+                    "a quote opened here is never closed: the rest of the file is read as one field",
+                ),
+            };
+            let t = c.target.name.clone();
+            self.note(
+                c,
+                code,
+                Severity::Error,
+                Some(row),
+                Some(q.line),
+                Some(q.field),
+                None,
+                || format!("{msg}; {t} rejects the whole file"),
+            );
+        }
+        while let Some(inv) = self.invalid.front().copied() {
+            if inv.out_offset >= rec.end {
+                break;
+            }
+            self.invalid.pop_front();
+            let col = (0..rec.len()).find(|&i| field(i).contains('\u{FFFD}'));
+            let cell = col.map(field).unwrap_or("");
+            let guess = WINDOWS_1252.decode_without_bom_handling(inv.raw()).0;
+            let reading = cell.replacen('\u{FFFD}', &guess, 1);
+            let bytes: Vec<String> = inv.raw().iter().map(|b| format!("0x{b:02X}")).collect();
+            let line = rec.line;
+            self.note(c, "encoding.invalid_utf8", Severity::Error, Some(row), Some(line), col, Some(cell), || {
+                if inv.raw().is_empty() {
+                    format!("invalid UTF-16 at byte {}", inv.in_offset)
+                } else {
+                    format!(
+                        "byte {} at offset {} is not UTF-8; read as Windows-1252 this cell is `{}`: save the file as UTF-8",
+                        bytes.join(" "),
+                        inv.in_offset,
+                        truncate_value(&reading)
+                    )
+                }
+            });
+        }
+        if row == 1 {
+            self.header_row(rec, text, c);
+            return;
+        }
+        if memchr::memchr(0, rec.bytes()).is_some() {
+            let col = (0..rec.len()).find(|&i| field(i).contains('\0'));
+            self.note(
+                c,
+                "row.nul",
+                Severity::Error,
+                Some(row),
+                Some(rec.line),
+                col,
+                None,
+                || "a field contains a NUL byte; the platform skips the row".to_owned(),
+            );
+            return;
+        }
+        let width = self.header.len();
+        if rec.len() < width && width > 1 {
+            let n = rec.len();
+            self.note(c, "csv.short_row", Severity::Warning, Some(row), Some(rec.line), None, None, || {
+                format!("row has {n} cells, the header has {width}; the missing cells are read as blank")
+            });
+        } else if rec.len() > width {
+            let n = rec.len();
+            self.note(
+                c,
+                "csv.long_row",
+                Severity::Warning,
+                Some(row),
+                Some(rec.line),
+                Some(width),
+                None,
+                || {
+                    format!(
+                        "row has {n} cells, the header has {width}; the extra cells are ignored"
+                    )
+                },
+            );
+        }
+        if (0..rec.len()).all(|i| strip(field(i)).is_empty()) {
+            self.note(
+                c,
+                "csv.blank_row",
+                Severity::Info,
+                Some(row),
+                Some(rec.line),
+                None,
+                None,
+                || "every cell is blank; the row is skipped".to_owned(),
+            );
+            return;
+        }
+        let Some(kind) = self.kind else {
+            return;
+        };
+        let trim = c.target.trim_values;
+        for (k, pos) in self.positions.iter().enumerate() {
+            self.spans[k] = pos.filter(|&p| p < rec.len()).map(|p| {
+                let f = field(p);
+                let v = if trim { strip(f) } else { f };
+                let start = v.as_ptr() as usize - text.as_ptr() as usize;
+                (start, start + v.len())
+            });
+        }
+        let r = Row {
+            text,
+            spans: &self.spans,
+            positions: &self.positions,
+            columns: &c.kinds[kind].columns,
+            file: self.file,
+            path: &self.path,
+            row,
+            line: rec.line,
+        };
+        check_row(
+            c,
+            kind,
+            &r,
+            index,
+            &mut Emit {
+                sink: &mut self.sink,
+            },
+            paths,
+        );
+    }
+
+    fn header_row(&mut self, rec: &Record<'_>, text: &str, c: &Compiled) {
+        let cells: Vec<String> = (0..rec.len())
+            .map(|i| {
+                let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
+                text.get(start..rec_end(rec, i)).unwrap_or("").to_owned()
+            })
+            .collect();
+        self.header = cells;
+        let rules = &c.target.header;
+        let names: Vec<String> = self
+            .header
+            .iter()
+            .map(|h| detect::detection_name(rules, h))
+            .collect();
+        if rec
+            .quote_issues
+            .iter()
+            .any(|q| q.error == QuoteError::Unclosed)
+        {
+            // The header itself cannot be parsed: no kind, as on the server.
+            return;
+        }
+        for (i, n) in names.iter().enumerate() {
+            if n.is_empty() {
+                self.note(
+                    c,
+                    "header.blank",
+                    Severity::Info,
+                    Some(1),
+                    Some(rec.line),
+                    Some(i),
+                    None,
+                    || format!("header cell {} is blank; its column is ignored", i + 1),
+                );
+            } else if let Some(first) = names[..i].iter().position(|m| m == n) {
+                let n = n.clone();
+                self.note(
+                    c,
+                    "header.duplicate",
+                    Severity::Warning,
+                    Some(1),
+                    Some(rec.line),
+                    Some(i),
+                    Some(&n),
+                    || {
+                        format!(
+                            "`{n}` appears twice (columns {} and {}); only the first is read",
+                            first + 1,
+                            i + 1
+                        )
+                    },
+                );
+            }
+        }
+        let Some(kind) = detect::first_match(&c.target, &names) else {
+            let diagnosis = detect::near_miss(&c.target, &names);
+            let t = c.target.name.clone();
+            self.note(
+                c,
+                "detect.unknown_kind",
+                Severity::Error,
+                Some(1),
+                Some(rec.line),
+                None,
+                None,
+                || format!("the header matches no {t} file kind; {diagnosis}"),
+            );
+            return;
+        };
+        self.kind = Some(kind);
+        let ck = &c.kinds[kind];
+        let reading: Vec<String> = self
+            .header
+            .iter()
+            .map(|h| detect::reading_name(rules, h))
+            .collect();
+        self.positions = ck
+            .columns
+            .iter()
+            .map(|col| reading.iter().position(|r| r == col))
+            .collect();
+        self.spans = vec![None; ck.columns.len()];
+        let kind_name = c.target.kinds[kind].name.clone();
+        for (i, n) in names.iter().enumerate() {
+            if n.is_empty() || names[..i].contains(n) {
+                continue;
+            }
+            match ck.columns.iter().position(|col| col == n) {
+                Some(k) if self.positions[k].is_none() => {
+                    let raw = self.header[i].clone();
+                    let t = c.target.name.clone();
+                    self.note(c, "header.padded", Severity::Error, Some(1), Some(rec.line), Some(i), Some(&raw), || {
+                        format!("header cell `{raw}` has spaces around `{n}`: {t} detects the file as {kind_name} but then reads `{n}` as missing; remove the spaces")
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    let n = n.clone();
+                    self.note(
+                        c,
+                        "header.unknown",
+                        Severity::Info,
+                        Some(1),
+                        Some(rec.line),
+                        Some(i),
+                        Some(&n),
+                        || format!("`{n}` is not a {kind_name} column; it is ignored"),
+                    );
+                }
+            }
+        }
+        if let Some(better) = detect::trap(&c.target, kind, &names) {
+            let better = &c.target.kinds[better];
+            let predicate = c.target.kinds[kind].detect.all.join("` and `");
+            let extra: Vec<&String> = names
+                .iter()
+                .filter(|n| !n.is_empty() && !better.columns.contains(n))
+                .collect();
+            let t = c.target.name.clone();
+            self.note(c, "detect.first_match_trap", Severity::Warning, Some(1), Some(rec.line), None, None, || {
+                let extra = if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; remove {} to have it read as {}",
+                        extra.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", "),
+                        better.name
+                    )
+                };
+                format!(
+                    "{t} reads this file as {kind_name} (it has `{predicate}`, and the first matching kind wins), but its columns fit {} better{extra}",
+                    better.name
+                )
+            });
+        }
+    }
+
+    fn finish_file(&mut self, c: &Compiled, decoder: &Decoder, _reader: Option<&RecordReader>) {
+        while let Some(inv) = self.invalid.pop_front() {
+            self.note(
+                c,
+                "encoding.invalid_utf8",
+                Severity::Error,
+                None,
+                None,
+                None,
+                None,
+                || {
+                    format!(
+                        "invalid byte sequence at offset {}; save the file as UTF-8",
+                        inv.in_offset
+                    )
+                },
+            );
+        }
+        if decoder.encoding != Encoding::Utf8 {
+            let name = decoder.encoding.name();
+            let t = c.target.name.clone();
+            if c.target.require_utf8 {
+                self.note(c, "encoding.utf16", Severity::Error, None, None, None, None, || {
+                    format!("the file is {name}; {t} reads only UTF-8 (`preflight bundle` re-encodes it)")
+                });
+            } else {
+                self.note(
+                    c,
+                    "encoding.utf16",
+                    Severity::Info,
+                    None,
+                    None,
+                    None,
+                    None,
+                    || format!("decoded from {name}"),
+                );
+            }
+        } else if decoder.bom {
+            let sev = c.target.bom_severity;
+            self.note(c, "encoding.bom", sev, None, None, None, None, || {
+                "UTF-8 byte-order mark at the start of the file".to_owned()
+            });
+        }
+        if self.records == 0 {
+            self.note(
+                c,
+                "csv.empty_file",
+                Severity::Error,
+                None,
+                None,
+                None,
+                None,
+                || "the file is empty: no header row".to_owned(),
+            );
+        }
+    }
+}
+
+fn rec_end(rec: &Record<'_>, i: usize) -> usize {
+    rec.field_end(i)
+}

@@ -1,0 +1,1 @@
+//! WebAssembly bindings (filled in by the browser issue).
