@@ -47,6 +47,23 @@ pub fn detect_kind<'t>(target: &'t Target, header: &[&str]) -> Option<&'t Kind> 
     first_match(target, &names).map(|i| &target.kinds[i])
 }
 
+/// The kind of a file from its first bytes (decoding, BOM and delimiter handled as in a
+/// full check). Hosts use it to push files in processing order, which keeps pending
+/// cross-file references few. `None` when the header is incomplete or matches no kind.
+///
+/// ```
+/// let t = validator_core::targets::canvas();
+/// let k = validator_core::detect::kind_of_prefix(&t, b"\xEF\xBB\xBFterm_id,name,status\nT1,");
+/// assert_eq!(k.as_deref(), Some("terms"));
+/// ```
+pub fn kind_of_prefix(target: &Target, prefix: &[u8]) -> Option<String> {
+    // Only complete lines: a header cut mid-way would be misread.
+    let end = memchr::memrchr(b'\n', prefix)? + 1;
+    let mut s = crate::Session::new(target.clone()).ok()?;
+    s.push("header", &prefix[..end]).ok()?;
+    s.finish().files.into_iter().next()?.kind
+}
+
 pub(crate) fn first_match(target: &Target, names: &[String]) -> Option<usize> {
     target.kinds.iter().position(|k| meets(&k.detect, names))
 }
