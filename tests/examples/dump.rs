@@ -1,7 +1,10 @@
-//! Prints the JSON report of a folder of CSV files: `cargo run -p tests --example dump DIR`.
+//! Prints the JSON report of a folder of CSV files: `cargo run -p tests --example dump DIR [CHUNK]`.
 fn main() {
     let dir = std::env::args().nth(1).expect("usage: dump DIR");
     let files = tests::load_dir(std::path::Path::new(&dir));
-    let r = tests::check_files(&validator_core::targets::canvas(), &files, 0);
+    let chunk = std::env::args()
+        .nth(2)
+        .map_or(0, |c| c.parse().unwrap_or(0));
+    let r = tests::check_files(&validator_core::targets::canvas(), &files, chunk);
     println!("{}", serde_json::to_string_pretty(&r).unwrap());
 }

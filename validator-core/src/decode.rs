@@ -193,7 +193,8 @@ impl Decoder {
                         _ => 4,
                     };
                     let need = width - cl;
-                    if src.len() < need && !last {
+                    let continues = src.iter().take(need).all(|b| (0x80..=0xBF).contains(b));
+                    if src.len() < need && !last && continues {
                         carry[cl..cl + src.len()].copy_from_slice(src);
                         *carry_len += src.len();
                         return;
@@ -310,6 +311,14 @@ mod tests {
         assert_eq!(d.invalid[0].in_offset, 2);
         assert_eq!(d.invalid[0].out_offset, 2);
         assert_eq!(d.invalid[0].raw(), b"\xE9");
+    }
+
+    #[test]
+    fn invalid_lead_split_from_next_char() {
+        let (o, d) = run(&[b"Ren\xE9", b"e", b"!"]);
+        assert_eq!(o, "Ren\u{FFFD}e!".as_bytes());
+        assert_eq!(d.invalid[0].raw(), b"\xE9");
+        assert_eq!(d.invalid[0].in_offset, 3);
     }
 
     #[test]

@@ -85,20 +85,29 @@ fn explained(k: &Kind, names: &[String]) -> usize {
     names.iter().filter(|n| k.columns.contains(n)).count()
 }
 
-/// A first-match trap: a later kind also matches and reads more of the header.
-/// Returns that kind's index.
+/// A first-match trap: a later kind also matches, and either reads more of the header or
+/// needs a column the detected kind ignores (an enrollments file with a `name` column is
+/// read as sections, which ignores its `user_id`). Returns that kind's index.
 pub(crate) fn trap(target: &Target, detected: usize, names: &[String]) -> Option<usize> {
-    let mine = explained(&target.kinds[detected], names);
+    let kind = &target.kinds[detected];
+    let mine = explained(kind, names);
+    let ignores_predicate_of = |other: &Kind| {
+        let d = &other.detect;
+        d.all
+            .iter()
+            .chain(d.any.iter().flatten())
+            .any(|c| has(names, c) && !kind.columns.contains(c))
+    };
     target
         .kinds
         .iter()
         .enumerate()
         .skip(detected + 1)
         .filter(|(_, k)| meets(&k.detect, names))
-        .map(|(i, k)| (i, explained(k, names)))
-        .filter(|&(_, n)| n > mine)
-        .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)))
-        .map(|(i, _)| i)
+        .map(|(i, k)| (i, explained(k, names), ignores_predicate_of(k)))
+        .filter(|&(_, n, ignored)| n > mine || (n == mine && ignored))
+        .max_by_key(|&(i, n, _)| (n, std::cmp::Reverse(i)))
+        .map(|(i, _, _)| i)
 }
 
 /// Letters and digits only, lower-cased: `Section ID` → `sectionid`.

@@ -423,11 +423,10 @@ fn enum_ok(v: &str, values: &[String], matching: Matching) -> bool {
 }
 
 fn boolean_ok(v: &str) -> bool {
-    [
-        "true", "false", "1", "0", "yes", "no", "on", "off", "t", "f", "y", "n",
-    ]
-    .iter()
-    .any(|b| b.eq_ignore_ascii_case(v))
+    // Canvas's value_to_boolean: these, case-insensitively; anything else reads as false.
+    ["true", "false", "1", "0", "yes", "no", "on", "off"]
+        .iter()
+        .any(|b| b.eq_ignore_ascii_case(v))
 }
 
 fn integer_ok(v: &str) -> bool {

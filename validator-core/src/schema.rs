@@ -25,6 +25,9 @@ use crate::report::Severity;
 pub struct Target {
     /// Short name, e.g. `canvas`.
     pub name: String,
+    /// Display name in messages, e.g. `Canvas` (defaults to `name`).
+    #[serde(default)]
+    pub title: String,
     /// One line for `preflight targets`.
     #[serde(default)]
     pub description: String,
@@ -64,6 +67,7 @@ impl Target {
     pub fn new(name: &str) -> Target {
         Target {
             name: name.to_owned(),
+            title: String::new(),
             description: String::new(),
             header: HeaderRules::default(),
             delimiter: None,
@@ -72,6 +76,15 @@ impl Target {
             bom_severity: Severity::Info,
             platform_messages: BTreeMap::new(),
             kinds: Vec::new(),
+        }
+    }
+
+    /// The name to use in messages.
+    pub fn title(&self) -> &str {
+        if self.title.is_empty() {
+            &self.name
+        } else {
+            &self.title
         }
     }
 

@@ -403,7 +403,7 @@ impl FileCheck {
         let d = self.delimiter;
         match c.target.delimiter {
             Some(want) if want as u32 != u32::from(d) => {
-                let t = c.target.name.clone();
+                let t = c.target.title().to_owned();
                 self.note(c, "csv.delimiter", Severity::Error, Some(1), Some(1), None, None, || {
                     format!(
                         "this file is {}-separated; {t} reads only {}-separated files, so every row would be one column",
@@ -468,7 +468,7 @@ impl FileCheck {
                     "a quote opened here is never closed: the rest of the file is read as one field",
                 ),
             };
-            let t = c.target.name.clone();
+            let t = c.target.title().to_owned();
             self.note(
                 c,
                 code,
@@ -506,6 +506,14 @@ impl FileCheck {
         }
         if row == 1 {
             self.header_row(rec, text, c);
+            return;
+        }
+        if rec
+            .quote_issues
+            .iter()
+            .any(|q| q.error == QuoteError::Unclosed)
+        {
+            // The rest of the file was swallowed into this record: its cells mean nothing.
             return;
         }
         if memchr::memchr(0, rec.bytes()).is_some() {
@@ -648,7 +656,7 @@ impl FileCheck {
         }
         let Some(kind) = detect::first_match(&c.target, &names) else {
             let diagnosis = detect::near_miss(&c.target, &names);
-            let t = c.target.name.clone();
+            let t = c.target.title().to_owned();
             self.note(
                 c,
                 "detect.unknown_kind",
@@ -682,7 +690,7 @@ impl FileCheck {
             match ck.columns.iter().position(|col| col == n) {
                 Some(k) if self.positions[k].is_none() => {
                     let raw = self.header[i].clone();
-                    let t = c.target.name.clone();
+                    let t = c.target.title().to_owned();
                     self.note(c, "header.padded", Severity::Error, Some(1), Some(rec.line), Some(i), Some(&raw), || {
                         format!("header cell `{raw}` has spaces around `{n}`: {t} detects the file as {kind_name} but then reads `{n}` as missing; remove the spaces")
                     });
@@ -710,7 +718,7 @@ impl FileCheck {
                 .iter()
                 .filter(|n| !n.is_empty() && !better.columns.contains(n))
                 .collect();
-            let t = c.target.name.clone();
+            let t = c.target.title().to_owned();
             self.note(c, "detect.first_match_trap", Severity::Warning, Some(1), Some(rec.line), None, None, || {
                 let extra = if extra.is_empty() {
                     String::new()
@@ -749,7 +757,7 @@ impl FileCheck {
         }
         if decoder.encoding != Encoding::Utf8 {
             let name = decoder.encoding.name();
-            let t = c.target.name.clone();
+            let t = c.target.title().to_owned();
             if c.target.require_utf8 {
                 self.note(c, "encoding.utf16", Severity::Error, None, None, None, None, || {
                     format!("the file is {name}; {t} reads only UTF-8 (`preflight bundle` re-encodes it)")

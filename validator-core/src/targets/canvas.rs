@@ -27,6 +27,7 @@ const ACTIVE_DELETED: &[&str] = &["active", "deleted"];
 /// ```
 pub fn canvas() -> Target {
     let mut t = Target::new("canvas");
+    t.title = "Canvas".into();
     t.description = "Canvas LMS SIS import (instructure_csv): CSV files or a ZIP of them".into();
     t.delimiter = Some(',');
     // Canvas detects with stripped, lower-cased headers but reads rows by the lower-cased,
