@@ -162,11 +162,20 @@ pub(crate) fn truncate_value(v: &str) -> String {
 /// Collects findings for one file (or the bundle), applying the per-code cap while keeping
 /// exact totals. Under the cap, the findings kept are those with the smallest rows, so the
 /// list does not depend on the order in which files or references were resolved.
+/// Per-code bookkeeping of a [`Sink`].
+#[derive(Debug)]
+struct CodeCount {
+    code: String,
+    total: u64,
+    kept: u64,
+    /// Largest row among the kept findings of this code.
+    max_row: u64,
+}
+
 #[derive(Debug)]
 pub(crate) struct Sink {
     pub findings: Vec<Finding>,
-    /// (code, total, kept)
-    counts: Vec<(String, u64, u64)>,
+    counts: Vec<CodeCount>,
     cap: u64,
     pub errors: u64,
     pub warnings: u64,
@@ -193,44 +202,54 @@ impl Sink {
             Severity::Warning => self.warnings += 1,
             Severity::Info => self.infos += 1,
         }
-        let i = match self.counts.iter().position(|(c, _, _)| c == code) {
-            Some(i) => i,
+        let c = match self.counts.iter().position(|c| c.code == code) {
+            Some(i) => &mut self.counts[i],
             None => {
-                self.counts.push((code.to_owned(), 0, 0));
-                self.counts.len() - 1
+                self.counts.push(CodeCount {
+                    code: code.to_owned(),
+                    total: 0,
+                    kept: 0,
+                    max_row: 0,
+                });
+                self.counts.last_mut().expect("just pushed")
             }
         };
-        self.counts[i].1 += 1;
-        if self.counts[i].2 < self.cap {
-            return true;
-        }
+        c.total += 1;
         // Full: admit only if it sorts before the last kept finding of this code.
-        let row = row.unwrap_or(0);
-        self.findings
-            .iter()
-            .any(|f| f.code == code && f.row.unwrap_or(0) > row)
+        c.kept < self.cap || row.unwrap_or(0) < c.max_row
     }
 
     /// Adds an admitted finding, evicting the kept one with the largest row if full.
     pub fn push(&mut self, f: Finding) {
-        let Some(i) = self.counts.iter().position(|(c, _, _)| *c == f.code) else {
+        let Some(i) = self.counts.iter().position(|c| c.code == f.code) else {
             return;
         };
-        if self.counts[i].2 < self.cap {
-            self.counts[i].2 += 1;
-        } else {
-            let victim = self
-                .findings
-                .iter()
-                .enumerate()
-                .filter(|(_, g)| g.code == f.code)
-                .max_by_key(|(n, g)| (g.row.unwrap_or(0), *n))
-                .map(|(n, _)| n);
-            if let Some(n) = victim {
-                self.findings.remove(n);
-            }
+        let row = f.row.unwrap_or(0);
+        if self.counts[i].kept < self.cap {
+            self.counts[i].kept += 1;
+            self.counts[i].max_row = self.counts[i].max_row.max(row);
+            self.findings.push(f);
+            return;
+        }
+        let victim = self
+            .findings
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.code == f.code)
+            .max_by_key(|(n, g)| (g.row.unwrap_or(0), *n))
+            .map(|(n, _)| n);
+        if let Some(n) = victim {
+            self.findings.remove(n);
         }
         self.findings.push(f);
+        let code = &self.counts[i].code;
+        self.counts[i].max_row = self
+            .findings
+            .iter()
+            .filter(|g| &g.code == code)
+            .map(|g| g.row.unwrap_or(0))
+            .max()
+            .unwrap_or(0);
     }
 
     /// Codes over the cap, with exact totals.
@@ -238,14 +257,56 @@ impl Sink {
         let mut v: Vec<Omitted> = self
             .counts
             .iter()
-            .filter(|(_, total, kept)| total > kept)
-            .map(|(c, total, kept)| Omitted {
-                code: c.clone(),
-                omitted: total - kept,
-                total: *total,
+            .filter(|c| c.total > c.kept)
+            .map(|c| Omitted {
+                code: c.code.clone(),
+                omitted: c.total - c.kept,
+                total: c.total,
             })
             .collect();
         v.sort_by(|a, b| a.code.cmp(&b.code));
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(row: u64) -> Finding {
+        Finding {
+            code: "x".into(),
+            severity: Severity::Error,
+            file: None,
+            row: Some(row),
+            line: None,
+            column: None,
+            column_number: None,
+            value: None,
+            message: String::new(),
+            platform_message: None,
+        }
+    }
+
+    #[test]
+    fn cap_keeps_smallest_rows_whatever_the_arrival_order() {
+        let mut a = Sink::new(2);
+        for r in [9, 3, 7, 1, 8] {
+            if a.admit("x", Severity::Error, Some(r)) {
+                a.push(f(r));
+            }
+        }
+        let mut rows: Vec<u64> = a.findings.iter().filter_map(|x| x.row).collect();
+        rows.sort_unstable();
+        assert_eq!(rows, [1, 3]);
+        assert_eq!(a.errors, 5);
+        assert_eq!(
+            a.omitted(),
+            [Omitted {
+                code: "x".into(),
+                omitted: 3,
+                total: 5
+            }]
+        );
     }
 }

@@ -405,20 +405,24 @@ fn cond(c: &Cond, row: &Row<'_>) -> bool {
         Cond::Blank(col) => row.blank(*col),
         Cond::NotBlank(col) => !row.blank(*col),
         Cond::OneOf(col, values) => {
-            let v = row.get(*col).to_lowercase();
-            values.iter().any(|x| v.starts_with(x.as_str()))
+            let v = row.get(*col);
+            values.iter().any(|x| starts_with_ignore_case(v, x))
         }
     }
+}
+
+/// `v` starts with the lower-case ASCII `prefix`, ignoring ASCII case (no allocation).
+fn starts_with_ignore_case(v: &str, prefix: &str) -> bool {
+    v.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 fn enum_ok(v: &str, values: &[String], matching: Matching) -> bool {
     match matching {
         Matching::Exact => values.iter().any(|x| x == v),
         Matching::IgnoreCase => values.iter().any(|x| x.eq_ignore_ascii_case(v)),
-        Matching::IgnoreCasePrefix => {
-            let lower = v.to_lowercase();
-            values.iter().any(|x| lower.starts_with(x.as_str()))
-        }
+        Matching::IgnoreCasePrefix => values.iter().any(|x| starts_with_ignore_case(v, x)),
     }
 }
 
