@@ -1,1 +1,202 @@
-fn main() {}
+//! `preflight`: checks SIS import CSVs (files, folders or ZIPs) before they are uploaded.
+//!
+//! Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 could not run (usage,
+//! unknown target, unreadable input, bad ZIP). Scripts rely on these, so every failure to
+//! run goes through [`Error`] and becomes 2 with one line on stderr.
+
+mod error;
+mod input;
+mod render;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use validator_core::{Finding, Options, Report, Session, Severity, targets};
+
+use crate::error::Error;
+use crate::input::Inputs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "preflight",
+    version,
+    about = "Check SIS import CSV files before uploading them to your LMS",
+    after_help = "Exit status: 0 no errors, 1 errors found, 2 could not run."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check CSV files, folders or ZIP archives against a target
+    #[command(
+        after_help = "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 could not run."
+    )]
+    Check(CheckArgs),
+    /// List the built-in targets and their file kinds
+    Targets {
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Platform to check against (see `preflight targets`)
+    #[arg(long, default_value = "canvas")]
+    target: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Findings listed per code and file; totals stay exact
+    #[arg(long = "max-per-code", value_name = "N", default_value_t = Options::default().max_findings_per_code)]
+    max_per_code: u64,
+    /// CSV files, folders or .zip archives
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Readable text (for `check`, with the offending CSV lines)
+    Human,
+    /// JSON (for `check`, the full report)
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Check(args) => check(&args),
+        Command::Targets { format } => list_targets(format).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            // `preflight check ... | head`: the reader left; that is not our failure.
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("preflight: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
+    let target = targets::builtin(&args.target).ok_or_else(|| Error::UnknownTarget {
+        name: args.target.clone(),
+        known: targets::NAMES.join(", "),
+    })?;
+    let mut inputs = Inputs::collect(&args.paths)?;
+    let order = processing_order(&mut inputs, &target)?;
+    let unknown_message = target.platform_messages.get("file.unknown_type").cloned();
+    let title = target.title().to_owned();
+    let mut session = Session::with_options(
+        target,
+        Options {
+            max_findings_per_code: args.max_per_code,
+        },
+    )?;
+    for i in order {
+        let path = inputs.entries[i].path.clone();
+        // `push` fails only for a file already finished; each path is pushed once.
+        let mut failed = None;
+        inputs.for_each_chunk(i, |chunk| match session.push(&path, chunk) {
+            Ok(_) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        session.finish_file(&path)?;
+    }
+    for path in &inputs.unknown {
+        session.add_finding(Finding {
+            code: "file.unknown_type".into(),
+            severity: Severity::Warning,
+            file: Some(path.clone()),
+            row: None,
+            line: None,
+            column: None,
+            column_number: None,
+            value: None,
+            message: format!("not a .csv file; {title} skips it"),
+            platform_message: unknown_message.clone(),
+        });
+    }
+    let report = session.finish();
+    write_report(&report, &mut inputs, args.format)?;
+    Ok(if report.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Entry indices in the platform's processing order (kind order, unknown kinds last, then
+/// path). Pushing referenced files first keeps the core's pending cross-file references
+/// few; the report is the same in any order.
+fn processing_order(
+    inputs: &mut Inputs,
+    target: &validator_core::Target,
+) -> Result<Vec<usize>, Error> {
+    let mut buf = Vec::with_capacity(input::CHUNK);
+    let mut keyed = Vec::with_capacity(inputs.entries.len());
+    for i in 0..inputs.entries.len() {
+        inputs.prefix(i, &mut buf)?;
+        let rank = validator_core::detect::kind_of_prefix(target, &buf)
+            .and_then(|k| target.kinds.iter().position(|t| t.name == k))
+            .unwrap_or(usize::MAX);
+        keyed.push((rank, i));
+    }
+    keyed.sort_by(|a, b| (a.0, &inputs.entries[a.1].path).cmp(&(b.0, &inputs.entries[b.1].path)));
+    Ok(keyed.into_iter().map(|(_, i)| i).collect())
+}
+
+fn write_report(report: &Report, inputs: &mut Inputs, format: Format) -> Result<(), Error> {
+    let stdout = io::stdout();
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut out = io::BufWriter::new(stdout.lock());
+    match format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(report)
+                .map_err(|e| Error::Output(io::Error::other(e)))?;
+            writeln!(out, "{json}").map_err(Error::Output)?;
+        }
+        Format::Human => render::report(report, inputs, color, &mut out)?,
+    }
+    out.flush().map_err(Error::Output)
+}
+
+fn list_targets(format: Format) -> Result<(), Error> {
+    let list: Vec<validator_core::Target> = targets::NAMES
+        .iter()
+        .filter_map(|n| targets::builtin(n))
+        .collect();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(&render::target_infos(&list))
+                .map_err(|e| Error::Output(io::Error::other(e)))?;
+            writeln!(out, "{json}").map_err(Error::Output)?;
+        }
+        Format::Human => render::targets(&list, &mut out)?,
+    }
+    out.flush().map_err(Error::Output)
+}

@@ -711,7 +711,18 @@ pub(crate) fn check_row(
                                     continue;
                                 }
                                 let fo = fo.clone();
-                                emit.cell(Says::of(rule), row, shown_col, value, || {
+                                // `{first_owner}`: the owner of the earlier row, known only here.
+                                let fill = |t: &Option<String>| {
+                                    t.as_deref().map(|t| t.replace("{first_owner}", &fo))
+                                };
+                                let (message, platform) =
+                                    (fill(&rule.message), fill(&rule.platform));
+                                let says = Says {
+                                    message: message.as_deref(),
+                                    platform: platform.as_deref(),
+                                    ..Says::of(rule)
+                                };
+                                emit.cell(says, row, shown_col, value, || {
                                     format!(
                                         "{} `{value}` is already claimed by {} `{fo}` (row {first_row} of {first_path})",
                                         names(row, cols),

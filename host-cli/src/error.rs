@@ -1,0 +1,77 @@
+//! The one error type of the CLI: everything that makes `preflight` exit with code 2.
+//!
+//! Bad data inside a CSV is never an error here (the core reports it as findings); these
+//! are the cases where no report can be produced at all.
+
+use std::io;
+
+/// Why `preflight` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or folder given (or found) could not be opened or read.
+    #[error("cannot read '{path}': {reason}", reason = reason(.source))]
+    Read {
+        /// Path as the user would recognise it.
+        path: String,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// A `.zip` argument is not a ZIP archive we can open.
+    #[error("cannot read '{path}': not a readable ZIP archive ({source})")]
+    Zip {
+        /// Path of the archive.
+        path: String,
+        /// What the ZIP reader said.
+        source: zip::result::ZipError,
+    },
+    /// One entry of a ZIP archive could not be read (corrupt, encrypted, unsupported).
+    #[error("cannot read '{entry}' in '{zip}': {reason}", reason = reason(.source))]
+    ZipEntry {
+        /// Path of the archive.
+        zip: String,
+        /// Entry name inside it.
+        entry: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// `--target` names no built-in target.
+    #[error("unknown target '{name}' (built-in targets: {known})")]
+    UnknownTarget {
+        /// What was asked for.
+        name: String,
+        /// The names that exist.
+        known: String,
+    },
+    /// The core refused the target definition or a push (a bug, not bad input).
+    #[error(transparent)]
+    Core(#[from] validator_core::Error),
+    /// Writing the report failed (other than the reader going away).
+    #[error("cannot write output: {reason}", reason = reason(.0))]
+    Output(io::Error),
+}
+
+/// An I/O error's text without Rust's ` (os error N)` suffix, which means nothing to users.
+fn reason(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_owned(),
+        _ => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_error_reads_like_a_sentence() {
+        let e = Error::Read {
+            path: "x.csv".into(),
+            source: io::Error::from_raw_os_error(2),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot read 'x.csv': No such file or directory"
+        );
+    }
+}

@@ -1,0 +1,565 @@
+//! Human-readable output: the check report with source snippets, and the target listing.
+//!
+//! Snippets show the physical CSV line a finding points at. The report carries line
+//! numbers, not text, so each file with located findings is read once more, streaming,
+//! keeping only the lines needed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::ops::Range;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
+use encoding_rs::{CoderResult, Encoding as Charset};
+use serde::Serialize;
+use validator_core::schema::{Detect, Target};
+use validator_core::{FileReport, Finding, Omitted, Report, Severity};
+
+use crate::error::Error;
+use crate::input::Inputs;
+
+/// Characters of a line shown around the caret.
+const WIDTH: usize = 120;
+/// Bytes of a wanted line kept; a cell past this is underlined as the whole line.
+const MAX_LINE: usize = 256 * 1024;
+
+/// Writes the human report.
+pub fn report(
+    report: &Report,
+    inputs: &mut Inputs,
+    color: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let bold = |s: &str| {
+        if color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    };
+    // Blank lines separate findings, but the lines of clean files stay together.
+    let mut gap = Gap { out, blank: true };
+    for file in &report.files {
+        gap.line(&bold(&file_line(file)))?;
+        let lines = read_lines(inputs, file, file.findings.iter())?;
+        for f in &file.findings {
+            gap.blank()?;
+            gap.line(&finding(&renderer, &report.target, f, &lines, file))?;
+        }
+        if !file.findings.is_empty() {
+            gap.blank()?;
+        }
+        for o in &file.omitted {
+            gap.line(&omitted(o))?;
+        }
+    }
+    for f in &report.findings {
+        // Bundle findings rarely have a line; when they do, fetch it from their file.
+        let file = f
+            .file
+            .as_deref()
+            .and_then(|p| report.files.iter().find(|r| r.path == p));
+        let lines = match file {
+            Some(file) => read_lines(inputs, file, std::iter::once(f))?,
+            None => HashMap::new(),
+        };
+        let text = match file {
+            Some(file) => finding(&renderer, &report.target, f, &lines, file),
+            None => finding_plain(&renderer, &report.target, f),
+        };
+        gap.blank()?;
+        gap.line(&text)?;
+    }
+    for o in &report.omitted {
+        gap.line(&omitted(o))?;
+    }
+    gap.blank()?;
+    let s = &report.summary;
+    gap.line(&bold(&format!(
+        "{}, {}, {} in {} ({})",
+        count(s.errors, "error"),
+        count(s.warnings, "warning"),
+        count(s.infos, "info"),
+        count(s.files, "file"),
+        count(s.rows, "row")
+    )))
+}
+
+/// `1 error`, `2 errors`, `1,204 rows`.
+fn count(n: u64, noun: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{s}", thousands(n))
+}
+
+/// The platform's display name (`Canvas`) for a report's target name.
+fn title(target: &str) -> String {
+    validator_core::targets::builtin(target)
+        .map(|t| t.title().to_owned())
+        .unwrap_or_else(|| target.to_owned())
+}
+
+/// Writes lines, avoiding doubled blank lines.
+struct Gap<'a> {
+    out: &'a mut dyn Write,
+    blank: bool,
+}
+
+impl Gap<'_> {
+    fn line(&mut self, s: &str) -> Result<(), Error> {
+        self.blank = s.is_empty();
+        writeln!(self.out, "{s}").map_err(Error::Output)
+    }
+
+    fn blank(&mut self) -> Result<(), Error> {
+        if self.blank {
+            return Ok(());
+        }
+        self.line("")
+    }
+}
+
+/// `… and 12 more `row.required` findings (total 112)`
+fn omitted(o: &Omitted) -> String {
+    format!(
+        "… and {} more `{}` findings (total {})",
+        thousands(o.omitted),
+        o.code,
+        thousands(o.total)
+    )
+}
+
+/// `users.csv  users  1,204 rows  UTF-8 (BOM)  comma`
+fn file_line(f: &FileReport) -> String {
+    let kind = f.kind.as_deref().unwrap_or("unknown kind");
+    let rows = match f.rows {
+        1 => "1 row".to_owned(),
+        n => format!("{} rows", thousands(n)),
+    };
+    let bom = if f.bom { " (BOM)" } else { "" };
+    let delim = match f.delimiter.as_str() {
+        "," => "comma".to_owned(),
+        ";" => "semicolon".to_owned(),
+        "\t" => "tab".to_owned(),
+        "|" => "pipe".to_owned(),
+        d => format!("`{d}`"),
+    };
+    format!("{}  {kind}  {rows}  {}{bom}  {delim}", f.path, f.encoding)
+}
+
+fn level(s: Severity) -> Level<'static> {
+    match s {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+        Severity::Info => Level::INFO,
+    }
+}
+
+/// A finding with the offending line, when we have it.
+fn finding(
+    renderer: &Renderer,
+    target: &str,
+    f: &Finding,
+    lines: &HashMap<u64, String>,
+    file: &FileReport,
+) -> String {
+    let (Some(path), Some(line)) = (f.file.as_deref(), f.line) else {
+        return finding_plain(renderer, target, f);
+    };
+    let Some(text) = lines.get(&line) else {
+        return finding_plain(renderer, target, f);
+    };
+    let span = f
+        .column_number
+        .and_then(|c| delimiter_byte(&file.delimiter).map(|d| (c, d)))
+        .and_then(|(c, d)| cell_span(text, d, (c as usize).saturating_sub(1)))
+        .map(|r| trim_span(text, r));
+    let (shown, span) = excerpt(text, span);
+    let label = match (f.row, f.column.as_deref()) {
+        (Some(r), Some(c)) if !c.is_empty() => format!("row {r}, {c}"),
+        (Some(r), _) => format!("row {r}"),
+        (None, Some(c)) => c.to_owned(),
+        (None, None) => String::new(),
+    };
+    let snippet = Snippet::source(shown.as_str())
+        .line_start(usize::try_from(line).unwrap_or(usize::MAX))
+        .path(path)
+        .annotation(AnnotationKind::Primary.span(span).label(label.as_str()));
+    let mut group = level(f.severity)
+        .primary_title(f.message.as_str())
+        .id(f.code.as_str())
+        .element(snippet);
+    let note;
+    if let Some(pm) = &f.platform_message {
+        note = format!("{} says: {pm}", title(target));
+        group = group.element(Level::NOTE.message(note.as_str()));
+    }
+    renderer.render(&[group])
+}
+
+/// A finding without a snippet (file-level, bundle-level, or line text unavailable).
+fn finding_plain(renderer: &Renderer, target: &str, f: &Finding) -> String {
+    let mut group = Group::with_title(
+        level(f.severity)
+            .primary_title(f.message.as_str())
+            .id(f.code.as_str()),
+    );
+    if let Some(path) = f.file.as_deref() {
+        let mut origin = Origin::path(path);
+        if let Some(line) = f.line.and_then(|l| usize::try_from(l).ok()) {
+            origin = origin.line(line);
+        }
+        group = group.element(origin);
+    }
+    let note;
+    if let Some(pm) = &f.platform_message {
+        note = format!("{} says: {pm}", title(target));
+        group = group.element(Level::NOTE.message(note.as_str()));
+    }
+    renderer.render(&[group])
+}
+
+fn delimiter_byte(d: &str) -> Option<u8> {
+    match d.as_bytes() {
+        [b] => Some(*b),
+        _ => None,
+    }
+}
+
+/// Byte span of cell `col` (0-based) in one physical line, splitting on `delim` outside
+/// double quotes. `None` when the line has fewer cells, or ends inside quotes (the record
+/// continues on the next line, or its quoting is broken, so positions are unreliable).
+pub fn cell_span(line: &str, delim: u8, col: usize) -> Option<Range<usize>> {
+    let mut field = 0;
+    let mut start = 0;
+    let mut in_quotes = false;
+    let mut found = None;
+    for (i, &b) in line.as_bytes().iter().enumerate() {
+        if b == b'"' {
+            // `""` inside quotes toggles twice: still inside.
+            in_quotes = !in_quotes;
+        } else if b == delim && !in_quotes {
+            if field == col {
+                found = Some(start..i);
+            }
+            field += 1;
+            start = i + 1;
+        }
+    }
+    if in_quotes {
+        return None;
+    }
+    if field == col {
+        found = Some(start..line.len());
+    }
+    found
+}
+
+/// Narrows a cell's span to its non-blank part (the platform strips values), unless that
+/// leaves nothing to point at.
+fn trim_span(line: &str, r: Range<usize>) -> Range<usize> {
+    let cell = &line[r.clone()];
+    let t = cell.trim();
+    if t.is_empty() {
+        return r;
+    }
+    let start = r.start + (cell.len() - cell.trim_start().len());
+    start..start + t.len()
+}
+
+/// The text to show for a line (at most [`WIDTH`] characters around the span, control
+/// characters made visible) and the span's byte range in it. `None` underlines the line.
+pub fn excerpt(line: &str, span: Option<Range<usize>>) -> (String, Range<usize>) {
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
+    let total = chars.len();
+    let span = span.unwrap_or(0..line.len());
+    let char_at = |byte: usize| chars.partition_point(|&(b, _)| b < byte);
+    let (cs, ce) = (char_at(span.start), char_at(span.end));
+    let (ws, we) = if total <= WIDTH {
+        (0, total)
+    } else if ce - cs >= WIDTH {
+        (cs, cs + WIDTH)
+    } else {
+        let pad = (WIDTH - (ce - cs)) / 2;
+        let we = (cs.saturating_sub(pad) + WIDTH).min(total);
+        (we.saturating_sub(WIDTH), we)
+    };
+    let mut out = String::new();
+    if ws > 0 {
+        out.push('…');
+    }
+    let (mut s, mut e) = (None, None);
+    for (k, &(_, c)) in chars.iter().enumerate().take(we).skip(ws) {
+        if k == cs {
+            s = Some(out.len());
+        }
+        if k == ce {
+            e = Some(out.len());
+        }
+        out.push(match c {
+            '\0' => '␀',
+            '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        });
+    }
+    let s = s.unwrap_or(out.len());
+    let e = e.unwrap_or(out.len()).max(s);
+    if we < total {
+        out.push('…');
+    }
+    (out, s..e)
+}
+
+/// Reads the physical lines the given findings point at from `file`, in one pass that
+/// stops after the last one. Lines of a file we cannot find are simply not shown.
+fn read_lines<'a>(
+    inputs: &mut Inputs,
+    file: &FileReport,
+    findings: impl Iterator<Item = &'a Finding>,
+) -> Result<HashMap<u64, String>, Error> {
+    let wanted: BTreeSet<u64> = findings
+        .filter(|f| f.file.as_deref() == Some(file.path.as_str()))
+        .filter_map(|f| f.line)
+        .collect();
+    let (Some(&last), Some(i)) = (wanted.last(), inputs.find(&file.path)) else {
+        return Ok(HashMap::new());
+    };
+    let nl = if file.line_ending.as_deref() == Some("CR") {
+        b'\r'
+    } else {
+        b'\n'
+    };
+    let mut lines = Lines {
+        wanted: &wanted,
+        last,
+        nl,
+        line: 1,
+        cur: Vec::new(),
+        got: HashMap::new(),
+    };
+    // UTF-16 files are decoded so lines can be split and shown; UTF-8 passes through.
+    let mut decoder = match file.encoding.as_str() {
+        "UTF-8" => None,
+        name => Charset::for_label(name.as_bytes()).map(|c| c.new_decoder_with_bom_removal()),
+    };
+    let mut first = true;
+    let mut decoded = String::new();
+    inputs.for_each_chunk(i, |chunk| {
+        let mut chunk = chunk;
+        if let Some(d) = &mut decoder {
+            decoded.clear();
+            decoded.reserve(
+                d.max_utf8_buffer_length(chunk.len())
+                    .unwrap_or(chunk.len() * 3),
+            );
+            loop {
+                let (res, read, _) = d.decode_to_string(chunk, &mut decoded, false);
+                chunk = &chunk[read..];
+                match res {
+                    CoderResult::InputEmpty => break,
+                    CoderResult::OutputFull => decoded.reserve(chunk.len() * 3 + 16),
+                }
+            }
+            return lines.feed(decoded.as_bytes());
+        }
+        if std::mem::take(&mut first) {
+            chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
+        }
+        lines.feed(chunk)
+    })?;
+    lines.finish();
+    Ok(lines.got)
+}
+
+/// Splits a byte stream into physical lines, keeping the wanted ones.
+struct Lines<'a> {
+    wanted: &'a BTreeSet<u64>,
+    last: u64,
+    nl: u8,
+    line: u64,
+    cur: Vec<u8>,
+    got: HashMap<u64, String>,
+}
+
+impl Lines<'_> {
+    /// Returns whether more input is still needed.
+    fn feed(&mut self, mut bytes: &[u8]) -> bool {
+        while !bytes.is_empty() && self.line <= self.last {
+            let end = bytes.iter().position(|&b| b == self.nl);
+            let part = &bytes[..end.unwrap_or(bytes.len())];
+            if self.wanted.contains(&self.line) {
+                let room = MAX_LINE.saturating_sub(self.cur.len());
+                self.cur.extend_from_slice(&part[..part.len().min(room)]);
+            }
+            match end {
+                Some(i) => {
+                    self.end_line();
+                    bytes = &bytes[i + 1..];
+                }
+                None => break,
+            }
+        }
+        self.line <= self.last
+    }
+
+    fn end_line(&mut self) {
+        if self.wanted.contains(&self.line) {
+            let mut v = std::mem::take(&mut self.cur);
+            if self.nl == b'\n' && v.last() == Some(&b'\r') {
+                v.pop();
+            }
+            self.got
+                .insert(self.line, String::from_utf8_lossy(&v).into_owned());
+        }
+        self.line += 1;
+    }
+
+    /// The last line has no line break after it.
+    fn finish(&mut self) {
+        if self.line <= self.last {
+            self.end_line();
+        }
+    }
+}
+
+/// `1204` → `1,204`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A kind's header predicate in one line:
+/// `(section_id | course_id) + (user_id | user_integration_id)`.
+pub fn signature(d: &Detect) -> String {
+    let terms = d.all.len() + d.any.len();
+    let mut parts: Vec<String> = d.all.clone();
+    for g in &d.any {
+        let alt = g.join(" | ");
+        parts.push(if g.len() > 1 && terms > 1 {
+            format!("({alt})")
+        } else {
+            alt
+        });
+    }
+    let mut s = parts.join(" + ");
+    if !d.none.is_empty() {
+        s.push_str(", not ");
+        s.push_str(&d.none.join("/"));
+    }
+    s
+}
+
+/// `preflight targets` in text.
+pub fn targets(list: &[Target], out: &mut dyn Write) -> Result<(), Error> {
+    let mut text = String::new();
+    for t in list {
+        text.push_str(&format!("{}: {}\n", t.name, t.description));
+        text.push_str(
+            "  kinds in processing order (a file is the first kind its header matches):\n",
+        );
+        for k in &t.kinds {
+            text.push_str(&format!("  {}  {}\n", k.name, signature(&k.detect)));
+        }
+    }
+    out.write_all(text.as_bytes()).map_err(Error::Output)
+}
+
+/// One target in `preflight targets --format json`.
+#[derive(Debug, Serialize)]
+pub struct TargetInfo<'a> {
+    target: &'a str,
+    description: &'a str,
+    kinds: Vec<KindInfo<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct KindInfo<'a> {
+    name: &'a str,
+    file_name: &'a str,
+    detect: &'a Detect,
+    columns: &'a [String],
+}
+
+/// The JSON shape of the target listing.
+pub fn target_infos(list: &[Target]) -> Vec<TargetInfo<'_>> {
+    list.iter()
+        .map(|t| TargetInfo {
+            target: &t.name,
+            description: &t.description,
+            kinds: t
+                .kinds
+                .iter()
+                .map(|k| KindInfo {
+                    name: &k.name,
+                    file_name: &k.file_name,
+                    detect: &k.detect,
+                    columns: &k.columns,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_respect_quotes() {
+        let l = r#"a,"b,c",,d"#;
+        assert_eq!(cell_span(l, b',', 0), Some(0..1));
+        assert_eq!(cell_span(l, b',', 1), Some(2..7));
+        assert_eq!(cell_span(l, b',', 2), Some(8..8));
+        assert_eq!(cell_span(l, b',', 3), Some(9..10));
+        assert_eq!(cell_span(l, b',', 4), None);
+        // Record continues on the next line.
+        assert_eq!(cell_span(r#"a,"b"#, b',', 0), None);
+        assert_eq!(trim_span("a, b ,c", 2..5), 3..4);
+        assert_eq!(trim_span("a,  ,c", 2..4), 2..4);
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_span() {
+        let line = format!("{},target,{}", "x".repeat(300), "y".repeat(300));
+        let span = cell_span(&line, b',', 1);
+        let (shown, s) = excerpt(&line, span);
+        assert_eq!(&shown[s], "target");
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert!(shown.chars().count() <= WIDTH + 2);
+        let (shown, s) = excerpt("a\0b", Some(1..2));
+        assert_eq!(&shown[s], "␀");
+    }
+
+    #[test]
+    fn signatures() {
+        let d = Detect::default()
+            .any(&["section_id", "course_id"])
+            .any(&["user_id", "user_integration_id"]);
+        assert_eq!(
+            signature(&d),
+            "(section_id | course_id) + (user_id | user_integration_id)"
+        );
+        let d = Detect::all(&["user_id", "login_id"]).none(&["existing_user_id", "x"]);
+        assert_eq!(signature(&d), "user_id + login_id, not existing_user_id/x");
+        let d = Detect::default().any(&["old_id", "old_integration_id"]);
+        assert_eq!(signature(&d), "old_id | old_integration_id");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1204), "1,204");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
