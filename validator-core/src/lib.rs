@@ -22,6 +22,7 @@
 pub mod date;
 mod decode;
 pub mod detect;
+mod parse;
 mod reader;
 pub mod report;
 mod rules;
@@ -32,7 +33,7 @@ pub mod targets;
 pub use decode::Encoding;
 pub use report::{FileReport, Finding, Omitted, REPORT_VERSION, Report, Severity, Summary};
 pub use schema::Target;
-pub use session::{Options, Progress, Session};
+pub use session::{FileVerdict, Options, Progress, Session, Verdicts};
 
 /// What stops the machine: API misuse or a bad target definition. Never bad input data.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

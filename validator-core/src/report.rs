@@ -177,6 +177,10 @@ pub(crate) struct Sink {
     pub findings: Vec<Finding>,
     counts: Vec<CodeCount>,
     cap: u64,
+    /// First error code per data row (uncapped), for bundling with rejects.
+    pub rejected: std::collections::BTreeMap<u64, String>,
+    /// Codes of errors about the whole file (no row, or the header row).
+    pub file_errors: Vec<String>,
     pub errors: u64,
     pub warnings: u64,
     pub infos: u64,
@@ -188,6 +192,8 @@ impl Sink {
             findings: Vec::new(),
             counts: Vec::new(),
             cap,
+            rejected: Default::default(),
+            file_errors: Vec::new(),
             errors: 0,
             warnings: 0,
             infos: 0,
@@ -198,7 +204,18 @@ impl Sink {
     /// messages only for findings that are shown.
     pub fn admit(&mut self, code: &str, severity: Severity, row: Option<u64>) -> bool {
         match severity {
-            Severity::Error => self.errors += 1,
+            Severity::Error => {
+                self.errors += 1;
+                match row {
+                    Some(r) if r > 1 => {
+                        self.rejected.entry(r).or_insert_with(|| code.to_owned());
+                    }
+                    _ if !self.file_errors.iter().any(|c| c == code) => {
+                        self.file_errors.push(code.to_owned())
+                    }
+                    _ => {}
+                }
+            }
             Severity::Warning => self.warnings += 1,
             Severity::Info => self.infos += 1,
         }

@@ -18,7 +18,8 @@ use encoding_rs::WINDOWS_1252;
 use crate::Error;
 use crate::decode::{Decoder, Encoding, Invalid};
 use crate::detect;
-use crate::reader::{LineEnding, QuoteError, Record, RecordReader, enough_to_sniff, sniff};
+use crate::parse::{Events, Parser};
+use crate::reader::{LineEnding, QuoteError, Record};
 use crate::report::{
     FileReport, Finding, REPORT_VERSION, Report, Severity, Sink, Summary, truncate_value,
 };
@@ -51,6 +52,33 @@ pub struct Progress {
     pub files: u64,
 }
 
+/// Which rows of each file have errors: what bundling needs beyond the (capped) report.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdicts {
+    /// One entry per file, in push order.
+    pub files: Vec<FileVerdict>,
+}
+
+impl Verdicts {
+    /// The verdict for a file.
+    pub fn file(&self, path: &str) -> Option<&FileVerdict> {
+        self.files.iter().find(|f| f.path == path)
+    }
+}
+
+/// The errors of one file, complete.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileVerdict {
+    /// Path as pushed.
+    pub path: String,
+    /// Detected kind.
+    pub kind: Option<String>,
+    /// Codes of errors about the whole file or its header.
+    pub file_errors: Vec<String>,
+    /// Data row (header = 1) → code of its first error.
+    pub rows: std::collections::BTreeMap<u64, String>,
+}
+
 /// A validation session over one bundle.
 #[derive(Debug)]
 pub struct Session {
@@ -66,13 +94,35 @@ pub struct Session {
 
 #[derive(Debug)]
 struct FileState {
-    decoder: Decoder,
-    scratch: Vec<u8>,
-    /// Decoded bytes held until the delimiter is chosen.
-    sniff_buf: Option<Vec<u8>>,
-    reader: Option<RecordReader>,
+    parser: Parser,
     finished: bool,
     check: FileCheck,
+}
+
+/// The validator's side of a [`Parser`]: the file's checks plus the bundle state.
+struct CheckEvents<'a> {
+    check: &'a mut FileCheck,
+    c: &'a Compiled,
+    index: &'a mut Index,
+    paths: &'a [String],
+    progress: &'a mut Progress,
+}
+
+impl Events for CheckEvents<'_> {
+    fn invalid(&mut self, inv: Invalid) {
+        self.check.invalid.push_back(inv);
+    }
+
+    fn sniffed(&mut self, delimiter: u8, ending: Option<LineEnding>) {
+        self.check.delimiter = delimiter;
+        self.check.line_ending = ending;
+        self.check.delimiter_finding(self.c);
+    }
+
+    fn record(&mut self, rec: &Record<'_>) {
+        self.check
+            .record(rec, self.c, self.index, self.paths, self.progress);
+    }
 }
 
 /// Per-file state the record callback needs (kept apart from the reader it is called from).
@@ -135,10 +185,7 @@ impl Session {
         }
         let i = self.files.len();
         self.files.push(FileState {
-            decoder: Decoder::new(),
-            scratch: Vec::new(),
-            sniff_buf: Some(Vec::new()),
-            reader: None,
+            parser: Parser::new(),
             finished: false,
             check: FileCheck {
                 file: i as u32,
@@ -176,12 +223,14 @@ impl Session {
         } = self;
         let f = &mut files[i];
         f.check.bytes += chunk.len() as u64;
-        let mut decoded = std::mem::take(&mut f.scratch);
-        decoded.clear();
-        f.decoder.decode(chunk, &mut decoded);
-        f.check.invalid.extend(f.decoder.invalid.drain(..));
-        f.feed(&decoded, false, compiled, index, paths, progress);
-        f.scratch = decoded;
+        let mut ev = CheckEvents {
+            check: &mut f.check,
+            c: compiled,
+            index,
+            paths,
+            progress,
+        };
+        f.parser.push(chunk, &mut ev);
         Ok(*progress)
     }
 
@@ -197,13 +246,16 @@ impl Session {
             ..
         } = self;
         let f = &mut files[i];
-        let mut decoded = std::mem::take(&mut f.scratch);
-        decoded.clear();
-        f.decoder.finish(&mut decoded);
-        f.check.invalid.extend(f.decoder.invalid.drain(..));
-        f.feed(&decoded, true, compiled, index, paths, progress);
+        let mut ev = CheckEvents {
+            check: &mut f.check,
+            c: compiled,
+            index,
+            paths,
+            progress,
+        };
+        f.parser.finish(&mut ev);
         f.finished = true;
-        f.check.finish_file(compiled, &f.decoder, f.reader.as_ref());
+        f.check.finish_file(compiled, f.parser.decoder());
         Ok(())
     }
 
@@ -220,7 +272,14 @@ impl Session {
 
     /// Ends the bundle: resolves cross-file references and returns the report. Files still
     /// open are finished first.
-    pub fn finish(mut self) -> Report {
+    pub fn finish(self) -> Report {
+        self.finish_with_verdicts().0
+    }
+
+    /// Like [`Session::finish`], and also says, per file, which rows have errors (all of
+    /// them, not only those listed under the cap): what [`crate::bundle`] needs to write
+    /// valid rows and reject the others.
+    pub fn finish_with_verdicts(mut self) -> (Report, Verdicts) {
         let open: Vec<String> = self
             .files
             .iter()
@@ -233,6 +292,7 @@ impl Session {
         let mut sinks: Vec<&mut Sink> = self.files.iter_mut().map(|f| &mut f.check.sink).collect();
         resolve(&self.compiled, &mut self.index, &mut sinks, &self.paths);
         let mut summary = Summary::default();
+        let mut verdicts = Vec::new();
         let target = &self.compiled.target;
         let mut files: Vec<(usize, FileReport)> = self
             .files
@@ -240,6 +300,12 @@ impl Session {
             .map(|f| {
                 let c = f.check;
                 let mut sink = c.sink;
+                verdicts.push(FileVerdict {
+                    path: c.path.clone(),
+                    kind: c.kind.map(|k| target.kinds[k].name.clone()),
+                    file_errors: std::mem::take(&mut sink.file_errors),
+                    rows: std::mem::take(&mut sink.rejected),
+                });
                 summary.errors += sink.errors;
                 summary.warnings += sink.warnings;
                 summary.infos += sink.infos;
@@ -254,8 +320,8 @@ impl Session {
                         kind: c.kind.map(|k| target.kinds[k].name.clone()),
                         rows: c.records.saturating_sub(1),
                         bytes: c.bytes,
-                        encoding: f.decoder.encoding.name().to_owned(),
-                        bom: f.decoder.bom,
+                        encoding: f.parser.decoder().encoding.name().to_owned(),
+                        bom: f.parser.decoder().bom,
                         delimiter: char::from(c.delimiter).to_string(),
                         line_ending: c.line_ending.map(|l| l.name().to_owned()),
                         header: c.header,
@@ -274,14 +340,15 @@ impl Session {
         let omitted = self.bundle.omitted();
         let mut findings = self.bundle.findings;
         sort_findings(&mut findings);
-        Report {
+        let report = Report {
             version: REPORT_VERSION,
             target: target.name.clone(),
             files: files.into_iter().map(|(_, f)| f).collect(),
             findings,
             omitted,
             summary,
-        }
+        };
+        (report, Verdicts { files: verdicts })
     }
 }
 
@@ -300,54 +367,6 @@ fn sort_findings(v: &mut [Finding]) {
                 &b.code,
             ))
     });
-}
-
-impl FileState {
-    fn feed(
-        &mut self,
-        decoded: &[u8],
-        last: bool,
-        c: &Compiled,
-        index: &mut Index,
-        paths: &[String],
-        progress: &mut Progress,
-    ) {
-        if let Some(buf) = &mut self.sniff_buf {
-            buf.extend_from_slice(decoded);
-            if !last && !enough_to_sniff(buf) {
-                return;
-            }
-            let buf = self.sniff_buf.take().unwrap_or_default();
-            let (delim, ending) = sniff(&buf);
-            self.check.delimiter = delim;
-            self.check.line_ending = ending;
-            self.check.delimiter_finding(c);
-            self.reader = Some(RecordReader::new(delim, ending));
-            self.run(&buf, last, c, index, paths, progress);
-        } else {
-            self.run(decoded, last, c, index, paths, progress);
-        }
-    }
-
-    fn run(
-        &mut self,
-        bytes: &[u8],
-        last: bool,
-        c: &Compiled,
-        index: &mut Index,
-        paths: &[String],
-        progress: &mut Progress,
-    ) {
-        let Some(reader) = &mut self.reader else {
-            return;
-        };
-        let check = &mut self.check;
-        let mut emit = |rec: &Record<'_>| check.record(rec, c, index, paths, progress);
-        reader.feed(bytes, &mut emit);
-        if last {
-            reader.finish(&mut emit);
-        }
-    }
 }
 
 /// Ruby's `strip`: ASCII whitespace and NUL.
@@ -737,7 +756,7 @@ impl FileCheck {
         }
     }
 
-    fn finish_file(&mut self, c: &Compiled, decoder: &Decoder, _reader: Option<&RecordReader>) {
+    fn finish_file(&mut self, c: &Compiled, decoder: &Decoder) {
         while let Some(inv) = self.invalid.pop_front() {
             self.note(
                 c,

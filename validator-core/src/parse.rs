@@ -1,0 +1,90 @@
+//! Bytes to records: decoding, delimiter sniffing and the record reader, wired together
+//! for anyone who reads a file (the validator and the bundler).
+
+use crate::decode::{Decoder, Invalid};
+use crate::reader::{LineEnding, Record, RecordReader, enough_to_sniff, sniff};
+
+/// What a [`Parser`] reports while it reads.
+pub(crate) trait Events {
+    /// An invalid byte sequence was replaced; reported before the record holding it.
+    fn invalid(&mut self, inv: Invalid);
+    /// The delimiter and line ending were chosen (once, before the first record).
+    fn sniffed(&mut self, delimiter: u8, ending: Option<LineEnding>);
+    /// A complete record.
+    fn record(&mut self, rec: &Record<'_>);
+}
+
+/// Streaming parser of one file.
+#[derive(Debug)]
+pub(crate) struct Parser {
+    decoder: Decoder,
+    scratch: Vec<u8>,
+    /// Decoded bytes held until the delimiter is chosen.
+    sniff_buf: Option<Vec<u8>>,
+    reader: Option<RecordReader>,
+}
+
+impl Parser {
+    pub fn new() -> Parser {
+        Parser {
+            decoder: Decoder::new(),
+            scratch: Vec::new(),
+            sniff_buf: Some(Vec::new()),
+            reader: None,
+        }
+    }
+
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// Feeds the next chunk of raw bytes.
+    pub fn push(&mut self, chunk: &[u8], ev: &mut dyn Events) {
+        let mut decoded = std::mem::take(&mut self.scratch);
+        decoded.clear();
+        self.decoder.decode(chunk, &mut decoded);
+        for inv in self.decoder.invalid.drain(..) {
+            ev.invalid(inv);
+        }
+        self.feed(&decoded, false, ev);
+        self.scratch = decoded;
+    }
+
+    /// Ends the input.
+    pub fn finish(&mut self, ev: &mut dyn Events) {
+        let mut decoded = std::mem::take(&mut self.scratch);
+        decoded.clear();
+        self.decoder.finish(&mut decoded);
+        for inv in self.decoder.invalid.drain(..) {
+            ev.invalid(inv);
+        }
+        self.feed(&decoded, true, ev);
+        self.scratch = decoded;
+    }
+
+    fn feed(&mut self, decoded: &[u8], last: bool, ev: &mut dyn Events) {
+        let held;
+        let bytes = match &mut self.sniff_buf {
+            Some(buf) => {
+                buf.extend_from_slice(decoded);
+                if !last && !enough_to_sniff(buf) {
+                    return;
+                }
+                held = self.sniff_buf.take().unwrap_or_default();
+                let (delimiter, ending) = sniff(&held);
+                ev.sniffed(delimiter, ending);
+                self.reader = Some(RecordReader::new(delimiter, ending));
+                &held[..]
+            }
+            None => decoded,
+        };
+        let Some(reader) = &mut self.reader else {
+            return;
+        };
+        let mut emit = |rec: &Record<'_>| ev.record(rec);
+        reader.feed(bytes, &mut emit);
+        if last {
+            reader.finish(&mut emit);
+        }
+    }
+}
