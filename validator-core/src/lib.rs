@@ -19,6 +19,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bundle;
 pub mod date;
 mod decode;
 pub mod detect;

@@ -50,8 +50,61 @@ pub struct Target {
     /// (e.g. `csv.unclosed_quote` → `Malformed CSV`).
     #[serde(default)]
     pub platform_messages: BTreeMap<String, String>,
+    /// How `preflight bundle` writes what the platform accepts.
+    #[serde(default)]
+    pub bundle: BundleRules,
     /// File kinds, in the platform's detection and processing order.
     pub kinds: Vec<Kind>,
+}
+
+/// What a bundle for this platform looks like.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleRules {
+    /// A ZIP of CSV files, or a single CSV per upload.
+    #[serde(default)]
+    pub format: BundleFormat,
+    /// Line ending written.
+    #[serde(default)]
+    pub line_ending: LineEndingStyle,
+    /// Write a UTF-8 byte-order mark.
+    #[serde(default)]
+    pub bom: bool,
+    /// Quote every value (Encoura asks for double quotes as text qualifier).
+    #[serde(default)]
+    pub quote_all: bool,
+}
+
+impl Default for BundleRules {
+    fn default() -> Self {
+        BundleRules {
+            format: BundleFormat::Zip,
+            line_ending: LineEndingStyle::Lf,
+            bom: false,
+            quote_all: false,
+        }
+    }
+}
+
+/// Container of a bundle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BundleFormat {
+    /// A ZIP of CSV files in processing order.
+    #[default]
+    Zip,
+    /// One CSV file per upload.
+    Csv,
+}
+
+/// Line endings written by the bundler.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineEndingStyle {
+    /// `\n`
+    #[default]
+    Lf,
+    /// `\r\n`
+    Crlf,
 }
 
 fn yes() -> bool {
@@ -75,6 +128,7 @@ impl Target {
             require_utf8: true,
             bom_severity: Severity::Info,
             platform_messages: BTreeMap::new(),
+            bundle: BundleRules::default(),
             kinds: Vec::new(),
         }
     }
