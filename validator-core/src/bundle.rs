@@ -184,8 +184,9 @@ pub fn plan(target: &Target, report: &Report, verdicts: &Verdicts, drop_invalid:
         }
         let bad_rows = verdict.map_or(0, |v| v.rows.len());
         if bad_rows > 0 && !drop_invalid {
+            let rows = if bad_rows == 1 { "row" } else { "rows" };
             plan.blocking
-                .push(format!("{}: {bad_rows} rows with errors", f.path));
+                .push(format!("{}: {bad_rows} {rows} with errors", f.path));
         }
         plan.entries.push(PlanEntry {
             source: f.path.clone(),

@@ -695,10 +695,18 @@ impl FileCheck {
             .iter()
             .map(|h| detect::reading_name(rules, h))
             .collect();
-        self.positions = ck
+        // Columns the platform reads by their exact cell; a padded cell is reported once
+        // (header.padded) and its values are still checked, as the bundle will repair it.
+        let strict: Vec<Option<usize>> = ck
             .columns
             .iter()
             .map(|col| reading.iter().position(|r| r == col))
+            .collect();
+        self.positions = ck
+            .columns
+            .iter()
+            .zip(&strict)
+            .map(|(col, s)| s.or_else(|| names.iter().position(|n| n == col)))
             .collect();
         self.spans = vec![None; ck.columns.len()];
         let kind_name = c.target.kinds[kind].name.clone();
@@ -707,11 +715,11 @@ impl FileCheck {
                 continue;
             }
             match ck.columns.iter().position(|col| col == n) {
-                Some(k) if self.positions[k].is_none() => {
+                Some(k) if strict[k].is_none() => {
                     let raw = self.header[i].clone();
                     let t = c.target.title().to_owned();
                     self.note(c, "header.padded", Severity::Error, Some(1), Some(rec.line), Some(i), Some(&raw), || {
-                        format!("header cell `{raw}` has spaces around `{n}`: {t} detects the file as {kind_name} but then reads `{n}` as missing; remove the spaces")
+                        format!("header cell `{raw}` has spaces around `{n}`: {t} detects the file as {kind_name} but then reads `{n}` as blank on every row; remove the spaces (`preflight bundle` does)")
                     });
                 }
                 Some(_) => {}
