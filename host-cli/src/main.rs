@@ -108,6 +108,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
         target,
         Options {
             max_findings_per_code: args.max_per_code,
+            ..Options::default()
         },
     )?;
     for i in order {

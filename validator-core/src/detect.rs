@@ -8,7 +8,7 @@
 //! assert_eq!(kind.map(|k| k.name.as_str()), Some("sections"));
 //! ```
 
-use crate::schema::{Detect, HeaderRules, Kind, Target};
+use crate::schema::{HeaderRules, Kind, Target};
 
 /// Normalises a header cell for detection (trim, case) as the target says.
 pub fn detection_name(rules: &HeaderRules, cell: &str) -> String {
@@ -65,24 +65,34 @@ pub fn kind_of_prefix(target: &Target, prefix: &[u8]) -> Option<String> {
 }
 
 pub(crate) fn first_match(target: &Target, names: &[String]) -> Option<usize> {
-    target.kinds.iter().position(|k| meets(&k.detect, names))
+    target.kinds.iter().position(|k| meets(k, names))
 }
 
 fn has(names: &[String], col: &str) -> bool {
     names.iter().any(|n| n == col)
 }
 
-/// Whether a header (detection names) meets a predicate.
-pub(crate) fn meets(d: &Detect, names: &[String]) -> bool {
-    d.all.iter().all(|c| has(names, c))
-        && d.any.iter().all(|g| g.iter().any(|c| has(names, c)))
-        && !d.none.iter().any(|c| has(names, c))
+/// Whether a header (detection names) meets a kind's predicate, aliases applied.
+pub(crate) fn meets(kind: &Kind, names: &[String]) -> bool {
+    let d = &kind.detect;
+    let mapped: Vec<&str> = names.iter().map(|n| kind.canonical(n)).collect();
+    let has = |c: &String| mapped.iter().any(|n| n == c);
+    d.all.iter().all(has)
+        && d.any.iter().all(|g| g.iter().any(has))
+        && !d.none.iter().any(has)
         && !(d.all.is_empty() && d.any.is_empty())
+        && (!d.only
+            || mapped
+                .iter()
+                .all(|n| n.is_empty() || kind.columns.iter().any(|c| c == n)))
 }
 
 /// How many header columns a kind reads.
 fn explained(k: &Kind, names: &[String]) -> usize {
-    names.iter().filter(|n| k.columns.contains(n)).count()
+    names
+        .iter()
+        .filter(|n| k.columns.iter().any(|c| c == k.canonical(n)))
+        .count()
 }
 
 /// A first-match trap: a later kind also matches, and either reads more of the header or
@@ -103,7 +113,7 @@ pub(crate) fn trap(target: &Target, detected: usize, names: &[String]) -> Option
         .iter()
         .enumerate()
         .skip(detected + 1)
-        .filter(|(_, k)| meets(&k.detect, names))
+        .filter(|(_, k)| meets(k, names))
         .map(|(i, k)| (i, explained(k, names), ignores_predicate_of(k)))
         .filter(|&(_, n, ignored)| n > mine || (n == mine && ignored))
         .max_by_key(|&(i, n, _)| (n, std::cmp::Reverse(i)))
@@ -232,6 +242,16 @@ pub(crate) fn near_miss(target: &Target, names: &[String]) -> String {
     }
     for c in &f.forbidden {
         parts.push(format!("`{c}` must not be present for {}", f.kind.name));
+    }
+    if f.kind.detect.only {
+        let extra: Vec<String> = names
+            .iter()
+            .filter(|n| !n.is_empty() && !f.kind.columns.iter().any(|c| c == f.kind.canonical(n)))
+            .map(|n| format!("`{n}`"))
+            .collect();
+        if !extra.is_empty() {
+            parts.push(format!("unexpected {}", extra.join(", ")));
+        }
     }
     parts.join("; ")
 }

@@ -50,6 +50,18 @@ pub struct Target {
     /// (e.g. `csv.unclosed_quote` → `Malformed CSV`).
     #[serde(default)]
     pub platform_messages: BTreeMap<String, String>,
+    /// Largest file the platform accepts, in bytes (`file.too_large`).
+    #[serde(default)]
+    pub max_file_bytes: Option<u64>,
+    /// Most data rows per file the platform accepts (`file.too_many_rows`).
+    #[serde(default)]
+    pub max_rows: Option<u64>,
+    /// At most one file of each kind per bundle (`bundle.duplicate_kind` on the second).
+    #[serde(default)]
+    pub one_file_per_kind: bool,
+    /// Files must carry their kind's file name (`file.name`).
+    #[serde(default)]
+    pub fixed_file_names: bool,
     /// How `preflight bundle` writes what the platform accepts.
     #[serde(default)]
     pub bundle: BundleRules,
@@ -128,6 +140,10 @@ impl Target {
             require_utf8: true,
             bom_severity: Severity::Info,
             platform_messages: BTreeMap::new(),
+            max_file_bytes: None,
+            max_rows: None,
+            one_file_per_kind: false,
+            fixed_file_names: false,
             bundle: BundleRules::default(),
             kinds: Vec::new(),
         }
@@ -188,6 +204,36 @@ pub struct Kind {
     /// Row and bundle rules.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Columns that must be in the header, even when their values may be blank
+    /// (`header.missing_column`).
+    #[serde(default)]
+    pub required_columns: Vec<String>,
+    /// How a column the kind does not read is rated (`header.unknown`): Canvas ignores it
+    /// (info); Sunbird rejects the whole file (error).
+    #[serde(default = "info")]
+    pub unknown_columns: Severity,
+    /// Other header names accepted for a column (Sunbird's display headers): alias → column.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    /// Columns must appear in the order of `columns` (`header.order`, OneRoster).
+    #[serde(default)]
+    pub ordered_columns: bool,
+    /// A value the host supplies for files of this kind (Sunbird's location `type`).
+    #[serde(default)]
+    pub parameter: Option<Parameter>,
+    /// The platform's wording for this kind's header findings, by code; `{column}` and
+    /// `{value}` are filled in.
+    #[serde(default)]
+    pub platform_messages: BTreeMap<String, String>,
+}
+
+/// A value supplied by the host (command-line flag or profile) rather than the file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parameter {
+    /// Name, e.g. `location_type`.
+    pub name: String,
+    /// Accepted values.
+    pub values: Vec<String>,
 }
 
 impl Kind {
@@ -199,7 +245,21 @@ impl Kind {
             detect: Detect::default(),
             columns: columns.iter().map(|c| (*c).to_owned()).collect(),
             rules: Vec::new(),
+            required_columns: Vec::new(),
+            unknown_columns: Severity::Info,
+            aliases: BTreeMap::new(),
+            ordered_columns: false,
+            parameter: None,
+            platform_messages: BTreeMap::new(),
         }
+    }
+
+    /// The column a header name stands for (itself, or the column it is an alias of).
+    pub fn canonical<'a>(&'a self, name: &'a str) -> &'a str {
+        self.aliases
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+            .map_or(name, |(_, col)| col.as_str())
     }
 }
 
@@ -215,6 +275,9 @@ pub struct Detect {
     /// Columns that must be absent.
     #[serde(default)]
     pub none: Vec<String>,
+    /// No other column may be present ("any and only expected fields", Watermark).
+    #[serde(default)]
+    pub only: bool,
 }
 
 impl Detect {

@@ -31,12 +31,16 @@ use crate::schema::Target;
 pub struct Options {
     /// Findings kept per code and file (totals stay exact).
     pub max_findings_per_code: u64,
+    /// Values the host supplies for kinds that need them (see
+    /// [`Kind::parameter`](crate::schema::Kind::parameter)), e.g. `location_type`.
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             max_findings_per_code: 100,
+            params: Default::default(),
         }
     }
 }
@@ -130,6 +134,8 @@ impl Events for CheckEvents<'_> {
 struct FileCheck {
     file: u32,
     path: String,
+    /// Host-supplied values (e.g. `location_type`).
+    params: std::collections::BTreeMap<String, String>,
     sink: Sink,
     bytes: u64,
     delimiter: u8,
@@ -190,6 +196,7 @@ impl Session {
             check: FileCheck {
                 file: i as u32,
                 path: path.to_owned(),
+                params: self.options.params.clone(),
                 sink: Sink::new(self.options.max_findings_per_code),
                 bytes: 0,
                 delimiter: b',',
@@ -259,6 +266,29 @@ impl Session {
         Ok(())
     }
 
+    /// Marks every file of a kind after the first (in processing order, then path).
+    fn second_files_of_a_kind(&mut self) {
+        let mut order: Vec<(usize, &str, usize)> = self
+            .files
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.check.kind.map(|k| (k, f.check.path.as_str(), i)))
+            .collect();
+        order.sort();
+        let dups: Vec<(usize, usize, String)> = order
+            .windows(2)
+            .filter(|w| w[0].0 == w[1].0)
+            .map(|w| (w[1].2, w[1].0, w[0].1.to_owned()))
+            .collect();
+        for (i, k, first) in dups {
+            let kind = self.compiled.target.kinds[k].name.clone();
+            let t = self.compiled.target.title().to_owned();
+            self.files[i].check.note(&self.compiled, "bundle.duplicate_kind", Severity::Error, None, None, None, None, || {
+                format!("a second {kind} file (the first is {first}); {t} accepts one file per kind in an upload")
+            });
+        }
+    }
+
     /// Adds a finding a host made about a file it did not push (e.g. a non-CSV entry in a
     /// ZIP), so that it is reported with the rest.
     pub fn add_finding(&mut self, finding: Finding) {
@@ -288,6 +318,9 @@ impl Session {
             .collect();
         for p in open {
             let _ = self.finish_file(&p);
+        }
+        if self.compiled.target.one_file_per_kind {
+            self.second_files_of_a_kind();
         }
         let mut sinks: Vec<&mut Sink> = self.files.iter_mut().map(|f| &mut f.check.sink).collect();
         resolve(&self.compiled, &mut self.index, &mut sinks, &self.paths);
@@ -410,11 +443,22 @@ impl FileCheck {
             file: Some(self.path.clone()),
             row,
             line,
-            column: name,
             column_number: column.map(|i| i as u32 + 1),
             value: value.filter(|v| !v.is_empty()).map(truncate_value),
             message: message(),
-            platform_message: c.target.platform_messages.get(code).cloned(),
+            platform_message: self
+                .kind
+                .and_then(|k| c.target.kinds[k].platform_messages.get(code))
+                .or_else(|| c.target.platform_messages.get(code))
+                .map(|t| {
+                    crate::rules::render(
+                        t,
+                        name.as_deref().unwrap_or(""),
+                        value.unwrap_or(""),
+                        None,
+                    )
+                }),
+            column: name,
         });
     }
 
@@ -690,11 +734,21 @@ impl FileCheck {
         };
         self.kind = Some(kind);
         let ck = &c.kinds[kind];
+        let kind_def = &c.target.kinds[kind];
+        let canonical = |n: String| {
+            let m = kind_def.canonical(&n);
+            if m == n {
+                n
+            } else {
+                detect::detection_name(rules, m)
+            }
+        };
         let reading: Vec<String> = self
             .header
             .iter()
-            .map(|h| detect::reading_name(rules, h))
+            .map(|h| canonical(detect::reading_name(rules, h)))
             .collect();
+        let names: Vec<String> = names.into_iter().map(canonical).collect();
         // Columns the platform reads by their exact cell; a padded cell is reported once
         // (header.padded) and its values are still checked, as the bundle will repair it.
         let strict: Vec<Option<usize>> = ck
@@ -724,20 +778,29 @@ impl FileCheck {
                 }
                 Some(_) => {}
                 None => {
-                    let n = n.clone();
+                    let n = self.header[i].trim().to_owned();
+                    let sev = kind_def.unknown_columns;
+                    let t = c.target.title().to_owned();
                     self.note(
                         c,
                         "header.unknown",
-                        Severity::Info,
+                        sev,
                         Some(1),
                         Some(rec.line),
                         Some(i),
                         Some(&n),
-                        || format!("`{n}` is not a {kind_name} column; it is ignored"),
+                        || {
+                            if sev == Severity::Error {
+                                format!("`{n}` is not a {kind_name} column; {t} rejects the file")
+                            } else {
+                                format!("`{n}` is not a {kind_name} column; it is ignored")
+                            }
+                        },
                     );
                 }
             }
         }
+        self.header_contract(c, kind, &names, rec.line);
         if let Some(better) = detect::trap(&c.target, kind, &names) {
             let better = &c.target.kinds[better];
             let predicate = c.target.kinds[kind].detect.all.join("` and `");
@@ -764,7 +827,108 @@ impl FileCheck {
         }
     }
 
+    /// Header rules beyond detection: required columns, column order, the host-supplied
+    /// parameter and the file name, where the kind asks for them.
+    fn header_contract(&mut self, c: &Compiled, kind: usize, names: &[String], line: u64) {
+        let k = &c.target.kinds[kind];
+        let rules = &c.target.header;
+        let t = c.target.title().to_owned();
+        for col in &k.required_columns {
+            let want = detect::detection_name(rules, col);
+            if !names.contains(&want) {
+                let (col, kname) = (col.clone(), k.name.clone());
+                self.note(c, "header.missing_column", Severity::Error, Some(1), Some(line), None, Some(&col), || {
+                    format!("the header has no `{col}` column; {t} needs every {kname} column present, even if blank")
+                });
+            }
+        }
+        if k.ordered_columns {
+            let order: Vec<usize> = names
+                .iter()
+                .filter_map(|n| {
+                    k.columns
+                        .iter()
+                        .position(|c| detect::detection_name(rules, c) == *n)
+                })
+                .collect();
+            if let Some(w) = order.windows(2).position(|w| w[0] > w[1]) {
+                let (col, at) = (k.columns[order[w + 1]].clone(), w + 1);
+                let expected = k.columns.join(",");
+                self.note(c, "header.order", Severity::Error, Some(1), Some(line), Some(at), Some(&col), || {
+                    format!("`{col}` is out of order; {t} wants the columns in this order: {expected}")
+                });
+            }
+        }
+        if let Some(p) = &k.parameter {
+            let given = self.params.get(&p.name).cloned();
+            let values = p.values.join("|");
+            let (name, flag) = (p.name.clone(), p.name.replace('_', "-"));
+            match given {
+                None => self.note(c, "param.missing", Severity::Error, Some(1), Some(line), None, None, || {
+                    format!("{} files need a {name} ({values}), sent with the upload; pass --{flag}", k.name)
+                }),
+                Some(v) if !p.values.iter().any(|x| x.eq_ignore_ascii_case(&v)) => {
+                    self.note(c, "param.invalid", Severity::Error, Some(1), Some(line), None, Some(&v), || {
+                        format!("{name} `{v}` is not one of {values}")
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        if c.target.fixed_file_names {
+            let base = self
+                .path
+                .rsplit('/')
+                .next()
+                .unwrap_or(&self.path)
+                .to_owned();
+            if base != k.file_name {
+                let want = k.file_name.clone();
+                self.note(
+                    c,
+                    "file.name",
+                    Severity::Error,
+                    None,
+                    None,
+                    None,
+                    Some(&base),
+                    || format!("{t} identifies this file by its name: call it `{want}`"),
+                );
+            }
+        }
+    }
+
     fn finish_file(&mut self, c: &Compiled, decoder: &Decoder) {
+        if let Some(max) = c.target.max_file_bytes
+            && self.bytes > max
+        {
+            let (n, t) = (self.bytes, c.target.title().to_owned());
+            self.note(
+                c,
+                "file.too_large",
+                Severity::Error,
+                None,
+                None,
+                None,
+                None,
+                || format!("the file is {n} bytes; {t} accepts at most {max}"),
+            );
+        }
+        if let Some(max) = c.target.max_rows
+            && self.records.saturating_sub(1) > max
+        {
+            let (n, t) = (self.records - 1, c.target.title().to_owned());
+            self.note(
+                c,
+                "file.too_many_rows",
+                Severity::Error,
+                None,
+                None,
+                None,
+                None,
+                || format!("the file has {n} data rows; {t} accepts at most {max}"),
+            );
+        }
         while let Some(inv) = self.invalid.pop_front() {
             self.note(
                 c,
