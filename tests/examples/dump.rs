@@ -5,6 +5,8 @@ fn main() {
     let chunk = std::env::args()
         .nth(2)
         .map_or(0, |c| c.parse().unwrap_or(0));
-    let r = tests::check_files(&validator_core::targets::canvas(), &files, chunk);
+    let target = std::env::var("TARGET").unwrap_or_else(|_| "canvas".into());
+    let t = validator_core::targets::builtin(&target).expect("known target");
+    let r = tests::check_files(&t, &files, chunk);
     println!("{}", serde_json::to_string_pretty(&r).unwrap());
 }

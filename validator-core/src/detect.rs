@@ -65,7 +65,10 @@ pub fn kind_of_prefix(target: &Target, prefix: &[u8]) -> Option<String> {
 }
 
 pub(crate) fn first_match(target: &Target, names: &[String]) -> Option<usize> {
-    target.kinds.iter().position(|k| meets(k, names))
+    target
+        .kinds
+        .iter()
+        .position(|k| meets(&target.header, k, names))
 }
 
 fn has(names: &[String], col: &str) -> bool {
@@ -73,25 +76,41 @@ fn has(names: &[String], col: &str) -> bool {
 }
 
 /// Whether a header (detection names) meets a kind's predicate, aliases applied.
-pub(crate) fn meets(kind: &Kind, names: &[String]) -> bool {
+pub(crate) fn meets(rules: &HeaderRules, kind: &Kind, names: &[String]) -> bool {
     let d = &kind.detect;
-    let mapped: Vec<&str> = names.iter().map(|n| kind.canonical(n)).collect();
-    let has = |c: &String| mapped.iter().any(|n| n == c);
+    let mapped: Vec<String> = names.iter().map(|n| canonical(rules, kind, n)).collect();
+    let has = |c: &String| {
+        let c = detection_name(rules, c);
+        mapped.contains(&c)
+    };
     d.all.iter().all(has)
         && d.any.iter().all(|g| g.iter().any(has))
         && !d.none.iter().any(has)
         && !(d.all.is_empty() && d.any.is_empty())
         && (!d.only
-            || mapped
-                .iter()
-                .all(|n| n.is_empty() || kind.columns.iter().any(|c| c == n)))
+            || mapped.iter().all(|n| {
+                n.is_empty() || kind.columns.iter().any(|c| detection_name(rules, c) == *n)
+            }))
+}
+
+/// A header name (already normalised) as the column it stands for, normalised.
+pub(crate) fn canonical(rules: &HeaderRules, kind: &Kind, name: &str) -> String {
+    let m = kind.canonical(name);
+    if m == name {
+        name.to_owned()
+    } else {
+        detection_name(rules, m)
+    }
 }
 
 /// How many header columns a kind reads.
-fn explained(k: &Kind, names: &[String]) -> usize {
+fn explained(rules: &HeaderRules, k: &Kind, names: &[String]) -> usize {
     names
         .iter()
-        .filter(|n| k.columns.iter().any(|c| c == k.canonical(n)))
+        .filter(|n| {
+            let n = canonical(rules, k, n);
+            k.columns.iter().any(|c| detection_name(rules, c) == n)
+        })
         .count()
 }
 
@@ -100,7 +119,7 @@ fn explained(k: &Kind, names: &[String]) -> usize {
 /// read as sections, which ignores its `user_id`). Returns that kind's index.
 pub(crate) fn trap(target: &Target, detected: usize, names: &[String]) -> Option<usize> {
     let kind = &target.kinds[detected];
-    let mine = explained(kind, names);
+    let mine = explained(&target.header, kind, names);
     let ignores_predicate_of = |other: &Kind| {
         let d = &other.detect;
         d.all
@@ -113,8 +132,14 @@ pub(crate) fn trap(target: &Target, detected: usize, names: &[String]) -> Option
         .iter()
         .enumerate()
         .skip(detected + 1)
-        .filter(|(_, k)| meets(k, names))
-        .map(|(i, k)| (i, explained(k, names), ignores_predicate_of(k)))
+        .filter(|(_, k)| meets(&target.header, k, names))
+        .map(|(i, k)| {
+            (
+                i,
+                explained(&target.header, k, names),
+                ignores_predicate_of(k),
+            )
+        })
         .filter(|&(_, n, ignored)| n > mine || (n == mine && ignored))
         .max_by_key(|&(i, n, _)| (n, std::cmp::Reverse(i)))
         .map(|(i, _, _)| i)
@@ -173,9 +198,14 @@ pub(crate) fn near_miss(target: &Target, names: &[String]) -> String {
             lookalikes: Vec::new(),
             missing: Vec::new(),
             forbidden: Vec::new(),
-            explained: explained(k, names),
+            explained: explained(&target.header, k, names),
         };
         let mut need = |group: &[String]| {
+            let group: Vec<String> = group
+                .iter()
+                .map(|c| detection_name(&target.header, c))
+                .collect();
+            let group = &group[..];
             if group.iter().any(|c| has(names, c)) {
                 fit.score += 2;
             } else if let Some((found, want)) = group

@@ -62,6 +62,10 @@ pub struct Target {
     /// Files must carry their kind's file name (`file.name`).
     #[serde(default)]
     pub fixed_file_names: bool,
+    /// Appended to `detect.unknown_kind` messages, e.g. how to obtain the headers of kinds
+    /// whose headers are not public.
+    #[serde(default)]
+    pub unknown_kind_hint: String,
     /// How `preflight bundle` writes what the platform accepts.
     #[serde(default)]
     pub bundle: BundleRules,
@@ -144,6 +148,7 @@ impl Target {
             max_rows: None,
             one_file_per_kind: false,
             fixed_file_names: false,
+            unknown_kind_hint: String::new(),
             bundle: BundleRules::default(),
             kinds: Vec::new(),
         }
@@ -218,6 +223,10 @@ pub struct Kind {
     /// Columns must appear in the order of `columns` (`header.order`, OneRoster).
     #[serde(default)]
     pub ordered_columns: bool,
+    /// Header cells must match the column names' case exactly (`header.case`), even when
+    /// the target's headers are otherwise case-insensitive (Sunbird locations).
+    #[serde(default)]
+    pub case_sensitive_header: bool,
     /// A value the host supplies for files of this kind (Sunbird's location `type`).
     #[serde(default)]
     pub parameter: Option<Parameter>,
@@ -249,6 +258,7 @@ impl Kind {
             unknown_columns: Severity::Info,
             aliases: BTreeMap::new(),
             ordered_columns: false,
+            case_sensitive_header: false,
             parameter: None,
             platform_messages: BTreeMap::new(),
         }

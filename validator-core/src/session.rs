@@ -728,7 +728,15 @@ impl FileCheck {
                 Some(rec.line),
                 None,
                 None,
-                || format!("the header matches no {t} file kind; {diagnosis}"),
+                || {
+                    let hint = &c.target.unknown_kind_hint;
+                    let hint = if hint.is_empty() {
+                        String::new()
+                    } else {
+                        format!(". {hint}")
+                    };
+                    format!("the header matches no {t} file kind; {diagnosis}{hint}")
+                },
             );
             return;
         };
@@ -833,6 +841,22 @@ impl FileCheck {
         let k = &c.target.kinds[kind];
         let rules = &c.target.header;
         let t = c.target.title().to_owned();
+        if k.case_sensitive_header {
+            for i in 0..self.header.len() {
+                let cell = self.header[i].trim().to_owned();
+                let Some(col) = k
+                    .columns
+                    .iter()
+                    .find(|c| c.eq_ignore_ascii_case(&cell) && **c != cell)
+                    .cloned()
+                else {
+                    continue;
+                };
+                self.note(c, "header.case", Severity::Error, Some(1), Some(line), Some(i), Some(&cell), || {
+                    format!("`{cell}` must be written exactly `{col}`; {t} matches these headers case-sensitively")
+                });
+            }
+        }
         for col in &k.required_columns {
             let want = detect::detection_name(rules, col);
             if !names.contains(&want) {

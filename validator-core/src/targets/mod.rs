@@ -9,18 +9,38 @@
 
 mod canvas;
 mod rule;
+mod sunbird;
+pub mod watermark;
 
 pub use canvas::canvas;
+pub use sunbird::sunbird;
+pub use watermark::watermark;
 
 use crate::schema::Target;
 
 /// Names of the built-in targets.
-pub const NAMES: &[&str] = &["canvas"];
+pub const NAMES: &[&str] = &["canvas", "watermark", "sunbird"];
 
 /// A built-in target by name.
 pub fn builtin(name: &str) -> Option<Target> {
     match name {
         "canvas" => Some(canvas()),
+        "watermark" => Some(watermark()),
+        "sunbird" => Some(sunbird()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_target_compiles() {
+        for name in NAMES {
+            let t = builtin(name).unwrap();
+            assert_eq!(t.name, *name);
+            crate::Session::new(t).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
     }
 }
