@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use validator_core::{Report, Session, Target};
+use validator_core::{Options, Report, Session, Target};
 
 /// The files of an input folder: paths relative to it (`/`-separated), sorted, with bytes.
 pub fn load_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -36,7 +36,17 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
 
 /// Validates files, each pushed in chunks of `chunk` bytes (0 = whole).
 pub fn check_files(target: &Target, files: &[(String, Vec<u8>)], chunk: usize) -> Report {
-    let mut s = Session::new(target.clone()).expect("valid target");
+    check_files_with(target, files, chunk, Options::default())
+}
+
+/// [`check_files`] with session options (host parameters such as `location_type`).
+pub fn check_files_with(
+    target: &Target,
+    files: &[(String, Vec<u8>)],
+    chunk: usize,
+    options: Options,
+) -> Report {
+    let mut s = Session::with_options(target.clone(), options).expect("valid target");
     for (path, bytes) in files {
         if chunk == 0 || bytes.is_empty() {
             s.push(path, bytes).expect("open file");
@@ -61,4 +71,22 @@ pub fn shared_dir() -> PathBuf {
 /// The repository's tests/data folder.
 pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// A corpus case: its target (`target.toml` in the case folder, else the built-in target
+/// named by the folder above it) and options (`params.json`: host parameters).
+pub fn case_setup(target_dir_name: &str, case: &Path) -> (Target, Options) {
+    let target = match std::fs::read_to_string(case.join("target.toml")) {
+        Ok(text) => {
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: target.toml: {e}", case.display()))
+        }
+        Err(_) => validator_core::targets::builtin(target_dir_name)
+            .unwrap_or_else(|| panic!("unknown target {target_dir_name}")),
+    };
+    let mut options = Options::default();
+    if let Ok(text) = std::fs::read_to_string(case.join("params.json")) {
+        options.params = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: params.json: {e}", case.display()));
+    }
+    (target, options)
 }

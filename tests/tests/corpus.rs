@@ -6,8 +6,7 @@
 
 use std::path::PathBuf;
 
-use tests::{check_files, data_dir, load_dir};
-use validator_core::targets;
+use tests::{case_setup, check_files_with, data_dir, load_dir};
 
 fn cases() -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
@@ -31,9 +30,9 @@ fn corpus_reports_match_snapshots() {
     let cases = cases();
     assert!(cases.len() >= 40, "corpus has {} cases", cases.len());
     for (target, case) in cases {
-        let t = targets::builtin(&target).unwrap_or_else(|| panic!("unknown target {target}"));
+        let (t, options) = case_setup(&target, &case);
         let files = load_dir(&case.join("input"));
-        let report = check_files(&t, &files, 0);
+        let report = check_files_with(&t, &files, 0, options);
         insta::with_settings!({
             snapshot_path => case.clone(),
             prepend_module_to_snapshot => false,
@@ -48,11 +47,11 @@ fn corpus_reports_match_snapshots() {
 #[test]
 fn any_chunking_gives_the_same_report() {
     for (target, case) in cases() {
-        let t = targets::builtin(&target).unwrap();
+        let (t, options) = case_setup(&target, &case);
         let files = load_dir(&case.join("input"));
-        let whole = check_files(&t, &files, 0);
+        let whole = check_files_with(&t, &files, 0, options.clone());
         for chunk in [1, 2, 3, 5, 64, 4096] {
-            let split = check_files(&t, &files, chunk);
+            let split = check_files_with(&t, &files, chunk, options.clone());
             assert_eq!(whole, split, "{} with {chunk}-byte chunks", case.display());
         }
     }

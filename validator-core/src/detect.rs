@@ -200,13 +200,17 @@ pub(crate) fn near_miss(target: &Target, names: &[String]) -> String {
             forbidden: Vec::new(),
             explained: explained(&target.header, k, names),
         };
+        let mapped: Vec<String> = names
+            .iter()
+            .map(|n| canonical(&target.header, k, n))
+            .collect();
         let mut need = |group: &[String]| {
             let group: Vec<String> = group
                 .iter()
                 .map(|c| detection_name(&target.header, c))
                 .collect();
             let group = &group[..];
-            if group.iter().any(|c| has(names, c)) {
+            if group.iter().any(|c| has(&mapped, c)) {
                 fit.score += 2;
             } else if let Some((found, want)) = group
                 .iter()

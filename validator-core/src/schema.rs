@@ -62,6 +62,10 @@ pub struct Target {
     /// Files must carry their kind's file name (`file.name`).
     #[serde(default)]
     pub fixed_file_names: bool,
+    /// A header error fails the whole upload before any row is read, so rows are not
+    /// checked (Sunbird).
+    #[serde(default)]
+    pub header_errors_reject_file: bool,
     /// Appended to `detect.unknown_kind` messages, e.g. how to obtain the headers of kinds
     /// whose headers are not public.
     #[serde(default)]
@@ -149,6 +153,7 @@ impl Target {
             one_file_per_kind: false,
             fixed_file_names: false,
             unknown_kind_hint: String::new(),
+            header_errors_reject_file: false,
             bundle: BundleRules::default(),
             kinds: Vec::new(),
         }

@@ -632,6 +632,9 @@ impl FileCheck {
         let Some(kind) = self.kind else {
             return;
         };
+        if c.target.header_errors_reject_file && !self.sink.file_errors.is_empty() {
+            return;
+        }
         let trim = c.target.trim_values;
         for (k, pos) in self.positions.iter().enumerate() {
             self.spans[k] = pos.filter(|&p| p < rec.len()).map(|p| {
@@ -730,10 +733,15 @@ impl FileCheck {
                 None,
                 || {
                     let hint = &c.target.unknown_kind_hint;
+                    let sep = if diagnosis.ends_with(['.', '?']) {
+                        " "
+                    } else {
+                        ". "
+                    };
                     let hint = if hint.is_empty() {
                         String::new()
                     } else {
-                        format!(". {hint}")
+                        format!("{sep}{hint}")
                     };
                     format!("the header matches no {t} file kind; {diagnosis}{hint}")
                 },

@@ -26,7 +26,7 @@ fn messages(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     aliases(pairs)
 }
 
-const MANDATORY: &str = "Mandatory parameter {column} is missing.";
+const MANDATORY: &str = "Mandatory parameter {value} is missing.";
 
 /// The Sunbird target.
 ///
@@ -43,6 +43,8 @@ pub fn sunbird() -> Target {
     // The server does not strip a BOM: it becomes part of the first header name.
     t.bom_severity = Severity::Warning;
     t.max_file_bytes = Some(10_000_000);
+    // Header validation is synchronous: a bad header fails the upload before any row.
+    t.header_errors_reject_file = true;
     t.bundle.format = BundleFormat::Csv;
     for (code, msg) in [
         ("csv.empty_file", "CSV file is Empty."),
@@ -57,10 +59,9 @@ pub fn sunbird() -> Target {
 fn location() -> Kind {
     Kind {
         file_name: "location.csv".into(),
-        detect: Detect {
-            only: true,
-            ..Detect::all(&["code", "name", "parentCode", "parentId"])
-        },
+        // Sunbird takes the kind from the endpoint; we recognise a location file by its
+        // key columns, then hold its header to exactly the four (missing: error, extra: error).
+        detect: Detect::all(&["code", "name"]),
         required_columns: vec![
             "code".into(),
             "name".into(),
@@ -173,7 +174,10 @@ fn user() -> Kind {
     ];
     Kind {
         file_name: "user.csv".into(),
-        detect: Detect::all(&["firstName"]),
+        // NAME alone would also match a location file's `name`.
+        detect: Detect::all(&["firstName"]).any(&[
+            "userType", "roles", "phone", "email", "orgId", "orgExternalId", "userId",
+        ]),
         aliases: aliases(&[
             ("NAME", "firstName"),
             ("MOBILE PHONE", "phone"),

@@ -124,7 +124,20 @@ pub fn from_templates(templates: &[(&str, Vec<String>)]) -> Target {
         k.rules = known_rules(&k.name, &k.columns);
     }
     prune_references(&mut t);
-    t.unknown_kind_hint = String::new();
+    let missing: Vec<&str> = t
+        .kinds
+        .iter()
+        .filter(|k| k.columns.is_empty())
+        .map(|k| k.name.as_str())
+        .collect();
+    t.unknown_kind_hint = if missing.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "This target has no template for {}: add them to `preflight target from-templates` to check those files",
+            missing.join(", ")
+        )
+    };
     t
 }
 
