@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what it needs, then runs
 # formatting, lints, native tests (unit, corpus snapshots, Canvas spec replay, property
-# tests, CLI), and the WebAssembly build with a Node smoke test of the ES module.
+# tests, CLI), the WebAssembly build with a Node smoke test of the ES module,
+# wasm-bindgen-test in Node and headless Chromium, and the browser end-to-end tests
+# (Playwright driving Debian's Chromium: the demo page, the error CSV, 100,000 findings,
+# a 300 MB file through the Worker).
 set -euo pipefail
 export CARGO_TERM_COLOR=never
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,11 +21,23 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wbv" ]; then
   cargo install wasm-bindgen-cli --version "=$wbv" --locked --root "$root/.tools" \
     || cargo install wasm-bindgen-cli --version "=$wbv" --root "$root/.tools"
 fi
+# Headless Chromium + chromedriver for wasm-bindgen-test and Playwright (Debian's, ~20 s).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    chromium chromium-driver >/dev/null
+fi
+# playwright-core and binaryen's wasm-opt, pinned by web-demo/package-lock.json.
+if ! (cd web-demo && npm ls --depth=0 >/dev/null 2>&1); then
+  (cd web-demo && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p validator-core -p validator-wasm --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p validator-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 step "native tests"
 # CI=true keeps insta from writing snapshots: a changed report fails the run.
@@ -35,3 +50,25 @@ status=0
 cargo run -q -p host-cli -- check --format json examples/canvas > target/example-report.json || status=$?
 [ "$status" -eq 1 ] || { echo "preflight check examples/canvas exited $status, expected 1"; exit 1; }
 node web-demo/smoke.mjs examples/canvas target/example-report.json
+
+step "wasm-bindgen-test: Node and headless Chromium"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  CHROMEDRIVER="$(command -v chromedriver)" \
+  cargo test -p validator-wasm --target wasm32-unknown-unknown
+
+step "browser end-to-end tests (Playwright + Chromium)"
+# Screenshots and the downloaded CSV go to target/e2e-artifacts/ (not committed).
+node --test --test-concurrency=1 web-demo/e2e/demo.test.mjs web-demo/e2e/large.test.mjs
+
+step "one engine, four hosts: byte-identical reports"
+# The whole tests/data corpus through the native core, wasmtime (the module embedded in
+# preflight, and web-demo/pkg's, the exact build a portal ships), Node and headless
+# Chromium (web-demo/e2e/conformance.mjs). PREFLIGHT_FULL=1: a missing package or
+# browser fails instead of skipping.
+CI=true PREFLIGHT_FULL=1 cargo test -p tests --test hosts
+# `preflight --module` runs that portal build too, with the CLI's report byte for byte.
+status=0
+cargo run -q -p host-cli -- check --format json --module web-demo/pkg/validator_wasm_bg.wasm \
+  examples/canvas > target/example-report-wasm.json || status=$?
+[ "$status" -eq 1 ] || { echo "preflight check --module ... exited $status, expected 1"; exit 1; }
+cmp target/example-report.json target/example-report-wasm.json

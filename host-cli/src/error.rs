@@ -45,6 +45,31 @@ pub enum Error {
     /// The core refused the target definition or a push (a bug, not bad input).
     #[error(transparent)]
     Core(#[from] validator_core::Error),
+    /// The validation engine failed: a wasm module that cannot be loaded or trapped.
+    #[error(transparent)]
+    Engine(#[from] host_cli::engine::EngineError),
+    /// A command-line value is malformed.
+    #[error("{0}")]
+    Usage(String),
+    /// A target file cannot be read or parsed.
+    #[error("target file '{path}': {reason}")]
+    TargetFile {
+        /// Path of the file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Writing an output file failed.
+    #[error("cannot write '{path}': {reason}", reason = reason(.source))]
+    Write {
+        /// Path of the file.
+        path: String,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// The bundler failed (a sink error or a plan mismatch).
+    #[error(transparent)]
+    Bundle(#[from] validator_core::bundle::BundleError),
     /// Writing the report failed (other than the reader going away).
     #[error("cannot write output: {reason}", reason = reason(.0))]
     Output(io::Error),

@@ -4,16 +4,20 @@
 //! unknown target, unreadable input, bad ZIP). Scripts rely on these, so every failure to
 //! run goes through [`Error`] and becomes 2 with one line on stderr.
 
+mod bundle;
 mod error;
 mod input;
 mod render;
+mod target;
+mod templates;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use validator_core::{Finding, Options, Report, Session, Severity, targets};
+use host_cli::engine::{Engine, WasmModule};
+use validator_core::{Finding, Options, Report, Severity, targets};
 
 use crate::error::Error;
 use crate::input::Inputs;
@@ -37,6 +41,16 @@ enum Command {
         after_help = "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 could not run."
     )]
     Check(CheckArgs),
+    /// Check, then write what the platform accepts (a ZIP, or one CSV per upload)
+    #[command(
+        after_help = "Exit status: 0 written (also with --drop-invalid), 1 refused because of errors (nothing written), 2 could not run."
+    )]
+    Bundle(bundle::BundleArgs),
+    /// Build target files (e.g. from a platform's official CSV templates)
+    Target {
+        #[command(subcommand)]
+        command: TargetCommand,
+    },
     /// List the built-in targets and their file kinds
     Targets {
         /// Output format
@@ -45,20 +59,48 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum TargetCommand {
+    /// Write a Watermark target file with the exact headers of the institution's templates
+    FromTemplates(templates::FromTemplatesArgs),
+}
+
 #[derive(Debug, Args)]
 struct CheckArgs {
     /// Platform to check against (see `preflight targets`)
     #[arg(long, default_value = "canvas")]
     target: String,
+    /// Target file (TOML or JSON target definition); selects the target by itself
+    #[arg(long = "target-file", value_name = "FILE")]
+    target_file: Option<PathBuf>,
+    /// Sunbird location type sent with a location upload (state, district, block, cluster, school)
+    #[arg(long = "location-type", value_name = "TYPE")]
+    location_type: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
     /// Findings listed per code and file; totals stay exact
     #[arg(long = "max-per-code", value_name = "N", default_value_t = Options::default().max_findings_per_code)]
     max_per_code: u64,
+    /// Engine to validate with: the core built into this binary, or the same core compiled
+    /// to WebAssembly and run in wasmtime (the module browsers and portals run)
+    #[arg(long, value_enum, default_value_t = EngineKind::Native)]
+    engine: EngineKind,
+    /// WebAssembly module for `--engine wasm` (a build of validator-wasm, raw or processed by
+    /// wasm-bindgen); default: the module built into this binary. Implies `--engine wasm`
+    #[arg(long, value_name = "FILE")]
+    module: Option<PathBuf>,
     /// CSV files, folders or .zip archives
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EngineKind {
+    /// The validator core built into this binary
+    Native,
+    /// The validator compiled to WebAssembly, run in wasmtime
+    Wasm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,6 +122,11 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Check(args) => check(&args),
+        Command::Bundle(args) => target::load(&args.target, args.target_file.as_deref())
+            .and_then(|t| bundle::run(&args, t)),
+        Command::Target {
+            command: TargetCommand::FromTemplates(args),
+        } => templates::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Targets { format } => list_targets(format).map(|()| ExitCode::SUCCESS),
     };
     match result {
@@ -96,27 +143,26 @@ fn main() -> ExitCode {
 }
 
 fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
-    let target = targets::builtin(&args.target).ok_or_else(|| Error::UnknownTarget {
-        name: args.target.clone(),
-        known: targets::NAMES.join(", "),
-    })?;
+    let target = target::load(&args.target, args.target_file.as_deref())?;
     let mut inputs = Inputs::collect(&args.paths)?;
     let order = processing_order(&mut inputs, &target)?;
     let unknown_message = target.platform_messages.get("file.unknown_type").cloned();
     let title = target.title().to_owned();
-    let mut session = Session::with_options(
-        target,
-        Options {
-            max_findings_per_code: args.max_per_code,
-            ..Options::default()
-        },
-    )?;
+    let options = Options {
+        max_findings_per_code: args.max_per_code,
+        params: target::params(args.location_type.as_deref()),
+    };
+    let mut session = match (args.engine, &args.module) {
+        (EngineKind::Native, None) => Engine::native(target, options)?,
+        (_, Some(file)) => Engine::wasm(&WasmModule::from_file(file)?, &target, options)?,
+        (EngineKind::Wasm, None) => Engine::wasm(&WasmModule::embedded()?, &target, options)?,
+    };
     for i in order {
         let path = inputs.entries[i].path.clone();
         // `push` fails only for a file already finished; each path is pushed once.
         let mut failed = None;
         inputs.for_each_chunk(i, |chunk| match session.push(&path, chunk) {
-            Ok(_) => true,
+            Ok(()) => true,
             Err(e) => {
                 failed = Some(e);
                 false
@@ -139,9 +185,9 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
             value: None,
             message: format!("not a .csv file; {title} skips it"),
             platform_message: unknown_message.clone(),
-        });
+        })?;
     }
-    let report = session.finish();
+    let report = session.finish()?;
     write_report(&report, &mut inputs, args.format)?;
     Ok(if report.has_errors() {
         ExitCode::from(1)

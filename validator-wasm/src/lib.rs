@@ -8,8 +8,113 @@
 //!
 //! The report crosses the boundary as JSON text parsed by `JSON.parse`, so numbers and
 //! field names are exactly those of the CLI's JSON.
+//!
+//! Additions for hosts that order and collect files themselves (the browser Worker):
+//! `new Session(target, {maxPerCode})`, `kinds()`, `kindOfPrefix(bytes)` (processing order,
+//! as the CLI sorts files), `skipFile(path)` (a non-CSV file the platform skips, reported as
+//! the CLI reports it) and `targetName`. TypeScript types for all of it, the report
+//! included, are in the custom section below and end up in the package's `.d.ts`.
 
 use wasm_bindgen::prelude::*;
+
+/// The C ABI (`pf_*` exports) for hosts without JavaScript, e.g. wasmtime. wasm32 only:
+/// it packs 32-bit pointers into `u64` results.
+#[cfg(target_arch = "wasm32")]
+pub mod cabi;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** How bad a finding is. */
+export type Severity = "error" | "warning" | "info";
+
+/** One located problem (row 1 is the header). */
+export interface Finding {
+  code: string;
+  severity: Severity;
+  file: string | null;
+  row: number | null;
+  line: number | null;
+  column: string | null;
+  column_number: number | null;
+  value: string | null;
+  message: string;
+  platform_message: string | null;
+}
+
+/** A finding code whose findings were capped, with exact totals. */
+export interface Omitted {
+  code: string;
+  omitted: number;
+  total: number;
+}
+
+/** What was found in one file. */
+export interface FileReport {
+  path: string;
+  kind: string | null;
+  rows: number;
+  bytes: number;
+  encoding: "UTF-8" | "UTF-16LE" | "UTF-16BE" | string;
+  bom: boolean;
+  delimiter: string;
+  line_ending: "LF" | "CRLF" | "CR" | null;
+  header: string[];
+  findings: Finding[];
+  omitted: Omitted[];
+}
+
+/** Totals; counts include findings left out by the caps. */
+export interface Summary {
+  errors: number;
+  warnings: number;
+  infos: number;
+  files: number;
+  rows: number;
+}
+
+/** The report, deep-equal to `preflight check --format json`. Fields may be added, never renamed. */
+export interface Report {
+  version: number;
+  target: string;
+  files: FileReport[];
+  findings: Finding[];
+  omitted: Omitted[];
+  summary: Summary;
+}
+
+/** Bytes and rows pushed so far, and files started. */
+export interface Progress {
+  bytes: number;
+  rows: number;
+  files: number;
+}
+
+/** Session settings. */
+export interface SessionOptions {
+  /** Findings kept per code and file (totals stay exact). Default 100, as the CLI. */
+  maxPerCode?: number;
+  /** Host parameters of kinds that need them, e.g. `{location_type: "district"}`. */
+  params?: Record<string, string>;
+}
+
+/** A target file (the JSON form of validator_core::schema::Target). */
+export interface TargetFile {
+  name: string;
+  title?: string;
+  description?: string;
+  kinds: Array<{ name: string; columns: string[]; detect: unknown; rules?: unknown[]; [k: string]: unknown }>;
+  [k: string]: unknown;
+}
+"#;
+
+/// Settings a JS host may pass as the constructor's second argument.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct JsOptions {
+    max_per_code: Option<u64>,
+    /// Host parameters, e.g. `{"location_type": "district"}` (as `preflight --location-type`).
+    params: Option<std::collections::BTreeMap<String, String>>,
+}
 
 /// A validation session (one bundle).
 #[wasm_bindgen]
@@ -24,9 +129,13 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
 
 #[wasm_bindgen]
 impl Session {
-    /// `target`: a built-in target name, or a target-file object.
+    /// `target`: a built-in target name, or a target-file object; `options`:
+    /// `{maxPerCode, params}` (optional).
     #[wasm_bindgen(constructor)]
-    pub fn new(target: JsValue) -> Result<Session, JsError> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "string | TargetFile")] target: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SessionOptions")] options: JsValue,
+    ) -> Result<Session, JsError> {
         let target = if let Some(name) = target.as_string() {
             validator_core::targets::builtin(&name)
                 .ok_or_else(|| js_err(validator_core::Error::UnknownTarget(name)))?
@@ -37,7 +146,23 @@ impl Session {
                 .unwrap_or_default();
             serde_json::from_str(&text).map_err(|e| js_err(format!("invalid target file: {e}")))?
         };
-        let inner = validator_core::Session::new(target).map_err(js_err)?;
+        let options = if options.is_undefined() || options.is_null() {
+            JsOptions::default()
+        } else {
+            let text = js_sys::JSON::stringify(&options)
+                .map_err(|_| js_err("options must be an object"))?
+                .as_string()
+                .unwrap_or_default();
+            serde_json::from_str(&text).map_err(|e| js_err(format!("invalid options: {e}")))?
+        };
+        let mut core_options = validator_core::Options::default();
+        if let Some(n) = options.max_per_code {
+            core_options.max_findings_per_code = n;
+        }
+        if let Some(p) = options.params {
+            core_options.params = p;
+        }
+        let inner = validator_core::Session::with_options(target, core_options).map_err(js_err)?;
         Ok(Session { inner: Some(inner) })
     }
 
@@ -48,7 +173,11 @@ impl Session {
     }
 
     /// Feeds the next chunk of the file at `path`.
-    pub fn push(&mut self, path: &str, chunk: &[u8]) -> Result<(), JsError> {
+    pub fn push(
+        &mut self,
+        path: &str,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: &[u8],
+    ) -> Result<(), JsError> {
         self.session()?.push(path, chunk).map_err(js_err)?;
         Ok(())
     }
@@ -59,13 +188,69 @@ impl Session {
         self.session()?.finish_file(path).map_err(js_err)
     }
 
+    /// The target's name, e.g. `"canvas"`.
+    #[wasm_bindgen(getter, js_name = targetName)]
+    pub fn target_name(&mut self) -> Result<String, JsError> {
+        Ok(self.session()?.target().name.clone())
+    }
+
+    /// The target's file kinds, in its detection and processing order.
+    pub fn kinds(&mut self) -> Result<Vec<String>, JsError> {
+        Ok(self
+            .session()?
+            .target()
+            .kinds
+            .iter()
+            .map(|k| k.name.clone())
+            .collect())
+    }
+
+    /// The kind a file's first bytes (e.g. its first 64 KiB) would be detected as, or
+    /// `undefined`. Hosts push files in the kinds' order, as the CLI does, so that fewer
+    /// cross-file references wait for `finish()`; the report is the same in any order.
+    #[wasm_bindgen(js_name = kindOfPrefix)]
+    pub fn kind_of_prefix(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] prefix: &[u8],
+    ) -> Result<Option<String>, JsError> {
+        Ok(validator_core::detect::kind_of_prefix(
+            self.session()?.target(),
+            prefix,
+        ))
+    }
+
+    /// Records a file the platform skips because it is not a `.csv` (e.g. a `.txt` in a
+    /// folder or ZIP), with the same warning the CLI gives.
+    #[wasm_bindgen(js_name = skipFile)]
+    pub fn skip_file(&mut self, path: &str) -> Result<(), JsError> {
+        let s = self.session()?;
+        let target = s.target();
+        let message = format!("not a .csv file; {} skips it", target.title());
+        let platform_message = target.platform_messages.get("file.unknown_type").cloned();
+        s.add_finding(validator_core::Finding {
+            code: "file.unknown_type".into(),
+            severity: validator_core::Severity::Warning,
+            file: Some(path.to_owned()),
+            row: None,
+            line: None,
+            column: None,
+            column_number: None,
+            value: None,
+            message,
+            platform_message,
+        });
+        Ok(())
+    }
+
     /// Bytes, rows and files seen so far: `{bytes, rows, files}`.
+    #[wasm_bindgen(unchecked_return_type = "Progress")]
     pub fn progress(&mut self) -> Result<JsValue, JsError> {
         let p = self.session()?.progress();
         to_js(&p)
     }
 
-    /// Ends the bundle and returns the report.
+    /// Ends the bundle and returns the report. The session cannot be used afterwards.
+    #[wasm_bindgen(unchecked_return_type = "Report")]
     pub fn finish(&mut self) -> Result<JsValue, JsError> {
         let s = self
             .inner

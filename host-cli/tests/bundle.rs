@@ -1,0 +1,184 @@
+//! `preflight bundle` end to end: refusal, --drop-invalid with Excel-safe rejects,
+//! repairs (encoding, delimiter, header) with a clean round trip, and determinism.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn preflight(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run preflight")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/canvas")
+}
+
+fn entries(zip: &Path) -> Vec<(String, String)> {
+    let mut a = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
+    (0..a.len())
+        .map(|i| {
+            let mut f = a.by_index(i).unwrap();
+            let mut text = String::new();
+            f.read_to_string(&mut text).unwrap();
+            (f.name().unwrap().into_owned(), text)
+        })
+        .collect()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn refuses_bundles_with_errors_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundle.zip");
+    let o = preflight(&["bundle", "-o", s(&out), s(&examples())]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bundle refused"));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file, no temp file"
+    );
+}
+
+#[test]
+fn drop_invalid_writes_valid_rows_in_processing_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nightly.zip");
+    let o = preflight(&["bundle", "--drop-invalid", "-o", s(&out), s(&examples())]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let names: Vec<String> = entries(&out).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "accounts.csv",
+            "terms.csv",
+            "courses.csv",
+            "sections.csv",
+            "users.csv",
+            "enrollments.csv"
+        ]
+    );
+    let rejects = std::fs::read_to_string(dir.path().join("nightly.rejected.csv")).unwrap();
+    assert_eq!(
+        rejects.lines().filter(|l| !l.contains(",1,,")).count(),
+        3,
+        "{rejects}"
+    );
+    assert!(rejects.contains("courses.csv,5,"));
+    // The rewritten bundle has no errors left.
+    let o = preflight(&["check", "--format", "json", s(&out)]);
+    assert_eq!(code(&o), 0);
+}
+
+#[test]
+fn repairs_encoding_delimiter_and_header_and_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    // UTF-16LE, semicolons, mixed-case and padded headers, CRLF.
+    let users = "User_ID;Login_ID; status ;Full_Name\r\nu1;ada;active;Ada, Countess\r\nu2;bob;active;Bob\r\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(users.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(input.join("people.csv"), bytes).unwrap();
+    std::fs::write(
+        input.join("courses.csv"),
+        "\u{feff}course_id,short_name,long_name,status,notes\nC1,C 1,Course 1,active,x\n",
+    )
+    .unwrap();
+    let before = preflight(&["check", "--format", "json", s(&input)]);
+    assert_eq!(
+        code(&before),
+        1,
+        "UTF-16, `;` and a padded header are errors for Canvas"
+    );
+    let out = dir.path().join("b.zip");
+    let o = preflight(&["bundle", "-o", s(&out), s(&input)]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let said = String::from_utf8_lossy(&o.stdout);
+    for change in [
+        "re-encoded from UTF-16LE",
+        "delimiter",
+        "byte-order mark removed",
+        "`notes`",
+    ] {
+        assert!(said.contains(change), "{change} not in {said}");
+    }
+    let e = entries(&out);
+    assert_eq!(e[0].0, "courses.csv");
+    assert_eq!(e[1], ("users.csv".into(), "user_id,login_id,status,full_name\nu1,ada,active,\"Ada, Countess\"\nu2,bob,active,Bob\n".into()));
+    let after = json(&preflight(&["check", "--format", "json", s(&out)]));
+    assert_eq!(after["summary"]["errors"], 0);
+    assert_eq!(after["summary"]["warnings"], 0);
+    assert_eq!(after["summary"]["infos"], 0);
+}
+
+#[test]
+fn rejects_are_excel_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("users.csv");
+    std::fs::write(
+        &input,
+        "user_id,login_id,full_name,status\nu1,a,=HYPERLINK(\"http://x\"),bogus\nu2,b,Bee,active\n",
+    )
+    .unwrap();
+    let out = dir.path().join("u.zip");
+    let rejects = dir.path().join("bad.csv");
+    let o = preflight(&[
+        "bundle",
+        "--drop-invalid",
+        "--rejects",
+        s(&rejects),
+        "-o",
+        s(&out),
+        s(&input),
+    ]);
+    assert_eq!(code(&o), 0);
+    let r = std::fs::read_to_string(&rejects).unwrap();
+    assert!(r.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{r}");
+    assert_eq!(
+        entries(&out)[0].1,
+        "user_id,login_id,full_name,status\nu2,b,Bee,active\n"
+    );
+}
+
+#[test]
+fn same_inputs_give_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.zip"), dir.path().join("b.zip"));
+    for out in [&a, &b] {
+        let o = preflight(&["bundle", "--drop-invalid", "-o", s(out), s(&examples())]);
+        assert_eq!(code(&o), 0);
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let c = dir.path().join("c.zip");
+    let o = preflight(&[
+        "bundle",
+        "--drop-invalid",
+        "--timestamp",
+        "2025-01-31T08:00:00",
+        "-o",
+        s(&c),
+        s(&examples()),
+    ]);
+    assert_eq!(code(&o), 0);
+    assert_ne!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&c).unwrap(),
+        "the timestamp is the host's"
+    );
+}

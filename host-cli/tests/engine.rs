@@ -1,0 +1,101 @@
+//! `--engine wasm`: the validator compiled to WebAssembly, run in wasmtime, prints exactly the
+//! native report (the whole corpus is compared in tests/tests/hosts.rs), and a bad
+//! `--module` is a clean exit 2.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use zip::write::SimpleFileOptions;
+
+fn preflight(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run preflight")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+#[test]
+fn wasm_engine_prints_the_native_report() {
+    // A ZIP with the example bundle and a file the platform skips (a host-made finding),
+    // checked with a per-code cap (an option that must cross into the module).
+    let dir = tempfile::tempdir().unwrap();
+    let zip_path = dir.path().join("bundle.zip");
+    let mut z = zip::ZipWriter::new(fs::File::create(&zip_path).unwrap());
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/canvas");
+    let mut names: Vec<_> = fs::read_dir(&examples)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in &names {
+        z.start_file(name.as_str(), SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut z, &fs::read(examples.join(name)).unwrap()).unwrap();
+    }
+    z.start_file("more/enrollments.csv", SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(
+        &mut z,
+        b"course_id,user_id,role,status\nC1,u1,student,actve\nC1,u2,student,actve\n",
+    )
+    .unwrap();
+    z.start_file("notes.txt", SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut z, b"not a csv").unwrap();
+    z.finish().unwrap();
+
+    let args = ["check", "--format", "json", "--max-per-code", "1"];
+    let native = preflight(&[&args[..], &[s(&zip_path)]].concat());
+    let wasm = preflight(&[&args[..], &["--engine", "wasm", s(&zip_path)]].concat());
+    assert_eq!(
+        native.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&native.stderr)
+    );
+    assert_eq!(
+        wasm.status.code(),
+        native.status.code(),
+        "{}",
+        String::from_utf8_lossy(&wasm.stderr)
+    );
+    assert!(String::from_utf8_lossy(&native.stdout).contains("file.unknown_type"));
+    assert!(String::from_utf8_lossy(&native.stdout).contains("\"total\": "));
+    assert_eq!(
+        String::from_utf8_lossy(&wasm.stdout),
+        String::from_utf8_lossy(&native.stdout)
+    );
+}
+
+#[test]
+fn a_bad_module_is_exit_2_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users.csv");
+    fs::write(&csv, "user_id,login_id,status\nu1,l1,active\n").unwrap();
+    let not_wasm = dir.path().join("not.wasm");
+    fs::write(&not_wasm, "hello").unwrap();
+    let empty_module = dir.path().join("empty.wasm");
+    fs::write(&empty_module, b"\0asm\x01\0\0\0").unwrap();
+    let missing = dir.path().join("missing.wasm");
+    for (module, says) in [
+        (&missing, "cannot read"),
+        (&not_wasm, "cannot compile the module"),
+        (
+            &empty_module,
+            "lacks the Preflight C ABI export `pf_abi_version`",
+        ),
+    ] {
+        let o = preflight(&["check", "--module", s(module), s(&csv)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

@@ -1,0 +1,33 @@
+//! The bindings in headless Chromium (chromedriver).
+//!
+//!     CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+//!       cargo test -p validator-wasm --target wasm32-unknown-unknown --test browser
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+macro_rules! tests {
+    ($($name:ident),* $(,)?) => {$(
+        #[wasm_bindgen_test]
+        fn $name() {
+            common::$name();
+        }
+    )*};
+}
+
+tests!(
+    targets_lists_canvas,
+    example_report_equals_core_report,
+    chunking_and_order_do_not_change_the_report,
+    progress_counts_bytes_rows_and_files,
+    bad_input_is_findings_not_errors,
+    misuse_throws_js_errors,
+    target_file_object,
+    kinds_prefix_skip_and_cap,
+    report_is_a_plain_js_object,
+);

@@ -1,0 +1,298 @@
+//! Checks shared by the Node and the browser test files: each runs them in its own host.
+//! They call the exported API and look at the JS values it returns (plain objects, JS
+//! `Error`s), as a portal would.
+
+use js_sys::{JSON, Reflect};
+use validator_wasm::{Session, targets};
+use wasm_bindgen::{JsCast, JsValue};
+
+const ACCOUNTS: &[u8] = include_bytes!("../../../examples/canvas/accounts.csv");
+const TERMS: &[u8] = include_bytes!("../../../examples/canvas/terms.csv");
+const COURSES: &[u8] = include_bytes!("../../../examples/canvas/courses.csv");
+const SECTIONS: &[u8] = include_bytes!("../../../examples/canvas/sections.csv");
+const USERS: &[u8] = include_bytes!("../../../examples/canvas/users.csv");
+const ENROLLMENTS: &[u8] = include_bytes!("../../../examples/canvas/enrollments.csv");
+
+/// The example bundle, in processing order (as the CLI pushes it).
+const EXAMPLE: &[(&str, &[u8])] = &[
+    ("accounts.csv", ACCOUNTS),
+    ("terms.csv", TERMS),
+    ("courses.csv", COURSES),
+    ("sections.csv", SECTIONS),
+    ("users.csv", USERS),
+    ("enrollments.csv", ENROLLMENTS),
+];
+
+fn canvas() -> Session {
+    Session::new(JsValue::from_str("canvas"), JsValue::UNDEFINED).expect("canvas session")
+}
+
+/// A JS value as JSON, through the JS engine's own `JSON.stringify`.
+fn json(v: &JsValue) -> serde_json::Value {
+    let text = JSON::stringify(v)
+        .expect("stringify")
+        .as_string()
+        .expect("string");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn js_object(json_text: &str) -> JsValue {
+    JSON::parse(json_text).expect("valid JSON")
+}
+
+/// The message of the JS `Error` an API call failed with.
+fn error_message<T: std::fmt::Debug>(r: Result<T, wasm_bindgen::JsError>) -> String {
+    let e: JsValue = r.expect_err("expected a JS Error").into();
+    let e = e
+        .dyn_into::<js_sys::Error>()
+        .expect("usage errors are JS Error instances");
+    e.message().into()
+}
+
+fn push_in_chunks(s: &mut Session, path: &str, bytes: &[u8], size: usize) {
+    for chunk in bytes.chunks(size.max(1)) {
+        s.push(path, chunk).expect("push");
+    }
+    s.finish_file(path).expect("finishFile");
+}
+
+fn report_of(files: &[(&str, &[u8])], chunk: usize) -> serde_json::Value {
+    let mut s = canvas();
+    for (path, bytes) in files {
+        push_in_chunks(&mut s, path, bytes, chunk);
+    }
+    let r = s.finish().expect("finish");
+    assert!(r.is_object(), "finish() returns a plain object");
+    json(&r)
+}
+
+pub fn targets_lists_canvas() {
+    assert!(targets().iter().any(|t| t == "canvas"));
+}
+
+/// The JS report is the core's report serialised as the CLI prints it (`--format json`).
+pub fn example_report_equals_core_report() {
+    let got = report_of(EXAMPLE, 65536);
+    let expected = serde_json::to_value(validator_core::validate_files(
+        &validator_core::targets::canvas(),
+        EXAMPLE,
+    ))
+    .unwrap();
+    assert_eq!(got, expected);
+    let kinds: Vec<&str> = got["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "accounts",
+            "terms",
+            "courses",
+            "sections",
+            "users",
+            "enrollments"
+        ]
+    );
+    assert!(got["summary"]["errors"].as_u64().unwrap() > 0);
+    let courses = &got["files"][2];
+    let f = &courses["findings"][0];
+    assert_eq!(f["code"], "row.enum");
+    assert_eq!(f["row"], 5);
+    assert_eq!(f["column"], "status");
+    assert_eq!(
+        f["platform_message"],
+        "Improper status \"actvie\" for course MATH310-2025SP"
+    );
+}
+
+/// Any chunking, and any push order, gives the same report.
+pub fn chunking_and_order_do_not_change_the_report() {
+    let whole = report_of(EXAMPLE, usize::MAX);
+    for size in [1, 7, 4096] {
+        assert_eq!(report_of(EXAMPLE, size), whole, "chunk size {size}");
+    }
+    let mut reversed = EXAMPLE.to_vec();
+    reversed.reverse();
+    assert_eq!(report_of(&reversed, 333), whole, "reversed push order");
+}
+
+pub fn progress_counts_bytes_rows_and_files() {
+    let mut s = canvas();
+    let p = json(&s.progress().unwrap());
+    assert_eq!(p, serde_json::json!({"bytes": 0, "rows": 0, "files": 0}));
+    s.push("users.csv", b"user_id,login_id,status\nu1,l1,active\n")
+        .unwrap();
+    s.push("users.csv", b"u2,l2,active\n").unwrap();
+    s.finish_file("users.csv").unwrap();
+    let p = json(&s.progress().unwrap());
+    assert_eq!(p["bytes"], 50);
+    assert_eq!(p["files"], 1);
+    assert_eq!(p["rows"], 2);
+}
+
+/// Bad bytes, broken quoting, unknown headers and UTF-16 are findings, never exceptions.
+pub fn bad_input_is_findings_not_errors() {
+    let mut s = canvas();
+    s.push("a.csv", b"user_id,login_id,status\nu1,\"l1,active\n")
+        .unwrap();
+    s.push("b.csv", b"user_id,login_id,status\nu2,l\x80\x81,active\n")
+        .unwrap();
+    s.push("c.csv", b"no,such,kind\n1,2,3\n").unwrap();
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(
+            "user_id,login_id,status\nu9,l9,active\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    s.push("d.csv", &utf16).unwrap();
+    let r = json(&s.finish().unwrap());
+    let files = r["files"].as_array().unwrap();
+    assert_eq!(files.len(), 4);
+    let by_path = |p: &str| files.iter().find(|f| f["path"] == p).unwrap();
+    let codes = |p: &str| -> Vec<String> {
+        by_path(p)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        codes("a.csv").iter().any(|c| c.starts_with("csv.")),
+        "{:?}",
+        codes("a.csv")
+    );
+    assert!(!codes("b.csv").is_empty());
+    assert!(by_path("c.csv")["kind"].is_null());
+    assert!(!codes("c.csv").is_empty());
+    assert_eq!(by_path("d.csv")["encoding"], "UTF-16LE");
+    assert!(r["summary"]["errors"].as_u64().unwrap() >= 3);
+}
+
+pub fn misuse_throws_js_errors() {
+    let msg = error_message(Session::new(
+        JsValue::from_str("moodle"),
+        JsValue::UNDEFINED,
+    ));
+    assert!(msg.contains("unknown target"), "{msg}");
+    let msg = error_message(Session::new(
+        js_object("{\"kinds\": 3}"),
+        JsValue::UNDEFINED,
+    ));
+    assert!(msg.contains("invalid target file"), "{msg}");
+    let msg = error_message(Session::new(
+        JsValue::from_str("canvas"),
+        js_object("{\"maxPerCod\": 3}"),
+    ));
+    assert!(msg.contains("invalid options"), "{msg}");
+
+    let mut s = canvas();
+    s.push("users.csv", b"user_id,login_id,status\n").unwrap();
+    s.finish_file("users.csv").unwrap();
+    let msg = error_message(s.push("users.csv", b"u1,l1,active\n"));
+    assert!(msg.contains("already finished"), "{msg}");
+    let msg = error_message(s.finish_file("users.csv"));
+    assert!(msg.contains("already finished"), "{msg}");
+    // Still usable after a misuse error.
+    s.push("terms.csv", b"term_id,name,status\nT1,Fall,active\n")
+        .unwrap();
+    assert!(s.finish().is_ok());
+    for msg in [
+        error_message(s.finish()),
+        error_message(s.push("x.csv", b"a")),
+        error_message(s.finish_file("x.csv")),
+        error_message(s.progress()),
+        error_message(s.kinds()),
+    ] {
+        assert!(msg.contains("finished"), "{msg}");
+    }
+}
+
+/// A target can be a target-file object (the JSON form of a `Target`).
+pub fn target_file_object() {
+    let target = js_object(
+        r#"{"name": "tiny", "title": "Tiny", "kinds": [
+            {"name": "things", "columns": ["id", "name"], "detect": {"all": ["id", "name"]},
+             "rules": [{"check": "required", "column": "id"}]}]}"#,
+    );
+    let mut s = Session::new(target, JsValue::UNDEFINED).unwrap();
+    assert_eq!(s.target_name().unwrap(), "tiny");
+    assert_eq!(s.kinds().unwrap(), ["things"]);
+    push_in_chunks(&mut s, "t.csv", b"id,name\n,nameless\nx,X\n", 3);
+    let r = json(&s.finish().unwrap());
+    assert_eq!(r["target"], "tiny");
+    assert_eq!(r["files"][0]["kind"], "things");
+    assert_eq!(r["files"][0]["findings"][0]["code"], "row.required");
+    assert_eq!(r["files"][0]["findings"][0]["row"], 2);
+}
+
+pub fn kinds_prefix_skip_and_cap() {
+    let mut s = Session::new(
+        JsValue::from_str("canvas"),
+        js_object("{\"maxPerCode\": 1}"),
+    )
+    .unwrap();
+    let kinds = s.kinds().unwrap();
+    assert!(
+        kinds.iter().position(|k| k == "users") < kinds.iter().position(|k| k == "enrollments")
+    );
+    assert_eq!(
+        s.kind_of_prefix(ENROLLMENTS).unwrap().as_deref(),
+        Some("enrollments")
+    );
+    assert_eq!(s.kind_of_prefix(b"term_id,na").unwrap(), None);
+    assert_eq!(s.kind_of_prefix(b"a,b\n1,2\n").unwrap(), None);
+    s.skip_file("notes.txt").unwrap();
+    push_in_chunks(
+        &mut s,
+        "users.csv",
+        b"user_id,login_id,status\nu1,l1,bad\nu2,l2,worse\nu3,l3,worst\n",
+        5,
+    );
+    let r = json(&s.finish().unwrap());
+    assert_eq!(r["findings"][0]["code"], "file.unknown_type");
+    assert_eq!(r["findings"][0]["file"], "notes.txt");
+    assert_eq!(
+        r["findings"][0]["message"],
+        "not a .csv file; Canvas skips it"
+    );
+    let users = &r["files"][0];
+    assert_eq!(users["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(users["findings"][0]["row"], 2);
+    assert_eq!(users["omitted"][0]["total"], 3);
+    assert_eq!(r["summary"]["warnings"], 1);
+    assert_eq!(r["summary"]["errors"], 3);
+}
+
+/// The report arrives as a JS object whose fields read like the CLI's JSON.
+pub fn report_is_a_plain_js_object() {
+    let mut s = canvas();
+    push_in_chunks(
+        &mut s,
+        "users.csv",
+        b"user_id,login_id,status\nu1,l1,active\n",
+        9,
+    );
+    let r = s.finish().unwrap();
+    assert_eq!(
+        Reflect::get(&r, &"version".into()).unwrap().as_f64(),
+        Some(1.0)
+    );
+    let files = Reflect::get(&r, &"files".into()).unwrap();
+    assert!(js_sys::Array::is_array(&files));
+    let summary = Reflect::get(&r, &"summary".into()).unwrap();
+    assert_eq!(
+        Reflect::get(&summary, &"rows".into()).unwrap().as_f64(),
+        Some(1.0)
+    );
+    let plain = js_sys::Object::get_prototype_of(&js_sys::Object::new());
+    assert!(js_sys::Object::is(
+        &js_sys::Object::get_prototype_of(&r),
+        &plain
+    ));
+}
