@@ -234,7 +234,7 @@ impl RecordReader {
                 &mut self.out[self.out_len..],
                 &mut self.ends[self.ends_len..],
             );
-            self.scan(&input[..nin]);
+            self.scan(&input[..nin], matches!(res, ReadRecordResult::Record));
             self.pos += nin as u64;
             input = &input[nin..];
             self.out_len += nout;
@@ -299,58 +299,70 @@ impl RecordReader {
         self.line += memchr::memchr_iter(nl, bytes).count() as u64;
     }
 
-    /// Runs the strict-quote machine and counts lines over consumed bytes.
-    fn scan(&mut self, bytes: &[u8]) {
-        if matches!(self.q, Q::FieldStart | Q::Unquoted) && memchr::memchr(b'"', bytes).is_none() {
-            // Fast path: only delimiters and line breaks matter here.
-            self.count_lines(bytes);
-            if let Some(&last) = bytes.last() {
-                self.field += memchr::memchr_iter(self.delimiter, bytes).count();
-                self.q = if last == self.delimiter || last == b'\n' || last == b'\r' {
-                    Q::FieldStart
-                } else {
-                    Q::Unquoted
-                };
-            }
-            return;
-        }
+    /// Runs the strict-quote machine and counts lines over consumed bytes; `done` when they
+    /// end the record (the machine's state then no longer matters: it restarts per record).
+    ///
+    /// It jumps from quote to quote with `memchr`: between quotes, outside a quoted field,
+    /// only delimiters (field numbers) and line breaks matter; inside one, only line breaks.
+    fn scan(&mut self, bytes: &[u8], done: bool) {
         let nl = if self.cr_lines { b'\r' } else { b'\n' };
-        for &b in bytes {
-            if b == nl {
-                self.line += 1;
-            }
-            let d = b == self.delimiter;
-            let eol = b == b'\n' || b == b'\r';
-            self.q = match self.q {
-                Q::FieldStart | Q::Unquoted if d => {
-                    self.field += 1;
-                    Q::FieldStart
-                }
-                Q::FieldStart | Q::Unquoted if eol => Q::FieldStart,
-                Q::FieldStart if b == b'"' => {
-                    self.quote_line = self.line;
-                    Q::Quoted
-                }
-                Q::FieldStart => Q::Unquoted,
-                Q::Unquoted => {
-                    if b == b'"' {
-                        self.issue(QuoteError::InUnquoted);
+        let mut rest = bytes;
+        while let Some(&first) = rest.first() {
+            match self.q {
+                Q::FieldStart | Q::Unquoted => {
+                    let cut = memchr::memchr(b'"', rest).unwrap_or(rest.len());
+                    let (plain, tail) = rest.split_at(cut);
+                    if let Some(&last) = plain.last() {
+                        self.line += memchr::memchr_iter(nl, plain).count() as u64;
+                        if !(done && tail.is_empty()) {
+                            self.field += memchr::memchr_iter(self.delimiter, plain).count();
+                            self.q = if last == self.delimiter || last == b'\n' || last == b'\r' {
+                                Q::FieldStart
+                            } else {
+                                Q::Unquoted
+                            };
+                        }
                     }
-                    Q::Unquoted
+                    let Some(after) = tail.get(1..) else {
+                        return;
+                    };
+                    // A quote.
+                    self.q = if self.q == Q::FieldStart {
+                        self.quote_line = self.line;
+                        Q::Quoted
+                    } else {
+                        self.issue(QuoteError::InUnquoted);
+                        Q::Unquoted
+                    };
+                    rest = after;
                 }
-                Q::Quoted if b == b'"' => Q::QuoteInQuoted,
-                Q::Quoted => Q::Quoted,
-                Q::QuoteInQuoted if b == b'"' => Q::Quoted,
-                Q::QuoteInQuoted if d => {
-                    self.field += 1;
-                    Q::FieldStart
+                Q::Quoted => {
+                    let cut = memchr::memchr(b'"', rest).unwrap_or(rest.len());
+                    self.line += memchr::memchr_iter(nl, &rest[..cut]).count() as u64;
+                    if cut < rest.len() {
+                        self.q = Q::QuoteInQuoted;
+                    }
+                    rest = rest.get(cut + 1..).unwrap_or(&[]);
                 }
-                Q::QuoteInQuoted if eol => Q::FieldStart,
                 Q::QuoteInQuoted => {
-                    self.issue(QuoteError::AfterQuote);
-                    Q::Unquoted
+                    let b = first;
+                    if b == nl {
+                        self.line += 1;
+                    }
+                    self.q = if b == b'"' {
+                        Q::Quoted
+                    } else if b == self.delimiter {
+                        self.field += 1;
+                        Q::FieldStart
+                    } else if b == b'\n' || b == b'\r' {
+                        Q::FieldStart
+                    } else {
+                        self.issue(QuoteError::AfterQuote);
+                        Q::Unquoted
+                    };
+                    rest = &rest[1..];
                 }
-            };
+            }
         }
     }
 
@@ -405,6 +417,93 @@ mod tests {
         assert_eq!(v[1].2, vec![QuoteError::InUnquoted]);
         assert_eq!(v[2].2, vec![QuoteError::AfterQuote]);
         assert_eq!(v[3].2, vec![QuoteError::Unclosed]);
+    }
+
+    /// The byte-at-a-time machine `scan` replaced, as the reference.
+    fn scan_bytewise(r: &mut RecordReader, bytes: &[u8]) {
+        let nl = if r.cr_lines { b'\r' } else { b'\n' };
+        for &b in bytes {
+            if b == nl {
+                r.line += 1;
+            }
+            let d = b == r.delimiter;
+            let eol = b == b'\n' || b == b'\r';
+            r.q = match r.q {
+                Q::FieldStart | Q::Unquoted if d => {
+                    r.field += 1;
+                    Q::FieldStart
+                }
+                Q::FieldStart | Q::Unquoted if eol => Q::FieldStart,
+                Q::FieldStart if b == b'"' => {
+                    r.quote_line = r.line;
+                    Q::Quoted
+                }
+                Q::FieldStart => Q::Unquoted,
+                Q::Unquoted => {
+                    if b == b'"' {
+                        r.issue(QuoteError::InUnquoted);
+                    }
+                    Q::Unquoted
+                }
+                Q::Quoted if b == b'"' => Q::QuoteInQuoted,
+                Q::Quoted => Q::Quoted,
+                Q::QuoteInQuoted if b == b'"' => Q::Quoted,
+                Q::QuoteInQuoted if d => {
+                    r.field += 1;
+                    Q::FieldStart
+                }
+                Q::QuoteInQuoted if eol => Q::FieldStart,
+                Q::QuoteInQuoted => {
+                    r.issue(QuoteError::AfterQuote);
+                    Q::Unquoted
+                }
+            };
+        }
+    }
+
+    #[test]
+    fn scan_matches_bytewise_machine() {
+        let alphabet = b"ab,\"\n\r;";
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..3000 {
+            let len = (next() % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let ending = [None, Some(LineEnding::Cr)][case % 2];
+            let (mut fast, mut slow) = (
+                RecordReader::new(b',', ending),
+                RecordReader::new(b',', ending),
+            );
+            let mut at = 0;
+            while at < bytes.len() {
+                let n = 1 + (next() % 7) as usize;
+                let piece = &bytes[at..(at + n).min(bytes.len())];
+                fast.scan(piece, false);
+                scan_bytewise(&mut slow, piece);
+                at += n;
+            }
+            let state = |r: &RecordReader| {
+                let issues: Vec<_> = r
+                    .issues
+                    .iter()
+                    .map(|i| (i.error, i.field, i.line))
+                    .collect();
+                (r.q, r.field, r.line, r.quote_line, issues)
+            };
+            assert_eq!(
+                state(&fast),
+                state(&slow),
+                "{:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
     }
 
     #[test]

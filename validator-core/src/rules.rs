@@ -2,16 +2,11 @@
 //! evaluation on one row. Cross-file state (ids, claims, pending references) lives in
 //! [`Index`]; it is resolved when the session finishes.
 
-use std::collections::HashMap;
-
-use foldhash::fast::FixedState;
-
 use crate::Error;
 use crate::date::{DateClass, classify};
+use crate::keys::{Id, Keys, Locs};
 use crate::report::{Finding, Severity, Sink, truncate_value};
 use crate::schema::{Check, Condition, Matching, Rule, Target};
-
-type Map<V> = HashMap<Box<str>, V, FixedState>;
 
 /// Index of a column in its kind's column list.
 type Col = usize;
@@ -83,6 +78,18 @@ pub(crate) struct CKind {
     pub feeds_sets: Vec<(Col, usize)>,
     /// (key column, attribute column, map) for consistency checks.
     pub feeds_maps: Vec<(Col, Col, usize)>,
+    /// (domain, column) the rules look values up in: probed together at the start of a row.
+    pub probes: Vec<(usize, Col)>,
+}
+
+/// Where a uniqueness check keeps the keys it has seen.
+#[derive(Debug)]
+pub(crate) enum TableSpec {
+    /// A single-column, owner-less, case-sensitive, unconditional check on a column that
+    /// feeds this set: the set already holds every earlier value and its first row.
+    Set(usize),
+    /// Its own keys; owners (if any) interned in this domain.
+    Own { owner: Option<usize> },
 }
 
 /// A target with names resolved.
@@ -90,9 +97,13 @@ pub(crate) struct CKind {
 pub(crate) struct Compiled {
     pub target: Target,
     pub kinds: Vec<CKind>,
-    pub sets: usize,
-    pub maps: usize,
-    pub tables: usize,
+    /// Key domain of each set.
+    pub sets: Vec<usize>,
+    /// (key domain, attribute domain) of each map.
+    pub maps: Vec<(usize, usize)>,
+    pub tables: Vec<TableSpec>,
+    /// Key domains: one interner per (kind, column) that sets, maps or owners draw from.
+    pub domains: usize,
 }
 
 fn norm(target: &Target, name: &str) -> String {
@@ -107,7 +118,9 @@ impl Compiled {
         };
         let mut sets: Vec<(usize, Col)> = Vec::new();
         let mut maps: Vec<(usize, Col, Col)> = Vec::new();
-        let mut tables = 0;
+        // (kind, columns, owner, ignore_case, conditional) per uniqueness check.
+        type UniqueSpec = (usize, Vec<Col>, Option<Col>, bool, bool);
+        let mut uniques: Vec<UniqueSpec> = Vec::new();
         let mut kinds: Vec<CKind> = target
             .kinds
             .iter()
@@ -116,6 +129,7 @@ impl Compiled {
                 rules: Vec::new(),
                 feeds_sets: Vec::new(),
                 feeds_maps: Vec::new(),
+                probes: Vec::new(),
             })
             .collect();
         for (ki, kind) in target.kinds.iter().enumerate() {
@@ -193,12 +207,14 @@ impl Compiled {
                         owner,
                         ignore_case,
                     } => {
-                        tables += 1;
+                        let cols: Vec<Col> = columns.iter().map(|c| col(c)).collect();
+                        let owner = owner.as_deref().map(col);
+                        uniques.push((ki, cols.clone(), owner, *ignore_case, rule.when.is_some()));
                         C::Unique {
-                            cols: columns.iter().map(|c| col(c)).collect(),
-                            owner: owner.as_deref().map(col),
+                            cols,
+                            owner,
                             ignore_case: *ignore_case,
-                            table: tables - 1,
+                            table: uniques.len() - 1,
                         }
                     }
                     Check::Reference {
@@ -273,11 +289,62 @@ impl Compiled {
         for (m, &(k, key, attr)) in maps.iter().enumerate() {
             kinds[k].feeds_maps.push((key, attr, m));
         }
+        // One key domain per (kind, column): a set and a map on the same column share it,
+        // and so do owners of that column.
+        let mut domains: Vec<(usize, Col)> = Vec::new();
+        let mut domain = |kc: (usize, Col)| match domains.iter().position(|&d| d == kc) {
+            Some(d) => d,
+            None => {
+                domains.push(kc);
+                domains.len() - 1
+            }
+        };
+        let set_domains: Vec<usize> = sets.iter().map(|&kc| domain(kc)).collect();
+        let map_domains: Vec<(usize, usize)> = maps
+            .iter()
+            .map(|&(k, key, attr)| (domain((k, key)), domain((k, attr))))
+            .collect();
+        let tables = uniques
+            .into_iter()
+            .map(|(k, cols, owner, ignore_case, conditional)| {
+                let set = match cols.as_slice() {
+                    &[only] if owner.is_none() && !ignore_case && !conditional => {
+                        sets.iter().position(|&s| s == (k, only))
+                    }
+                    _ => None,
+                };
+                match set {
+                    Some(s) => TableSpec::Set(s),
+                    None => TableSpec::Own {
+                        owner: owner.map(|o| domain((k, o))),
+                    },
+                }
+            })
+            .collect::<Vec<_>>();
+        for kind in &mut kinds {
+            for rule in &kind.rules {
+                let probe = match &rule.check {
+                    C::Reference { col, set, .. } => Some((set_domains[*set], *col)),
+                    C::Consistent { col, map, .. } => Some((map_domains[*map].0, *col)),
+                    C::Unique { cols, table, .. } => match tables[*table] {
+                        TableSpec::Set(s) => Some((set_domains[s], cols[0])),
+                        TableSpec::Own { .. } => None,
+                    },
+                    _ => None,
+                };
+                if let Some(p) = probe
+                    && !kind.probes.contains(&p)
+                {
+                    kind.probes.push(p);
+                }
+            }
+        }
         Ok(Compiled {
             kinds,
-            sets: sets.len(),
-            maps: maps.len(),
+            sets: set_domains,
+            maps: map_domains,
             tables,
+            domains: domains.len(),
             target,
         })
     }
@@ -316,22 +383,161 @@ struct Pending {
     platform: Option<Box<str>>,
 }
 
-/// Cross-file state of a bundle.
+/// No id.
+const NO_ID: Id = Id::MAX;
+
+/// Cross-file state of a bundle. Keys are interned per domain ([`Compiled::domains`]);
+/// sets, maps and tables hold ids. A key is *defined* in its domain once a row of the
+/// domain's kind has it in the domain's column: it is then in the domain's set and map.
 #[derive(Debug)]
 pub(crate) struct Index {
-    sets: Vec<Map<Loc>>,
-    maps: Vec<Map<(Box<str>, Loc)>>,
-    tables: Vec<Map<(Option<Box<str>>, Loc)>>,
+    domains: Vec<Keys>,
+    /// Per set: first definition of each key (by id in the set's domain).
+    sets: Vec<Locs>,
+    maps: Vec<MapState>,
+    tables: Vec<TableState>,
     pending: Vec<Pending>,
+    /// Reused buffer for uniqueness keys.
+    scratch: String,
+}
+
+/// A map from key to (attribute, row); the last definition wins.
+#[derive(Debug, Default)]
+struct MapState {
+    /// Attribute by key id; [`Attr::NONE`] when unset.
+    attrs: Vec<Attr>,
+    locs: Locs,
+}
+
+/// An attribute value: its id in the map's attribute domain, and its bytes when short, so
+/// that comparing it with a row's value reads nothing else.
+#[derive(Clone, Copy, Debug)]
+struct Attr {
+    id: Id,
+    /// Length of `short`, or [`Attr::LONG`].
+    len: u8,
+    short: [u8; 8],
+}
+
+impl Attr {
+    const LONG: u8 = u8::MAX;
+    const NONE: Attr = Attr {
+        id: NO_ID,
+        len: Attr::LONG,
+        short: [0; 8],
+    };
+
+    fn new(id: Id, v: &str) -> Attr {
+        let mut short = [0; 8];
+        match short.get_mut(..v.len()) {
+            Some(s) => {
+                s.copy_from_slice(v.as_bytes());
+                Attr {
+                    id,
+                    len: v.len() as u8,
+                    short,
+                }
+            }
+            None => Attr {
+                id,
+                len: Attr::LONG,
+                short,
+            },
+        }
+    }
+
+    /// Whether the attribute is `v`.
+    #[inline]
+    fn is(&self, v: &str, domain: &Keys) -> bool {
+        if self.len == Attr::LONG {
+            v.len() > 8 && domain.get(self.id) == v
+        } else {
+            self.short.get(..usize::from(self.len)) == Some(v.as_bytes())
+        }
+    }
+}
+
+impl MapState {
+    /// The attribute of key `id`, if it is in the map.
+    #[inline]
+    fn attr(&self, id: Id) -> Option<Attr> {
+        self.attrs
+            .get(id as usize)
+            .copied()
+            .filter(|a| a.id != NO_ID)
+    }
+
+    fn set(&mut self, id: Id, attr: Attr, loc: Loc) {
+        let i = id as usize;
+        if self.attrs.len() <= i {
+            self.attrs.resize(i + 1, Attr::NONE);
+        }
+        self.attrs[i] = attr;
+        self.locs.set(id, loc);
+    }
+}
+
+/// The keys a uniqueness check ([`TableSpec::Own`]) has seen, with first row and owner.
+#[derive(Debug, Default)]
+struct TableState {
+    /// Not probed by every row of a big file as domains are: smaller slots.
+    keys: Keys<4>,
+    /// Owner id (in the owner domain) by key id; empty for owner-less checks.
+    owners: Vec<Id>,
+    locs: Locs,
 }
 
 impl Index {
     pub fn new(c: &Compiled) -> Index {
         Index {
-            sets: (0..c.sets).map(|_| Map::default()).collect(),
-            maps: (0..c.maps).map(|_| Map::default()).collect(),
-            tables: (0..c.tables).map(|_| Map::default()).collect(),
+            domains: (0..c.domains).map(|_| Keys::default()).collect(),
+            sets: (0..c.sets.len()).map(|_| Locs::default()).collect(),
+            maps: (0..c.maps.len()).map(|_| MapState::default()).collect(),
+            tables: (0..c.tables.len()).map(|_| TableState::default()).collect(),
             pending: Vec::new(),
+            scratch: String::new(),
+        }
+    }
+}
+
+/// Lookups of one row ([`CKind::probes`]), made together before the rules run: the
+/// lookups of a row are independent, so their cache misses overlap, and two rules on the
+/// same column and domain (a reference and a consistency check on `section_id`) share one.
+/// A cached answer stays true while the rules run: keys are defined only afterwards, and
+/// interning an owner never makes a key defined nor gives it a map attribute.
+struct Probes {
+    found: [Option<(Id, bool)>; MAX_PROBES],
+}
+
+/// Lookups made ahead per row; more are made when asked.
+const MAX_PROBES: usize = 8;
+
+impl Probes {
+    #[inline]
+    fn new(ck: &CKind, domains: &[Keys], row: &Row<'_>) -> Probes {
+        let mut found = [None; MAX_PROBES];
+        for (f, &(d, col)) in found.iter_mut().zip(&ck.probes) {
+            let v = row.get(col);
+            if !v.is_empty() {
+                *f = domains[d].find(v);
+            }
+        }
+        Probes { found }
+    }
+
+    /// Where `v`, the row's value in `col`, is in `domain`; `v` is not blank.
+    #[inline]
+    fn find(
+        &self,
+        ck: &CKind,
+        domains: &[Keys],
+        domain: usize,
+        col: Col,
+        v: &str,
+    ) -> Option<(Id, bool)> {
+        match ck.probes.iter().position(|&p| p == (domain, col)) {
+            Some(i) if i < MAX_PROBES => self.found[i],
+            _ => domains[domain].find(v),
         }
     }
 }
@@ -527,6 +733,7 @@ pub(crate) fn check_row(
     paths: &[String],
 ) {
     let ck = &c.kinds[kind];
+    let probes = Probes::new(ck, &index.domains, row);
     for (ri, rule) in ck.rules.iter().enumerate() {
         if rule.when.as_ref().is_some_and(|w| !cond(w, row)) {
             continue;
@@ -679,66 +886,100 @@ pub(crate) fn check_row(
                 if cols.iter().all(|&k| row.blank(k)) {
                     continue;
                 }
-                let mut key = String::new();
-                for (i, &k) in cols.iter().enumerate() {
-                    if i > 0 {
-                        key.push('\u{1F}');
-                    }
-                    if *ignore_case {
-                        key.push_str(&row.get(k).to_lowercase());
-                    } else {
-                        key.push_str(row.get(k));
-                    }
-                }
-                let own = owner.map(|o| row.get(o));
                 let here = Loc {
                     file: row.file,
                     row: row.row,
                 };
                 let shown_col = cols.iter().rev().find(|&&k| !row.blank(k)).copied();
                 let value = shown_col.map(|k| row.get(k)).unwrap_or("");
-                match index.tables[*table].get(key.as_str()) {
-                    None => {
-                        index.tables[*table].insert(key.into(), (own.map(Box::from), here));
+                // (first row, its owner) if the key was seen before.
+                let (first, first_owner) = match &c.tables[*table] {
+                    TableSpec::Set(s) => {
+                        let d = c.sets[*s];
+                        let found = probes.find(ck, &index.domains, d, cols[0], row.get(cols[0]));
+                        let first = match found {
+                            Some((id, true)) => index.sets[*s].get(id),
+                            _ => None,
+                        };
+                        match first {
+                            Some(first) => (first, None),
+                            None => continue,
+                        }
                     }
-                    Some((first_owner, first)) => {
-                        let first_path = &paths[first.file as usize];
-                        let first_row = first.row;
-                        match (owner, first_owner) {
-                            (Some(o), Some(fo)) => {
-                                let mine = row.get(*o);
-                                if mine == &**fo {
-                                    continue;
-                                }
-                                let fo = fo.clone();
-                                // `{first_owner}`: the owner of the earlier row, known only here.
-                                let fill = |t: &Option<String>| {
-                                    t.as_deref().map(|t| t.replace("{first_owner}", &fo))
-                                };
-                                let (message, platform) =
-                                    (fill(&rule.message), fill(&rule.platform));
-                                let says = Says {
-                                    message: message.as_deref(),
-                                    platform: platform.as_deref(),
-                                    ..Says::of(rule)
-                                };
-                                emit.cell(says, row, shown_col, value, || {
-                                    format!(
-                                        "{} `{value}` is already claimed by {} `{fo}` (row {first_row} of {first_path})",
-                                        names(row, cols),
-                                        row.columns[*o]
-                                    )
-                                });
+                    TableSpec::Own {
+                        owner: owner_domain,
+                    } => {
+                        let mut key = std::mem::take(&mut index.scratch);
+                        key.clear();
+                        for (i, &k) in cols.iter().enumerate() {
+                            if i > 0 {
+                                key.push('\u{1F}');
                             }
-                            _ => {
-                                emit.cell(Says::of(rule), row, shown_col, value, || {
-                                    format!(
-                                        "{} `{value}` is repeated (first at row {first_row} of {first_path})",
-                                        names(row, cols)
-                                    )
-                                });
+                            let v = row.get(k);
+                            if *ignore_case && !v.is_ascii() {
+                                key.push_str(&v.to_lowercase());
+                            } else {
+                                let at = key.len();
+                                key.push_str(v);
+                                if *ignore_case {
+                                    key[at..].make_ascii_lowercase();
+                                }
                             }
                         }
+                        let t = &mut index.tables[*table];
+                        let (id, new) = t.keys.intern(&key);
+                        index.scratch = key;
+                        if new {
+                            if let (Some(o), Some(d)) = (owner, owner_domain) {
+                                let own = index.domains[*d].intern(row.get(*o)).0;
+                                t.owners.push(own);
+                            }
+                            t.locs.set(id, here);
+                            continue;
+                        }
+                        let Some(first) = t.locs.get(id) else {
+                            continue;
+                        };
+                        let first_owner = match (owner_domain, t.owners.get(id as usize)) {
+                            (Some(d), Some(&fo)) => Some(index.domains[*d].get(fo)),
+                            _ => None,
+                        };
+                        (first, first_owner)
+                    }
+                };
+                let first_path = &paths[first.file as usize];
+                let first_row = first.row;
+                match (owner, first_owner) {
+                    (Some(o), Some(fo)) => {
+                        let mine = row.get(*o);
+                        if mine == fo {
+                            continue;
+                        }
+                        // `{first_owner}`: the owner of the earlier row, known only here.
+                        let fill = |t: &Option<String>| {
+                            t.as_deref().map(|t| t.replace("{first_owner}", fo))
+                        };
+                        let (message, platform) = (fill(&rule.message), fill(&rule.platform));
+                        let says = Says {
+                            message: message.as_deref(),
+                            platform: platform.as_deref(),
+                            ..Says::of(rule)
+                        };
+                        emit.cell(says, row, shown_col, value, || {
+                            format!(
+                                "{} `{value}` is already claimed by {} `{fo}` (row {first_row} of {first_path})",
+                                names(row, cols),
+                                row.columns[*o]
+                            )
+                        });
+                    }
+                    _ => {
+                        emit.cell(Says::of(rule), row, shown_col, value, || {
+                            format!(
+                                "{} `{value}` is repeated (first at row {first_row} of {first_path})",
+                                names(row, cols)
+                            )
+                        });
                     }
                 }
             }
@@ -749,7 +990,11 @@ pub(crate) fn check_row(
                 ordered,
             } => {
                 let v = row.get(*col);
-                if v.is_empty() || index.sets[*set].contains_key(v) {
+                if v.is_empty()
+                    || probes
+                        .find(ck, &index.domains, c.sets[*set], *col, v)
+                        .is_some_and(|(_, defined)| defined)
+                {
                     continue;
                 }
                 // Unresolved for now: decided when the bundle is complete.
@@ -779,10 +1024,16 @@ pub(crate) fn check_row(
                 if v.is_empty() || mine.is_empty() {
                     continue;
                 }
-                if let Some((attr, def)) = index.maps[*map].get(v) {
-                    if &**attr != mine {
-                        let (attr, def_row, def_path) =
-                            (attr.clone(), def.row, &paths[def.file as usize]);
+                let (key_domain, attr_domain) = c.maps[*map];
+                let m = &index.maps[*map];
+                let found = probes
+                    .find(ck, &index.domains, key_domain, *col, v)
+                    .and_then(|(id, _)| Some((id, m.attr(id)?)));
+                if let Some((id, attr)) = found {
+                    if !attr.is(mine, &index.domains[attr_domain]) {
+                        let attr = index.domains[attr_domain].get(attr.id);
+                        let def = m.locs.get(id).unwrap_or(Loc { file: 0, row: 0 });
+                        let (def_row, def_path) = (def.row, &paths[def.file as usize]);
                         emit.cell(Says::of(rule), row, Some(*col), v, || {
                             format!(
                                 "{} `{v}` belongs to {} `{attr}` in {} (row {def_row} of {def_path}), but this row says {} `{mine}`",
@@ -816,14 +1067,22 @@ pub(crate) fn check_row(
     };
     for &(col, set) in &ck.feeds_sets {
         let v = row.get(col);
-        if !v.is_empty() && !index.sets[set].contains_key(v) {
-            index.sets[set].insert(v.into(), here);
+        if !v.is_empty() {
+            // Only these feeds and the map feeds below (of the same rows, after these)
+            // define keys of this domain: newly defined means first seen by this set.
+            let (id, new) = index.domains[c.sets[set]].define(v);
+            if new {
+                index.sets[set].set(id, here);
+            }
         }
     }
     for &(key, attr, map) in &ck.feeds_maps {
         let (k, a) = (row.get(key), row.get(attr));
         if !k.is_empty() {
-            index.maps[map].insert(k.into(), (a.into(), here));
+            let (key_domain, attr_domain) = c.maps[map];
+            let id = index.domains[key_domain].define(k).0;
+            let attr = Attr::new(index.domains[attr_domain].intern(a).0, a);
+            index.maps[map].set(id, attr, here);
         }
     }
 }
@@ -843,7 +1102,11 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
             } => {
                 let to = &c.target.kinds[*kind].name;
                 let column = &ck.columns[*col];
-                match index.sets[*set].get(&*p.value) {
+                let def = match index.domains[c.sets[*set]].find(&p.value) {
+                    Some((id, true)) => index.sets[*set].get(id),
+                    _ => None,
+                };
+                match def {
                     Some(def) if *ordered && def.file == p.file && def.row > p.row => (
                         "ref.defined_later",
                         Severity::Error,
@@ -871,11 +1134,17 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
                 map,
                 kind,
             } => {
-                let Some((attr, def)) = index.maps[*map].get(&*p.value) else {
+                let (key_domain, attr_domain) = c.maps[*map];
+                let m = &index.maps[*map];
+                let found = index.domains[key_domain]
+                    .find(&p.value)
+                    .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)));
+                let Some((attr, def)) = found else {
                     continue;
                 };
+                let attr = index.domains[attr_domain].get(attr.id);
                 let mine = p.other.as_deref().unwrap_or("");
-                if &**attr == mine {
+                if attr == mine {
                     continue;
                 }
                 let to = &c.target.kinds[*kind].name;

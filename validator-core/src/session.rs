@@ -404,7 +404,18 @@ fn sort_findings(v: &mut [Finding]) {
 
 /// Ruby's `strip`: ASCII whitespace and NUL.
 fn strip(s: &str) -> &str {
-    s.trim_matches(|c: char| c == ' ' || ('\t'..='\r').contains(&c) || c == '\0')
+    // Bytes, not chars: every byte trimmed is ASCII, so the cuts are char boundaries.
+    let strippable = |b: &u8| *b == b' ' || (b'\t'..=b'\r').contains(b) || *b == 0;
+    let b = s.as_bytes();
+    let Some(start) = b.iter().position(|c| !strippable(c)) else {
+        // Empty, at the start of `s` as `trim_matches` gives (spans are offsets into `s`).
+        return &s[..0];
+    };
+    let end = b
+        .iter()
+        .rposition(|c| !strippable(c))
+        .map_or(start, |e| e + 1);
+    s.get(start..end).unwrap_or("")
 }
 
 fn delimiter_name(d: u8) -> &'static str {
