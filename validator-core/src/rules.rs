@@ -6,6 +6,8 @@ use crate::Error;
 use crate::date::{DateClass, classify};
 use crate::keys::{Id, Keys, Locs};
 use crate::report::{Finding, Severity, Sink, truncate_value};
+use std::collections::BTreeMap;
+
 use crate::schema::{Check, Condition, Matching, Rule, Target};
 
 /// Index of a column in its kind's column list.
@@ -16,6 +18,10 @@ pub(crate) enum Cond {
     Blank(Col),
     NotBlank(Col),
     OneOf(Col, Vec<String>),
+    Prefix(Col, String),
+    Param(String, Vec<String>),
+    /// The file's manifest mode; unknown until the manifest has been read.
+    Mode(Vec<String>),
 }
 
 #[derive(Debug)]
@@ -25,9 +31,13 @@ pub(crate) enum C {
     Enum {
         col: Col,
         values: Vec<String>,
+        /// The values as the target spells them, for messages.
+        shown: Vec<String>,
         matching: Matching,
         blank_invalid: bool,
+        sep: Option<char>,
     },
+    Blank(Col),
     Date {
         col: Col,
         allow_delete: bool,
@@ -50,6 +60,7 @@ pub(crate) enum C {
         set: usize,
         kind: usize,
         ordered: bool,
+        sep: Option<char>,
     },
     Consistent {
         col: Col,
@@ -73,6 +84,12 @@ pub(crate) struct CRule {
 pub(crate) struct CKind {
     /// Column names as compared with header names.
     pub columns: Vec<String>,
+    /// Column names as the target spells them, for messages.
+    pub display: Vec<String>,
+    /// For the manifest kind: (property column, value column, file prefix).
+    pub manifest: Option<(Col, Col, String)>,
+    /// File stem whose manifest mode applies to this kind (`users` for `users.csv`).
+    pub stem: String,
     pub rules: Vec<CRule>,
     /// Key columns whose values other kinds reference: (column, set).
     pub feeds_sets: Vec<(Col, usize)>,
@@ -126,6 +143,9 @@ impl Compiled {
             .iter()
             .map(|k| CKind {
                 columns: k.columns.iter().map(|c| norm(&target, c)).collect(),
+                display: k.columns.clone(),
+                manifest: None,
+                stem: k.file_name.trim_end_matches(".csv").to_owned(),
                 rules: Vec::new(),
                 feeds_sets: Vec::new(),
                 feeds_maps: Vec::new(),
@@ -147,6 +167,7 @@ impl Compiled {
                     let n = norm(&target, c);
                     if !kinds[ki].columns.contains(&n) {
                         kinds[ki].columns.push(n);
+                        kinds[ki].display.push(c.to_owned());
                     }
                 }
                 let cols = &kinds[ki].columns;
@@ -174,15 +195,19 @@ impl Compiled {
                         values,
                         matching,
                         blank_invalid,
+                        separator,
                     } => C::Enum {
                         col: col(column),
                         values: match matching {
                             Matching::Exact => values.clone(),
                             _ => values.iter().map(|v| v.to_lowercase()).collect(),
                         },
+                        shown: values.clone(),
                         matching: *matching,
                         blank_invalid: *blank_invalid,
+                        sep: *separator,
                     },
+                    Check::Blank { column } => C::Blank(col(column)),
                     Check::Date {
                         column,
                         allow_delete,
@@ -222,6 +247,7 @@ impl Compiled {
                         kind: to,
                         key,
                         ordered,
+                        separator,
                     } => {
                         let tk = kind_of(to)?;
                         let key_col = kinds[tk]
@@ -243,6 +269,7 @@ impl Compiled {
                             set,
                             kind: tk,
                             ordered: *ordered,
+                            sep: *separator,
                         }
                     }
                     Check::Consistent {
@@ -278,10 +305,43 @@ impl Compiled {
                         col(column),
                         values.iter().map(|v| v.to_lowercase()).collect(),
                     ),
+                    Condition::Prefix { column, prefix } => {
+                        Cond::Prefix(col(column), prefix.clone())
+                    }
+                    Condition::Param { name, values } => Cond::Param(name.clone(), values.clone()),
+                    Condition::Mode { values } => Cond::Mode(values.clone()),
                 });
+                if matches!(when, Some(Cond::Mode(_)))
+                    && !matches!(
+                        rule.check,
+                        Check::Required { .. } | Check::Blank { .. } | Check::Reference { .. }
+                    )
+                {
+                    return Err(bad(format!(
+                        "in `{}`: a mode condition applies only to required, blank and reference rules",
+                        kind.name
+                    )));
+                }
                 rules.push(compile_rule(rule, check, when));
             }
             kinds[ki].rules = rules;
+        }
+        if let Some(m) = &target.manifest {
+            let Some(mk) = target.kinds.iter().position(|k| k.name == m.kind) else {
+                return Err(bad(format!("manifest kind `{}` is not a kind", m.kind)));
+            };
+            let find = |c: &str| {
+                kinds[mk]
+                    .columns
+                    .iter()
+                    .position(|x| *x == norm(&target, c))
+            };
+            let (Some(kc), Some(vc)) = (find(&m.key), find(&m.value)) else {
+                return Err(bad(
+                    "the manifest's key or value column is not a column".into()
+                ));
+            };
+            kinds[mk].manifest = Some((kc, vc, m.prefix.clone()));
         }
         for (s, &(k, c)) in sets.iter().enumerate() {
             kinds[k].feeds_sets.push((c, s));
@@ -324,7 +384,12 @@ impl Compiled {
         for kind in &mut kinds {
             for rule in &kind.rules {
                 let probe = match &rule.check {
-                    C::Reference { col, set, .. } => Some((set_domains[*set], *col)),
+                    C::Reference {
+                        col,
+                        set,
+                        sep: None,
+                        ..
+                    } => Some((set_domains[*set], *col)),
                     C::Consistent { col, map, .. } => Some((map_domains[*map].0, *col)),
                     C::Unique { cols, table, .. } => match tables[*table] {
                         TableSpec::Set(s) => Some((set_domains[s], cols[0])),
@@ -397,8 +462,25 @@ pub(crate) struct Index {
     maps: Vec<MapState>,
     tables: Vec<TableState>,
     pending: Vec<Pending>,
+    /// Findings whose rule depends on a manifest mode not known when the row was read.
+    deferred: Vec<Deferred>,
+    /// File stem → mode, from the manifest (`file.users,bulk` → `users` → `bulk`).
+    pub modes: BTreeMap<String, String>,
     /// Reused buffer for uniqueness keys.
     scratch: String,
+}
+
+/// A failed required/blank check waiting for the manifest to say whether it applies.
+#[derive(Debug)]
+struct Deferred {
+    kind: u16,
+    rule: u16,
+    file: u32,
+    col: u16,
+    column_number: u32,
+    row: u64,
+    line: u64,
+    value: Box<str>,
 }
 
 /// A map from key to (attribute, row); the last definition wins.
@@ -495,6 +577,8 @@ impl Index {
             maps: (0..c.maps.len()).map(|_| MapState::default()).collect(),
             tables: (0..c.tables.len()).map(|_| TableState::default()).collect(),
             pending: Vec::new(),
+            deferred: Vec::new(),
+            modes: BTreeMap::new(),
             scratch: String::new(),
         }
     }
@@ -555,6 +639,10 @@ pub(crate) struct Row<'a> {
     pub path: &'a str,
     pub row: u64,
     pub line: u64,
+    /// Host parameters.
+    pub params: &'a BTreeMap<String, String>,
+    /// The file's manifest mode, if known yet.
+    pub mode: Option<&'a str>,
 }
 
 impl Row<'_> {
@@ -571,7 +659,7 @@ impl Row<'_> {
     fn lookup(&self, name: &str) -> Option<&str> {
         self.columns
             .iter()
-            .position(|c| c == name)
+            .position(|c| c.eq_ignore_ascii_case(name))
             .map(|i| self.get(i))
     }
 }
@@ -606,15 +694,31 @@ pub(crate) fn render(template: &str, column: &str, value: &str, row: Option<&Row
     out
 }
 
-fn cond(c: &Cond, row: &Row<'_>) -> bool {
-    match c {
+/// Whether a condition holds; `None` while it depends on a manifest not read yet.
+fn cond(c: &Cond, row: &Row<'_>) -> Option<bool> {
+    Some(match c {
         Cond::Blank(col) => row.blank(*col),
         Cond::NotBlank(col) => !row.blank(*col),
         Cond::OneOf(col, values) => {
             let v = row.get(*col);
             values.iter().any(|x| starts_with_ignore_case(v, x))
         }
-    }
+        Cond::Prefix(col, p) => row.get(*col).starts_with(p.as_str()),
+        Cond::Param(name, values) => row
+            .params
+            .get(name)
+            .is_some_and(|v| values.iter().any(|x| x.eq_ignore_ascii_case(v))),
+        Cond::Mode(values) => return row.mode.map(|m| values.iter().any(|x| x == m)),
+    })
+}
+
+/// Items of a cell: the whole value, or its non-blank parts when it is a list.
+fn items(v: &str, sep: Option<char>) -> impl Iterator<Item = &str> {
+    let parts: Box<dyn Iterator<Item = &str>> = match sep {
+        Some(s) => Box::new(v.split(s).map(str::trim)),
+        None => Box::new(std::iter::once(v)),
+    };
+    parts.filter(|p| !p.is_empty())
 }
 
 /// `v` starts with the lower-case ASCII `prefix`, ignoring ASCII case (no allocation).
@@ -735,8 +839,33 @@ pub(crate) fn check_row(
     let ck = &c.kinds[kind];
     let probes = Probes::new(ck, &index.domains, row);
     for (ri, rule) in ck.rules.iter().enumerate() {
-        if rule.when.as_ref().is_some_and(|w| !cond(w, row)) {
-            continue;
+        match rule.when.as_ref().map(|w| cond(w, row)) {
+            None | Some(Some(true)) => {}
+            Some(Some(false)) => continue,
+            // The manifest has not been read yet: keep what would be reported.
+            Some(None) => {
+                let failing = match &rule.check {
+                    C::Required(col) => row.blank(*col).then_some(*col),
+                    C::Blank(col) => (!row.blank(*col)).then_some(*col),
+                    _ => None,
+                };
+                if let Some(col) = failing {
+                    index.deferred.push(Deferred {
+                        kind: kind as u16,
+                        rule: ri as u16,
+                        file: row.file,
+                        col: col as u16,
+                        column_number: row.positions[col].map_or(0, |p| p as u32 + 1),
+                        row: row.row,
+                        line: row.line,
+                        value: row.get(col).into(),
+                    });
+                }
+                // References are decided at the end, when the mode is known.
+                if !matches!(rule.check, C::Reference { .. }) {
+                    continue;
+                }
+            }
         }
         match &rule.check {
             C::Required(col) => {
@@ -764,13 +893,24 @@ pub(crate) fn check_row(
             C::Enum {
                 col,
                 values,
+                shown,
                 matching,
                 blank_invalid,
+                sep,
             } => {
-                let v = row.get(*col);
-                if (v.is_empty() && !blank_invalid) || enum_ok(v, values, *matching) {
+                let cell = row.get(*col);
+                if cell.is_empty() && !blank_invalid {
                     continue;
                 }
+                let bad = if cell.is_empty() {
+                    Some(cell)
+                } else {
+                    items(cell, *sep).find(|v| !enum_ok(v, values, *matching))
+                };
+                let Some(v) = bad else {
+                    continue;
+                };
+                let values = shown;
                 emit.cell(Says::of(rule), row, Some(*col), v, || {
                     let how = match matching {
                         Matching::Exact => "exactly ",
@@ -783,6 +923,14 @@ pub(crate) fn check_row(
                         values.join(", ")
                     )
                 });
+            }
+            C::Blank(col) => {
+                let v = row.get(*col);
+                if !v.is_empty() {
+                    emit.cell(Says::of(rule), row, Some(*col), v, || {
+                        format!("`{}` must be blank here", row.columns[*col])
+                    });
+                }
             }
             C::Date { col, allow_delete } => {
                 let v = row.get(*col);
@@ -987,7 +1135,35 @@ pub(crate) fn check_row(
                 col,
                 set,
                 kind: _,
-                ordered,
+                ordered: _,
+                sep: Some(sep),
+            } => {
+                for v in items(row.get(*col), Some(*sep)) {
+                    if index.domains[c.sets[*set]].find(v).is_some_and(|(_, d)| d) {
+                        continue;
+                    }
+                    index.pending.push(Pending {
+                        kind: kind as u16,
+                        rule: ri as u16,
+                        file: row.file,
+                        column_number: row.positions[*col].map_or(0, |p| p as u32 + 1),
+                        row: row.row,
+                        line: row.line,
+                        value: v.into(),
+                        other: None,
+                        platform: rule
+                            .platform
+                            .as_deref()
+                            .map(|t| render(t, &row.columns[*col], v, Some(row)).into()),
+                    });
+                }
+            }
+            C::Reference {
+                col,
+                set,
+                kind: _,
+                ordered: _,
+                sep: None,
             } => {
                 let v = row.get(*col);
                 if v.is_empty()
@@ -998,7 +1174,6 @@ pub(crate) fn check_row(
                     continue;
                 }
                 // Unresolved for now: decided when the bundle is complete.
-                let _ = ordered;
                 index.pending.push(Pending {
                     kind: kind as u16,
                     rule: ri as u16,
@@ -1060,6 +1235,13 @@ pub(crate) fn check_row(
             }
         }
     }
+    if let Some((key, value, prefix)) = &ck.manifest
+        && let Some(stem) = row.get(*key).strip_prefix(prefix.as_str())
+    {
+        index
+            .modes
+            .insert(stem.to_owned(), row.get(*value).to_owned());
+    }
     // Record what this row defines, after its own checks (a row does not satisfy itself).
     let here = Loc {
         file: row.file,
@@ -1089,9 +1271,52 @@ pub(crate) fn check_row(
 
 /// Resolves pending references once every file is in; findings go to each file's sink.
 pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], paths: &[String]) {
+    // Does a rule's mode condition hold for its kind, now that the manifest is read?
+    let mode_holds = |index: &Index, ck: &CKind, rule: &CRule| match &rule.when {
+        Some(Cond::Mode(values)) => index
+            .modes
+            .get(&ck.stem)
+            .is_some_and(|m| values.iter().any(|v| v == m)),
+        _ => true,
+    };
+    for d in std::mem::take(&mut index.deferred) {
+        let ck = &c.kinds[usize::from(d.kind)];
+        let rule = &ck.rules[usize::from(d.rule)];
+        if !mode_holds(index, ck, rule) {
+            continue;
+        }
+        let column = &ck.display[usize::from(d.col)];
+        let sink = &mut *sinks[d.file as usize];
+        if !sink.admit(rule.code, rule.severity, Some(d.row)) {
+            continue;
+        }
+        let message = match (&rule.message, &rule.check) {
+            (Some(t), _) => render(t, column, &d.value, None),
+            (None, C::Blank(_)) => format!("`{column}` must be blank here"),
+            (None, _) => format!("`{column}` is required but blank"),
+        };
+        sink.push(Finding {
+            code: rule.code.to_owned(),
+            severity: rule.severity,
+            file: Some(paths[d.file as usize].clone()),
+            row: Some(d.row),
+            line: Some(d.line),
+            column: Some(column.clone()),
+            column_number: (d.column_number > 0).then_some(d.column_number),
+            value: (!d.value.is_empty()).then(|| truncate_value(&d.value)),
+            message,
+            platform_message: rule
+                .platform
+                .as_deref()
+                .map(|t| render(t, column, &d.value, None)),
+        });
+    }
     for p in std::mem::take(&mut index.pending) {
         let ck = &c.kinds[usize::from(p.kind)];
         let rule = &ck.rules[usize::from(p.rule)];
+        if !mode_holds(index, ck, rule) {
+            continue;
+        }
         let kind_name = &c.target.kinds[usize::from(p.kind)].name;
         let (code, severity, column, message) = match &rule.check {
             C::Reference {
@@ -1099,6 +1324,7 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
                 set,
                 kind,
                 ordered,
+                ..
             } => {
                 let to = &c.target.kinds[*kind].name;
                 let column = &ck.columns[*col];

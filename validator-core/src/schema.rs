@@ -70,11 +70,31 @@ pub struct Target {
     /// whose headers are not public.
     #[serde(default)]
     pub unknown_kind_hint: String,
+    /// A manifest file declaring each data file's mode (OneRoster's `manifest.csv`).
+    #[serde(default)]
+    pub manifest: Option<Manifest>,
+    /// A data file must have at least one data row (`file.no_rows`).
+    #[serde(default)]
+    pub require_rows: bool,
     /// How `preflight bundle` writes what the platform accepts.
     #[serde(default)]
     pub bundle: BundleRules,
     /// File kinds, in the platform's detection and processing order.
     pub kinds: Vec<Kind>,
+}
+
+/// A manifest kind: rows `prefix<file stem>` → mode (`file.users,bulk`). Data files must be
+/// declared with a mode other than `absent`, and declared files must be present.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The manifest's kind.
+    pub kind: String,
+    /// Column holding property names.
+    pub key: String,
+    /// Column holding values.
+    pub value: String,
+    /// Prefix of file properties, e.g. `file.`.
+    pub prefix: String,
 }
 
 /// What a bundle for this platform looks like.
@@ -154,6 +174,8 @@ impl Target {
             fixed_file_names: false,
             unknown_kind_hint: String::new(),
             header_errors_reject_file: false,
+            manifest: None,
+            require_rows: false,
             bundle: BundleRules::default(),
             kinds: Vec::new(),
         }
@@ -403,6 +425,25 @@ pub enum Condition {
         /// Accepted values.
         values: Vec<String>,
     },
+    /// The value starts with `prefix` (exactly).
+    Prefix {
+        /// Column name.
+        column: String,
+        /// The prefix.
+        prefix: String,
+    },
+    /// A host parameter (see [`Kind::parameter`]) is one of `values` (case-insensitive).
+    Param {
+        /// Parameter name, e.g. `location_type`.
+        name: String,
+        /// Accepted values.
+        values: Vec<String>,
+    },
+    /// The file's mode declared in the manifest ([`Target::manifest`]) is one of `values`.
+    Mode {
+        /// Modes, e.g. `bulk`.
+        values: Vec<String>,
+    },
 }
 
 /// How enum values are compared.
@@ -444,6 +485,9 @@ pub enum Check {
         /// A blank value is reported as invalid rather than skipped.
         #[serde(default)]
         blank_invalid: bool,
+        /// The cell holds a list with this separator; each item must be valid.
+        #[serde(default)]
+        separator: Option<char>,
     },
     /// A date or timestamp (`row.date`; `row.date_lenient` when parseable but not ISO 8601).
     Date {
@@ -465,6 +509,11 @@ pub enum Check {
     },
     /// An e-mail address (`row.email`).
     Email {
+        /// Column name.
+        column: String,
+    },
+    /// The value must be blank (`row.must_be_blank`), e.g. `status` in a OneRoster bulk file.
+    Blank {
         /// Column name.
         column: String,
     },
@@ -515,6 +564,9 @@ pub enum Check {
         /// The referenced row must come first (parent accounts before children).
         #[serde(default)]
         ordered: bool,
+        /// The cell holds a list of references with this separator.
+        #[serde(default)]
+        separator: Option<char>,
     },
     /// When `column` and `equals` are both set and `kind` defines `column`'s value, its
     /// `attribute` must equal this row's `equals` (`ref.inconsistent`).
@@ -543,6 +595,7 @@ impl Check {
             Check::Boolean { .. } => "row.boolean",
             Check::Integer { .. } => "row.integer",
             Check::Email { .. } => "row.email",
+            Check::Blank { .. } => "row.must_be_blank",
             Check::MaxLength { .. } => "row.too_long",
             Check::NoControlChars { .. } => "row.control_char",
             Check::Exclusive { .. } => "row.exclusive",
@@ -572,6 +625,7 @@ impl Check {
             | Check::Boolean { column }
             | Check::Integer { column }
             | Check::Email { column }
+            | Check::Blank { column }
             | Check::MaxLength { column, .. }
             | Check::NoControlChars { column }
             | Check::Reference { column, .. } => vec![column],

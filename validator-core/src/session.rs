@@ -136,6 +136,8 @@ struct FileCheck {
     path: String,
     /// Host-supplied values (e.g. `location_type`).
     params: std::collections::BTreeMap<String, String>,
+    /// The file's manifest mode, once the manifest has been read.
+    mode: Option<String>,
     sink: Sink,
     bytes: u64,
     delimiter: u8,
@@ -197,6 +199,7 @@ impl Session {
                 file: i as u32,
                 path: path.to_owned(),
                 params: self.options.params.clone(),
+                mode: None,
                 sink: Sink::new(self.options.max_findings_per_code),
                 bytes: 0,
                 delimiter: b',',
@@ -266,6 +269,86 @@ impl Session {
         Ok(())
     }
 
+    /// With a manifest: every data file declared bulk or delta, every declared file present.
+    fn manifest_checks(&mut self) {
+        let Some(m) = self.compiled.target.manifest.clone() else {
+            return;
+        };
+        let title = self.compiled.target.title().to_owned();
+        let mk = self
+            .compiled
+            .target
+            .kinds
+            .iter()
+            .position(|k| k.name == m.kind);
+        let modes = self.index.modes.clone();
+        let manifest_name = mk
+            .map(|k| self.compiled.target.kinds[k].file_name.clone())
+            .unwrap_or_default();
+        if !self
+            .files
+            .iter()
+            .any(|f| f.check.kind.is_some() && f.check.kind == mk)
+        {
+            self.bundle_note(
+                "manifest.missing",
+                None,
+                format!("no {manifest_name} in the package; {title} requires one"),
+            );
+        }
+        for i in 0..self.files.len() {
+            let Some(k) = self.files[i].check.kind.filter(|k| Some(*k) != mk) else {
+                continue;
+            };
+            let stem = self.compiled.kinds[k].stem.clone();
+            let mode = modes.get(&stem).cloned();
+            if !matches!(mode.as_deref(), Some("bulk" | "delta")) {
+                let said = mode.map_or("not listed".to_owned(), |m| format!("`{m}`"));
+                let (key, name) = (format!("{}{stem}", m.prefix), manifest_name.clone());
+                self.files[i].check.note(&self.compiled, "manifest.undeclared", Severity::Error, None, None, None, None, || {
+                    format!("{name} must declare `{key}` as bulk or delta for this file to be read; it is {said}")
+                });
+            }
+        }
+        for (stem, mode) in &modes {
+            if !matches!(mode.as_str(), "bulk" | "delta") {
+                continue;
+            }
+            let present = self.files.iter().any(|f| {
+                f.check
+                    .kind
+                    .is_some_and(|k| self.compiled.kinds[k].stem == *stem)
+            });
+            if !present {
+                self.bundle_note(
+                    "manifest.missing_file",
+                    None,
+                    format!(
+                        "{manifest_name} declares `{}{stem}` as {mode}, but there is no {stem}.csv",
+                        m.prefix
+                    ),
+                );
+            }
+        }
+    }
+
+    fn bundle_note(&mut self, code: &str, file: Option<String>, message: String) {
+        if self.bundle.admit(code, Severity::Error, None) {
+            self.bundle.push(Finding {
+                code: code.to_owned(),
+                severity: Severity::Error,
+                file,
+                row: None,
+                line: None,
+                column: None,
+                column_number: None,
+                value: None,
+                message,
+                platform_message: None,
+            });
+        }
+    }
+
     /// Marks every file of a kind after the first (in processing order, then path).
     fn second_files_of_a_kind(&mut self) {
         let mut order: Vec<(usize, &str, usize)> = self
@@ -322,6 +405,7 @@ impl Session {
         if self.compiled.target.one_file_per_kind {
             self.second_files_of_a_kind();
         }
+        self.manifest_checks();
         let mut sinks: Vec<&mut Sink> = self.files.iter_mut().map(|f| &mut f.check.sink).collect();
         resolve(&self.compiled, &mut self.index, &mut sinks, &self.paths);
         let mut summary = Summary::default();
@@ -655,15 +739,21 @@ impl FileCheck {
                 (start, start + v.len())
             });
         }
+        let ck = &c.kinds[kind];
+        if c.target.manifest.is_some() && self.mode.is_none() {
+            self.mode = index.modes.get(&ck.stem).cloned();
+        }
         let r = Row {
             text,
             spans: &self.spans,
             positions: &self.positions,
-            columns: &c.kinds[kind].columns,
+            columns: &ck.display,
             file: self.file,
             path: &self.path,
             row,
             line: rec.line,
+            params: &self.params,
+            mode: self.mode.as_deref(),
         };
         check_row(
             c,
@@ -956,6 +1046,12 @@ impl FileCheck {
                 None,
                 || format!("the file is {n} bytes; {t} accepts at most {max}"),
             );
+        }
+        if c.target.require_rows && self.kind.is_some() && self.records == 1 {
+            let t = c.target.title().to_owned();
+            self.note(c, "file.no_rows", Severity::Error, None, None, None, None, || {
+                format!("the file has a header and no data rows; {t} does not allow empty data files")
+            });
         }
         if let Some(max) = c.target.max_rows
             && self.records.saturating_sub(1) > max

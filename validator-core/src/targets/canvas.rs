@@ -149,6 +149,7 @@ fn accounts() -> Kind {
                 kind: "accounts".into(),
                 key: "account_id".into(),
                 ordered: true,
+                separator: None,
             })
             .platform("Parent account didn't exist for {account_id}"),
             repeated(
@@ -382,6 +383,7 @@ fn xlists() -> Kind {
                 values: vec!["active".into(), "deleted".into()],
                 matching: Matching::IgnoreCasePrefix,
                 blank_invalid: true,
+                separator: None,
             })
             .platform("Improper status \"{value}\" for a cross-listing"),
             // xlist_course_id is created on the fly when unknown: no reference check.

@@ -8,18 +8,20 @@
 //! ```
 
 mod canvas;
+mod oneroster;
 mod rule;
 mod sunbird;
 pub mod watermark;
 
 pub use canvas::canvas;
+pub use oneroster::oneroster;
 pub use sunbird::sunbird;
 pub use watermark::watermark;
 
 use crate::schema::Target;
 
 /// Names of the built-in targets.
-pub const NAMES: &[&str] = &["canvas", "watermark", "sunbird"];
+pub const NAMES: &[&str] = &["canvas", "watermark", "sunbird", "oneroster"];
 
 /// A built-in target by name.
 pub fn builtin(name: &str) -> Option<Target> {
@@ -27,6 +29,7 @@ pub fn builtin(name: &str) -> Option<Target> {
         "canvas" => Some(canvas()),
         "watermark" => Some(watermark()),
         "sunbird" => Some(sunbird()),
+        "oneroster" => Some(oneroster()),
         _ => None,
     }
 }

@@ -28,6 +28,7 @@ pub(super) fn enumeration(
         values: crate::schema::strings(values),
         matching,
         blank_invalid: false,
+        separator: None,
     })
     .platform_opt(platform)
 }
@@ -122,6 +123,7 @@ pub(super) fn reference(column: &str, kind: &str, key: &str, platform: &str) -> 
         kind: kind.into(),
         key: key.into(),
         ordered: false,
+        separator: None,
     })
     .platform_opt(platform)
 }

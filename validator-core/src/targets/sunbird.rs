@@ -84,9 +84,16 @@ fn location() -> Kind {
             required("code", "Mandatory parameter code is missing."),
             required("name", ""),
             // A state has no parent; everything below needs one.
-            warning(one_of(&["parentCode", "parentId"], "")).message(
-                "no parentCode or parentId: only a top-level location (state) may have neither",
-            ),
+            warning(one_of(&["parentCode", "parentId"], ""))
+                .when(crate::schema::Condition::Param {
+                    name: "location_type".into(),
+                    values: ["district", "block", "cluster", "school"]
+                        .map(String::from)
+                        .to_vec(),
+                })
+                .message(
+                    "no parentCode or parentId: only a top-level location (state) may have neither",
+                ),
             repeated(
                 "code",
                 "the later row updates the location the earlier one created",
@@ -237,6 +244,7 @@ fn roles() -> Rule {
         .to_vec(),
         matching: Matching::Exact,
         blank_invalid: false,
+        separator: Some(','),
     })
     .platform("Please provide valid role.")
     .message("`{value}` is not a role id this deployment knows (role ids are upper-case, comma-separated)")
