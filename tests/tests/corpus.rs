@@ -56,3 +56,29 @@ fn any_chunking_gives_the_same_report() {
         }
     }
 }
+
+#[test]
+fn push_order_does_not_change_the_report() {
+    for (target, case) in cases() {
+        let (t, options) = case_setup(&target, &case);
+        let mut files = load_dir(&case.join("input"));
+        let sorted = check_files_with(&t, &files, 0, options.clone());
+        // Repeats across two files of one kind are reported on the file pushed second:
+        // that order is the hosts' (processing order, then path), not the core's.
+        let mut kinds: Vec<_> = sorted.files.iter().filter_map(|f| f.kind.clone()).collect();
+        let n = kinds.len();
+        kinds.sort();
+        kinds.dedup();
+        if kinds.len() < n {
+            continue;
+        }
+        files.reverse();
+        let reversed = check_files_with(&t, &files, 0, options);
+        assert_eq!(
+            sorted,
+            reversed,
+            "{} pushed in reverse order",
+            case.display()
+        );
+    }
+}

@@ -632,6 +632,7 @@ impl Writing<'_> {
         for (i, cell) in cells.iter().enumerate() {
             let n = detection_name(rules, cell);
             let canonical = kind.and_then(|k| {
+                let n = crate::detect::canonical(rules, k, &n);
                 k.columns
                     .iter()
                     .find(|c| detection_name(rules, c) == n)

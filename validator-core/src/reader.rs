@@ -136,6 +136,8 @@ pub(crate) struct Record<'a> {
     /// Offset in the decoded stream where the record ends.
     pub end: u64,
     pub quote_issues: &'a [QuoteIssue],
+    /// Fields that start with a quote.
+    pub quoted_fields: usize,
 }
 
 impl<'a> Record<'a> {
@@ -182,6 +184,8 @@ pub(crate) struct RecordReader {
     record_line: u64,
     /// Decoded bytes consumed.
     pos: u64,
+    /// Fields of the current record that start with a quote.
+    quoted: usize,
     q: Q,
     field: usize,
     quote_line: u64,
@@ -203,6 +207,7 @@ impl RecordReader {
             record_line: 1,
             pos: 0,
             q: Q::FieldStart,
+            quoted: 0,
             field: 0,
             quote_line: 1,
             issues: Vec::new(),
@@ -228,6 +233,7 @@ impl RecordReader {
                 self.q = Q::FieldStart;
                 self.field = 0;
                 self.issues.clear();
+                self.quoted = 0;
             }
             let (res, nin, nout, nend) = self.rdr.read_record(
                 input,
@@ -285,6 +291,7 @@ impl RecordReader {
                     line: self.record_line,
                     end: self.pos,
                     quote_issues: &self.issues,
+                    quoted_fields: self.quoted,
                 };
                 emit(&rec);
                 self.out_len = 0;
@@ -329,6 +336,7 @@ impl RecordReader {
                     // A quote.
                     self.q = if self.q == Q::FieldStart {
                         self.quote_line = self.line;
+                        self.quoted += 1;
                         Q::Quoted
                     } else {
                         self.issue(QuoteError::InUnquoted);

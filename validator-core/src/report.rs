@@ -208,7 +208,14 @@ impl Sink {
                 self.errors += 1;
                 match row {
                     Some(r) if r > 1 => {
-                        self.rejected.entry(r).or_insert_with(|| code.to_owned());
+                        // The smallest code, so the verdict does not depend on arrival order.
+                        match self.rejected.get_mut(&r) {
+                            Some(c) if code < c.as_str() => *c = code.to_owned(),
+                            Some(_) => {}
+                            None => {
+                                self.rejected.insert(r, code.to_owned());
+                            }
+                        }
                     }
                     _ if !self.file_errors.iter().any(|c| c == code) => {
                         self.file_errors.push(code.to_owned())
@@ -233,7 +240,9 @@ impl Sink {
         };
         c.total += 1;
         // Full: admit only if it sorts before the last kept finding of this code.
-        c.kept < self.cap || row.unwrap_or(0) < c.max_row
+        // On the boundary row, whether it is kept depends on its column and message:
+        // admit it, and let `push` decide on the full order.
+        c.kept < self.cap || row.unwrap_or(0) <= c.max_row
     }
 
     /// Adds an admitted finding, evicting the kept one with the largest row if full.
@@ -248,17 +257,28 @@ impl Sink {
             self.findings.push(f);
             return;
         }
+        // Keep the findings that come first in report order, whatever order they arrived in.
+        let key = |g: &Finding| {
+            (
+                g.row.unwrap_or(0),
+                g.column_number.unwrap_or(0),
+                g.message.clone(),
+            )
+        };
         let victim = self
             .findings
             .iter()
             .enumerate()
             .filter(|(_, g)| g.code == f.code)
-            .max_by_key(|(n, g)| (g.row.unwrap_or(0), *n))
-            .map(|(n, _)| n);
-        if let Some(n) = victim {
-            self.findings.remove(n);
+            .max_by_key(|(_, g)| key(g))
+            .map(|(n, g)| (n, key(g)));
+        match victim {
+            Some((n, k)) if key(&f) < k => {
+                self.findings.remove(n);
+                self.findings.push(f);
+            }
+            _ => return,
         }
-        self.findings.push(f);
         let code = &self.counts[i].code;
         self.counts[i].max_row = self
             .findings

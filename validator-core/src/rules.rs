@@ -1327,7 +1327,7 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
                 ..
             } => {
                 let to = &c.target.kinds[*kind].name;
-                let column = &ck.columns[*col];
+                let column = &ck.display[*col];
                 let def = match index.domains[c.sets[*set]].find(&p.value) {
                     Some((id, true)) => index.sets[*set].get(id),
                     _ => None,
@@ -1374,7 +1374,7 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
                     continue;
                 }
                 let to = &c.target.kinds[*kind].name;
-                let column = &ck.columns[*col];
+                let column = &ck.display[*col];
                 (
                     rule.code,
                     rule.severity,
@@ -1382,10 +1382,10 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
                     format!(
                         "{column} `{}` belongs to {} `{attr}` in {to} (row {} of {}), but this row says {} `{mine}`",
                         p.value,
-                        ck.columns[*equals],
+                        ck.display[*equals],
                         def.row,
                         paths[def.file as usize],
-                        ck.columns[*equals]
+                        ck.display[*equals]
                     ),
                 )
             }

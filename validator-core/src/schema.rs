@@ -73,6 +73,9 @@ pub struct Target {
     /// A manifest file declaring each data file's mode (OneRoster's `manifest.csv`).
     #[serde(default)]
     pub manifest: Option<Manifest>,
+    /// Every value should be double-quoted (Encoura's text qualifier): `csv.unquoted`.
+    #[serde(default)]
+    pub require_quoted: bool,
     /// A data file must have at least one data row (`file.no_rows`).
     #[serde(default)]
     pub require_rows: bool,
@@ -175,6 +178,7 @@ impl Target {
             unknown_kind_hint: String::new(),
             header_errors_reject_file: false,
             manifest: None,
+            require_quoted: false,
             require_rows: false,
             bundle: BundleRules::default(),
             kinds: Vec::new(),

@@ -662,6 +662,13 @@ impl FileCheck {
                 }
             });
         }
+        let filled = (0..rec.len()).filter(|&i| !field(i).is_empty()).count();
+        if c.target.require_quoted && rec.quoted_fields < filled {
+            let (n, t) = (filled - rec.quoted_fields, c.target.title().to_owned());
+            self.note(c, "csv.unquoted", Severity::Warning, Some(row), Some(rec.line), None, None, || {
+                format!("{n} value(s) in this row are not in double quotes; {t} asks for every value to be quoted (`preflight bundle` quotes them)")
+            });
+        }
         if row == 1 {
             self.header_row(rec, text, c);
             return;
@@ -995,10 +1002,10 @@ impl FileCheck {
         if let Some(p) = &k.parameter {
             let given = self.params.get(&p.name).cloned();
             let values = p.values.join("|");
-            let (name, flag) = (p.name.clone(), p.name.replace('_', "-"));
+            let name = p.name.clone();
             match given {
                 None => self.note(c, "param.missing", Severity::Error, Some(1), Some(line), None, None, || {
-                    format!("{} files need a {name} ({values}), sent with the upload; pass --{flag}", k.name)
+                    format!("{} files need a {name} ({values}), sent with the upload; pass --param {name}=VALUE", k.name)
                 }),
                 Some(v) if !p.values.iter().any(|x| x.eq_ignore_ascii_case(&v)) => {
                     self.note(c, "param.invalid", Severity::Error, Some(1), Some(line), None, Some(&v), || {

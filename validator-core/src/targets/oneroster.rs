@@ -110,7 +110,8 @@ pub fn oneroster() -> Target {
     t.description =
         "OneRoster 1.1 CSV package (manifest.csv + data files), as SIS systems export it".into();
     t.delimiter = Some(',');
-    t.header.case_insensitive = false;
+    // Names are case-sensitive, but a wrongly cased header is still recognised so that it
+    // can be reported as such (`header.case`) rather than as an unknown file.
     t.fixed_file_names = true;
     t.one_file_per_kind = true;
     t.require_rows = true;
@@ -387,6 +388,7 @@ pub fn oneroster() -> Target {
         k.file_name = format!("{}.csv", k.name);
         // Extension columns (`metadata.*`) are allowed to the right.
         k.unknown_columns = Severity::Warning;
+        k.case_sensitive_header = true;
     }
     t
 }
