@@ -50,6 +50,18 @@ status=0
 cargo run -q -p host-cli -- check --format json examples/canvas > target/example-report.json || status=$?
 [ "$status" -eq 1 ] || { echo "preflight check examples/canvas exited $status, expected 1"; exit 1; }
 node web-demo/smoke.mjs examples/canvas target/example-report.json
+# bundle() under Node writes the CLI's bytes: the example's ZIP and rejects (--drop-invalid),
+# and a single-CSV Watershed bundle through a target file made by `target from-watershed`.
+ts=2025-01-31T08:00:00
+rm -f target/example-bundle.zip target/example-bundle.rejected.csv
+cargo run -q -p host-cli -- bundle --drop-invalid --timestamp "$ts" -o target/example-bundle.zip examples/canvas >/dev/null
+node web-demo/e2e/bundle-node.mjs examples/canvas "$ts" target/example-bundle.zip target/example-bundle.rejected.csv
+cargo run -q -p host-cli -- target from-watershed examples/watershed/template.json -o target/watershed-target.json 2>/dev/null
+rm -f target/watershed-bundle.csv target/watershed-bundle.rejected.csv
+cargo run -q -p host-cli -- bundle --target-file target/watershed-target.json --drop-invalid --timestamp "$ts" \
+  -o target/watershed-bundle.csv examples/watershed >/dev/null
+node web-demo/e2e/bundle-node.mjs examples/watershed "$ts" target/watershed-bundle.csv \
+  target/watershed-bundle.rejected.csv target/watershed-target.json
 
 step "wasm-bindgen-test: Node and headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -7,11 +7,13 @@
 //   <preflight-check target="canvas"></preflight-check>
 //
 // Attributes: target ("canvas", another built-in name, or "auto"), max-per-code (findings
-// kept per code and file; default 100 as in the CLI), worker (URL of preflight-worker.js;
-// default: next to this file).
+// kept per code and file; default 100 as in the CLI), drop-invalid (the bundle keeps only
+// valid rows, the rejected ones are downloaded as preflight-bundle.rejected.csv; without it
+// a bundle with errors is refused, as `preflight bundle` without --drop-invalid), worker
+// (URL of preflight-worker.js; default: next to this file).
 // Events (bubbling, composed): preflight-ready {targets, bundle}, preflight-progress
 // {bytes, totalBytes, rows, files, file}, preflight-report {report, target, stats},
-// preflight-bundle {bytes, blob}, preflight-error {message}.
+// preflight-bundle {bytes, blob, format, summary, rejects}, preflight-error {message}.
 // API: el.check(inputs) (see preflight-worker.js for inputs), el.checkFiles(fileList),
 // el.report, el.findings, el.errorCsv(), el.ready (a Promise).
 
@@ -289,15 +291,30 @@ export class PreflightCheck extends HTMLElement {
     }
   }
 
-  /** Builds the bundle of the last check (when the package supports it). */
-  async bundle() {
+  /**
+   * Builds the bundle of the last check (when the package supports it) and downloads it;
+   * options {dropInvalid, timestamp} (default: the drop-invalid attribute, and the newest
+   * input's modification time). The bundle is a ZIP, or one CSV for single-file platforms.
+   */
+  async bundle(options = {}) {
     const button = this.$('button[name="bundle"]');
     button.disabled = true;
     try {
-      const m = await this.#request({ type: "bundle" });
-      const blob = new Blob([m.bytes], { type: "application/zip" });
-      this.#emit("preflight-bundle", { bytes: m.bytes, blob });
-      download(blob, "preflight-bundle.zip");
+      const dropInvalid = options.dropInvalid ?? this.hasAttribute("drop-invalid");
+      const m = await this.#request({ type: "bundle", dropInvalid, timestamp: options.timestamp });
+      const zip = m.format === "zip";
+      const blob = new Blob([m.bytes], { type: zip ? "application/zip" : "text/csv;charset=utf-8" });
+      const rejects = m.rejects ?? null;
+      this.#emit("preflight-bundle", { bytes: m.bytes, blob, format: m.format, summary: m.summary, rejects });
+      download(blob, zip ? "preflight-bundle.zip" : "preflight-bundle.csv");
+      if (rejects) {
+        download(new Blob([rejects], { type: "text/csv;charset=utf-8" }), "preflight-bundle.rejected.csv");
+      }
+      const rows = m.summary.entries.reduce((n, e) => n + e.rows, 0);
+      this.#status(
+        `Bundle: ${m.summary.entries.length} file(s), ${nf.format(rows)} rows` +
+          (m.summary.rejected ? `; ${nf.format(m.summary.rejected)} rejected rows in preflight-bundle.rejected.csv` : ""),
+      );
       return m.bytes;
     } catch (e) {
       this.#status(`Could not build the bundle: ${e.message}`);

@@ -8,11 +8,14 @@
 //                                                        its extension, unless it is a ZIP)
 //                {type: "tree", name, files: [{path, file}]}  a folder (paths relative to it)
 //                {type: "zip", file}]                    a ZIP (forced; "file" inputs are sniffed)
-//   → {type: "bundle", id}   builds the bundle of the last check, if the package has bundle()
+//   → {type: "bundle", id, dropInvalid?, timestamp?}   builds the bundle of the last check
+//       (timestamp "YYYY-MM-DDTHH:MM:SS" of the ZIP entries; default: the newest input's
+//       lastModified, as `preflight bundle` takes the newest input's mtime)
 //   ← {type: "ready", targets, bundle: boolean}
 //   ← {type: "progress", id, bytes, totalBytes, rows, files, file, wasmMemory}
 //   ← {type: "report", id, report, target, stats: {ms, bytes, wasmMemory}}
-//   ← {type: "bundle", id, bytes: Uint8Array}   (transferred)
+//   ← {type: "bundle", id, bytes: Uint8Array (transferred), format: "zip" | "csv",
+//       summary: {entries, changes, rejected}, rejects: string | null (Excel-safe CSV)}
 //   ← {type: "error", id, message}
 //
 // Paths, skipped files and file order follow the CLI (host-cli/src/input.rs), so the report
@@ -26,7 +29,7 @@ const PROGRESS_MS = 100;
 
 const wasm = await init();
 const hasBundle = typeof Session.prototype.bundle === "function";
-let last = null; // {target, maxPerCode, files} of the last check, for bundle()
+let last = null; // {target, maxPerCode, files, skipped, modified} of the last check, for bundle()
 
 // Canvas skips these when it unpacks an upload (host-cli's `ignored`).
 export function ignored(rel) {
@@ -68,7 +71,7 @@ async function collect(inputs) {
         const rel = entry.name.replace(/\\/g, "/").replace(/^\/+/, "");
         if (!rel || rel.endsWith("/") || ignored(rel)) continue;
         const source = isCsv(rel)
-          ? { size: entry.size, open: () => openEntry(zip, entry) }
+          ? { size: entry.size, modified: zip.lastModified, open: () => openEntry(zip, entry) }
           : null;
         found.push({ arg, rel, source });
       }
@@ -83,7 +86,14 @@ async function collect(inputs) {
 }
 
 function fileSource(file) {
-  return { size: file.size, open: async () => file.stream() };
+  return { size: file.size, modified: file.lastModified, open: async () => file.stream() };
+}
+
+/** Milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS` (UTC), the ZIP entries' time;
+ * undefined before 1980 (the core's default, 1980-01-01, then applies, as in the CLI). */
+function zipTime(ms) {
+  if (!Number.isFinite(ms) || ms < Date.UTC(1980, 0, 1)) return undefined;
+  return new Date(Math.min(ms, Date.UTC(2107, 11, 31, 23, 59, 58))).toISOString().slice(0, 19);
 }
 
 function cmp(a, b) {
@@ -139,8 +149,12 @@ async function prefixOf(source) {
   return out;
 }
 
-function newSession(target, maxPerCode) {
-  return new Session(target, maxPerCode ? { maxPerCode } : undefined);
+function newSession(target, maxPerCode, bundle = false) {
+  const options = {};
+  if (maxPerCode) options.maxPerCode = maxPerCode;
+  // Bundle mode keeps every pushed byte in wasm memory (the core's second pass replays them).
+  if (bundle) options.bundle = true;
+  return new Session(target, options);
 }
 
 /**
@@ -170,8 +184,8 @@ async function plan(target, maxPerCode, files) {
 }
 
 /** Streams every file into a session; returns the session (not finished). */
-async function feed(id, job, onProgress) {
-  const session = newSession(job.target, job.maxPerCode);
+async function feed(id, job, onProgress, bundle = false) {
+  const session = newSession(job.target, job.maxPerCode, bundle);
   for (const path of job.skipped) session.skipFile(path);
   let lastPost = 0;
   for (const f of job.files) {
@@ -215,14 +229,24 @@ async function check(msg) {
   });
 }
 
-// The bundle is a second pass over the same files (the core writes it while streaming):
-// a fresh session is fed exactly as for the check, then `bundle()` returns the ZIP.
+// The bundle: a fresh session in bundle mode (it keeps the pushed bytes) is fed exactly as
+// for the check, then `bundle()` checks, plans and writes the ZIP (or the single CSV) in the
+// core. The kept input is freed with the session. Same files, options and timestamp: the
+// same bytes as `preflight bundle`.
 async function bundle(msg) {
   if (!hasBundle) throw new Error("this build of the validator cannot make bundles");
   if (!last) throw new Error("check some files first");
-  const session = await feed(msg.id, last, null);
-  const bytes = session.bundle();
-  postMessage({ type: "bundle", id: msg.id, bytes }, [bytes.buffer]);
+  const session = await feed(msg.id, last, null, true);
+  try {
+    const newest = Math.max(...last.files.map((f) => f.modified ?? 0));
+    const timestamp = msg.timestamp ?? zipTime(newest);
+    const bytes = session.bundle({ dropInvalid: !!msg.dropInvalid, ...(timestamp ? { timestamp } : {}) });
+    const summary = session.bundleSummary();
+    const rejects = session.rejectsCsv() ?? null;
+    postMessage({ type: "bundle", id: msg.id, bytes, format: summary.format, summary, rejects }, [bytes.buffer]);
+  } finally {
+    session.free();
+  }
 }
 
 let queue = Promise.resolve();

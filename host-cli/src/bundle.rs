@@ -21,7 +21,7 @@ use crate::input::Inputs;
 /// Arguments of `preflight bundle`.
 #[derive(Debug, Args)]
 pub struct BundleArgs {
-    /// Platform to bundle for (see `preflight targets`)
+    /// Platform to bundle for (see `preflight targets`), or `auto`
     #[arg(long, default_value = "canvas")]
     pub target: String,
     /// Target file (TOML or JSON); selects the target by itself
@@ -49,8 +49,9 @@ pub struct BundleArgs {
 }
 
 /// Runs `preflight bundle`.
-pub fn run(args: &BundleArgs, target: Target) -> Result<ExitCode, Error> {
+pub fn run(args: &BundleArgs) -> Result<ExitCode, Error> {
     let mut inputs = Inputs::collect(&args.paths)?;
+    let target = crate::target::choose(&args.target, args.target_file.as_deref(), &mut inputs)?;
     let timestamp = match &args.timestamp {
         Some(t) => parse_timestamp(t).ok_or_else(|| {
             Error::Usage(format!(

@@ -10,6 +10,7 @@ mod input;
 mod render;
 mod target;
 mod templates;
+mod watershed;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -63,11 +64,13 @@ enum Command {
 enum TargetCommand {
     /// Write a Watermark target file with the exact headers of the institution's templates
     FromTemplates(templates::FromTemplatesArgs),
+    /// Write a target file requiring every column a Watershed CSV import template references
+    FromWatershed(watershed::FromWatershedArgs),
 }
 
 #[derive(Debug, Args)]
 struct CheckArgs {
-    /// Platform to check against (see `preflight targets`)
+    /// Platform to check against (see `preflight targets`), or `auto`
     #[arg(long, default_value = "canvas")]
     target: String,
     /// Target file (TOML or JSON target definition); selects the target by itself
@@ -122,11 +125,13 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Check(args) => check(&args),
-        Command::Bundle(args) => target::load(&args.target, args.target_file.as_deref())
-            .and_then(|t| bundle::run(&args, t)),
+        Command::Bundle(args) => bundle::run(&args),
         Command::Target {
             command: TargetCommand::FromTemplates(args),
         } => templates::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Target {
+            command: TargetCommand::FromWatershed(args),
+        } => watershed::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Targets { format } => list_targets(format).map(|()| ExitCode::SUCCESS),
     };
     match result {
@@ -143,8 +148,8 @@ fn main() -> ExitCode {
 }
 
 fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
-    let target = target::load(&args.target, args.target_file.as_deref())?;
     let mut inputs = Inputs::collect(&args.paths)?;
+    let target = target::choose(&args.target, args.target_file.as_deref(), &mut inputs)?;
     let order = processing_order(&mut inputs, &target)?;
     let unknown_message = target.platform_messages.get("file.unknown_type").cloned();
     let title = target.title().to_owned();

@@ -1,11 +1,61 @@
 //! Choosing the target: a built-in name, or a target file (TOML or JSON, the core's
-//! `Target` serialised), which selects the target by itself.
+//! `Target` serialised), which selects the target by itself. A JSON file that is a
+//! Frictionless Table Schema or Data Package (`fields` or `resources`) is imported
+//! (`validator_core::import`), and what the import cannot check is listed on stderr.
 
 use std::path::Path;
 
 use validator_core::{Target, targets};
 
 use crate::error::Error;
+use crate::input::Inputs;
+
+/// The target for a run: `--target-file` when given, else `--target NAME`, where `auto`
+/// picks the built-in target whose kinds recognise the most input files (and says why on
+/// stderr).
+pub fn choose(name: &str, file: Option<&Path>, inputs: &mut Inputs) -> Result<Target, Error> {
+    if file.is_some() || name != "auto" {
+        return load(name, file);
+    }
+    let mut prefixes = Vec::with_capacity(inputs.entries.len());
+    let mut buf = Vec::new();
+    for i in 0..inputs.entries.len() {
+        inputs.prefix(i, &mut buf)?;
+        prefixes.push(buf.clone());
+    }
+    let mut best: Option<(usize, Target, Vec<String>)> = None;
+    for n in targets::NAMES {
+        let Some(t) = targets::builtin(n) else {
+            continue;
+        };
+        let kinds: Vec<String> = prefixes
+            .iter()
+            .filter_map(|p| validator_core::detect::kind_of_prefix(&t, p))
+            .collect();
+        // First in NAMES wins a tie.
+        if best
+            .as_ref()
+            .is_none_or(|(score, _, _)| kinds.len() > *score)
+        {
+            best = Some((kinds.len(), t, kinds));
+        }
+    }
+    let (score, target, kinds) = best.ok_or_else(|| Error::Usage("no built-in target".into()))?;
+    let mut distinct = kinds.clone();
+    distinct.sort();
+    distinct.dedup();
+    eprintln!(
+        "preflight: --target auto chose {}: it recognises {score} of {} files ({})",
+        target.name,
+        prefixes.len(),
+        if distinct.is_empty() {
+            "none".to_owned()
+        } else {
+            distinct.join(", ")
+        }
+    );
+    Ok(target)
+}
 
 /// The target named by `--target`, or defined by `--target-file` when given.
 pub fn load(name: &str, file: Option<&Path>) -> Result<Target, Error> {
@@ -28,6 +78,14 @@ pub fn load(name: &str, file: Option<&Path>) -> Result<Target, Error> {
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
     let target: Target = if is_toml {
         toml::from_str(&text).map_err(|e| bad(e.to_string()))?
+    } else if validator_core::import::is_table_schema(&text) {
+        // A Frictionless Table Schema or Data Package: imported, with what is not checked.
+        let imported =
+            validator_core::import::table_schema(&text).map_err(|e| bad(e.to_string()))?;
+        for w in &imported.warnings {
+            eprintln!("preflight: {}: not checked: {w}", file.display());
+        }
+        imported.target
     } else {
         serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?
     };

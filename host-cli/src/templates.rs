@@ -137,7 +137,8 @@ fn header(inputs: &mut Inputs, i: usize) -> Result<Vec<String>, Error> {
         .unwrap_or_default())
 }
 
-fn write(target: &Target, out: Option<&Path>) -> Result<(), Error> {
+/// Writes a target file: JSON when `out` ends in `.json`, else TOML; stdout without `out`.
+pub(crate) fn write(target: &Target, out: Option<&Path>) -> Result<(), Error> {
     let json = out.is_some_and(|p| {
         p.extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))

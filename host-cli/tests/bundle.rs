@@ -182,3 +182,54 @@ fn same_inputs_give_the_same_bytes() {
         "the timestamp is the host's"
     );
 }
+
+#[test]
+fn auto_target_picks_the_platform_that_recognises_the_files_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let loc = dir.path().join("districts.csv");
+    std::fs::write(
+        &loc,
+        "code,name,parentCode,parentId\nKA-BLR,Bengaluru,KA,\n",
+    )
+    .unwrap();
+    let o = preflight(&[
+        "check",
+        "--target",
+        "auto",
+        "--location-type",
+        "district",
+        "--format",
+        "json",
+        s(&loc),
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&o)["target"], "sunbird");
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("chose sunbird: it recognises 1 of 1 files (location)")
+    );
+    let o = preflight(&[
+        "check",
+        "--target",
+        "auto",
+        "--format",
+        "json",
+        s(&examples()),
+    ]);
+    assert_eq!(json(&o)["target"], "canvas");
+}
+
+#[test]
+fn sunbird_bundle_is_one_csv_without_bom() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.csv");
+    std::fs::write(&users, "\u{feff}NAME,EMAIL,SCHOOL ID,USER_TYPE,ROLES\nAsha,asha@example.org,ORG1,teacher,\"CONTENT_CREATOR,COURSE_MENTOR\"\n").unwrap();
+    let out = dir.path().join("upload.csv");
+    let o = preflight(&["bundle", "--target", "sunbird", "-o", s(&out), s(&users)]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        text,
+        "firstName,email,orgId,userType,roles\nAsha,asha@example.org,ORG1,teacher,\"CONTENT_CREATOR,COURSE_MENTOR\"\n"
+    );
+}

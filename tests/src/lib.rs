@@ -73,15 +73,21 @@ pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
 }
 
-/// A corpus case: its target (`target.toml` in the case folder, else the built-in target
-/// named by the folder above it) and options (`params.json`: host parameters).
+/// A corpus case: its target (`datapackage.json` in the case folder, a Frictionless Data
+/// Package imported by `validator_core::import`; else `target.toml`; else the built-in
+/// target named by the folder above it) and options (`params.json`: host parameters).
 pub fn case_setup(target_dir_name: &str, case: &Path) -> (Target, Options) {
-    let target = match std::fs::read_to_string(case.join("target.toml")) {
-        Ok(text) => {
-            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: target.toml: {e}", case.display()))
+    let target = if let Ok(json) = std::fs::read_to_string(case.join("datapackage.json")) {
+        validator_core::import::table_schema(&json)
+            .unwrap_or_else(|e| panic!("{}: datapackage.json: {e}", case.display()))
+            .target
+    } else {
+        match std::fs::read_to_string(case.join("target.toml")) {
+            Ok(text) => toml::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: target.toml: {e}", case.display())),
+            Err(_) => validator_core::targets::builtin(target_dir_name)
+                .unwrap_or_else(|| panic!("unknown target {target_dir_name}")),
         }
-        Err(_) => validator_core::targets::builtin(target_dir_name)
-            .unwrap_or_else(|| panic!("unknown target {target_dir_name}")),
     };
     let mut options = Options::default();
     if let Ok(text) = std::fs::read_to_string(case.join("params.json")) {

@@ -28,7 +28,7 @@ struct Case {
     /// `<target>/<case>`.
     name: String,
     /// What the JS hosts and wasmtime are given: the built-in name (the folder above the
-    /// case), or the JSON of the case's `target.toml`.
+    /// case), or the JSON of the case's `target.toml` (or imported `datapackage.json`).
     spec: serde_json::Value,
     target: Target,
     options: Options,
@@ -46,7 +46,8 @@ fn cases() -> Vec<Case> {
             let input = case.path().join("input");
             if input.is_dir() {
                 let (target, options) = case_setup(&t, &case.path());
-                let spec = if case.path().join("target.toml").is_file() {
+                let custom = ["target.toml", "datapackage.json"];
+                let spec = if custom.iter().any(|f| case.path().join(f).is_file()) {
                     serde_json::to_value(&target).expect("target as JSON")
                 } else {
                     serde_json::Value::String(t.clone())

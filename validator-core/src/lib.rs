@@ -23,6 +23,7 @@ pub mod bundle;
 pub mod date;
 mod decode;
 pub mod detect;
+pub mod import;
 mod keys;
 mod parse;
 mod reader;

@@ -9,6 +9,20 @@
 //! The report crosses the boundary as JSON text parsed by `JSON.parse`, so numbers and
 //! field names are exactly those of the CLI's JSON.
 //!
+//! Bundling (`bundle()` returns what the platform accepts, built by the core): a session
+//! created with `{bundle: true}` also keeps every pushed byte in wasm memory, because the
+//! core bundles in two passes (check, then stream each planned file again through
+//! `validator_core::bundle::Bundler`) and a JS caller's streams cannot be replayed. **Bundle
+//! mode holds the whole input**: wasm memory grows by the total size of the files pushed
+//! (stored as the pushed chunks, coalesced to 64 KiB, so no reallocation doubles it), plus
+//! the bundle being written, until the session is freed; a plain session's memory does not
+//! grow with file size. Hosts with very large files should bundle natively (`preflight
+//! bundle`), or keep bundle mode for what fits. `bundle({dropInvalid, timestamp})` then
+//! returns the ZIP (or, for single-CSV platforms, the CSV) as a `Uint8Array`, byte-identical
+//! to `preflight bundle [--drop-invalid] --timestamp T` for the same files; a refused
+//! bundle throws an `Error` listing the reasons; `rejectsCsv()` and `bundleSummary()` give
+//! the rejected rows and what was written and changed.
+//!
 //! Additions for hosts that order and collect files themselves (the browser Worker):
 //! `new Session(target, {maxPerCode})`, `kinds()`, `kindOfPrefix(bytes)` (processing order,
 //! as the CLI sorts files), `skipFile(path)` (a non-CSV file the platform skips, reported as
@@ -95,6 +109,27 @@ export interface SessionOptions {
   maxPerCode?: number;
   /** Host parameters of kinds that need them, e.g. `{location_type: "district"}`. */
   params?: Record<string, string>;
+  /** Keep every pushed byte so that `bundle()` can write the bundle. The session then holds
+   * the whole input in wasm memory. Default false. */
+  bundle?: boolean;
+}
+
+/** Settings of `bundle()`. */
+export interface BundleOptions {
+  /** Write only the valid rows; the rejected ones go to `rejectsCsv()` (as `--drop-invalid`). */
+  dropInvalid?: boolean;
+  /** Timestamp of every ZIP entry, `YYYY-MM-DDTHH:MM:SS` (1980–2107); default 1980-01-01T00:00:00. */
+  timestamp?: string;
+}
+
+/** What the last `bundle()` wrote and changed (as `preflight bundle` prints it). */
+export interface BundleSummary {
+  /** Bundle format: "zip", or "csv" for single-CSV platforms. */
+  format: "zip" | "csv";
+  entries: Array<{ name: string; source: string; rows: number; rejected: number }>;
+  changes: string[];
+  /** Rows written to `rejectsCsv()`. */
+  rejected: number;
 }
 
 /** A target file (the JSON form of validator_core::schema::Target). */
@@ -114,13 +149,32 @@ struct JsOptions {
     max_per_code: Option<u64>,
     /// Host parameters, e.g. `{"location_type": "district"}` (as `preflight --location-type`).
     params: Option<std::collections::BTreeMap<String, String>>,
+    /// Keep the pushed bytes for `bundle()`.
+    bundle: Option<bool>,
 }
+
+/// Settings of `bundle()`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct JsBundleOptions {
+    drop_invalid: Option<bool>,
+    timestamp: Option<String>,
+}
+
+/// Chunks are coalesced up to this size when kept for `bundle()`.
+const KEEP_CHUNK: usize = 64 * 1024;
 
 /// A validation session (one bundle).
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Session {
     inner: Option<validator_core::Session>,
+    /// Bundle mode: each file's bytes as pushed (path, chunks), in first-push order.
+    kept: Option<Vec<(String, Vec<Vec<u8>>)>>,
+    /// The rejected rows of the last `bundle()` (with `dropInvalid`), when there are any.
+    rejects: Option<Vec<u8>>,
+    /// What the last `bundle()` wrote, as JSON.
+    summary: Option<serde_json::Value>,
 }
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
@@ -163,7 +217,12 @@ impl Session {
             core_options.params = p;
         }
         let inner = validator_core::Session::with_options(target, core_options).map_err(js_err)?;
-        Ok(Session { inner: Some(inner) })
+        Ok(Session {
+            inner: Some(inner),
+            kept: options.bundle.unwrap_or(false).then(Vec::new),
+            rejects: None,
+            summary: None,
+        })
     }
 
     fn session(&mut self) -> Result<&mut validator_core::Session, JsError> {
@@ -179,6 +238,9 @@ impl Session {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: &[u8],
     ) -> Result<(), JsError> {
         self.session()?.push(path, chunk).map_err(js_err)?;
+        if let Some(kept) = &mut self.kept {
+            keep(kept, path, chunk);
+        }
         Ok(())
     }
 
@@ -258,6 +320,170 @@ impl Session {
             .ok_or_else(|| js_err("this session is finished"))?;
         to_js(&s.finish())
     }
+
+    /// Ends the bundle and writes what the platform accepts (needs `{bundle: true}` at
+    /// construction): a ZIP, entries in processing order with canonical names, or the single
+    /// CSV of a one-file platform. `options`: `{dropInvalid, timestamp}`. Throws an `Error`
+    /// listing why when the bundle is refused (errors without `dropInvalid`). The session
+    /// cannot be used afterwards, except for `rejectsCsv()` and `bundleSummary()`.
+    #[wasm_bindgen(unchecked_return_type = "Uint8Array")]
+    pub fn bundle(
+        &mut self,
+        #[wasm_bindgen(unchecked_optional_param_type = "BundleOptions")] options: JsValue,
+    ) -> Result<Vec<u8>, JsError> {
+        use validator_core::bundle::{BundleOptions, Bundler, plan};
+        use validator_core::schema::BundleFormat;
+        let options: JsBundleOptions = if options.is_undefined() || options.is_null() {
+            JsBundleOptions::default()
+        } else {
+            let text = js_sys::JSON::stringify(&options)
+                .map_err(|_| js_err("bundle options must be an object"))?
+                .as_string()
+                .unwrap_or_default();
+            serde_json::from_str(&text)
+                .map_err(|e| js_err(format!("invalid bundle options: {e}")))?
+        };
+        let timestamp = match &options.timestamp {
+            None => validator_core::bundle::Timestamp::default(),
+            Some(t) => parse_timestamp(t).ok_or_else(|| {
+                js_err(format!(
+                    "timestamp '{t}' is not YYYY-MM-DDTHH:MM:SS between 1980 and 2107"
+                ))
+            })?,
+        };
+        if self.inner.is_none() {
+            return Err(js_err("this session is finished"));
+        }
+        let Some(kept) = self.kept.take() else {
+            return Err(js_err(
+                "bundle() needs the pushed bytes: create the session with {bundle: true}",
+            ));
+        };
+        let s = self
+            .inner
+            .take()
+            .ok_or_else(|| js_err("this session is finished"))?;
+        let drop_invalid = options.drop_invalid.unwrap_or(false);
+        let target = s.target().clone();
+        let (report, verdicts) = s.finish_with_verdicts();
+        let plan = plan(&target, &report, &verdicts, drop_invalid);
+        if !plan.blocking.is_empty() {
+            let mut msg = format!(
+                "bundle refused ({} errors; nothing written):",
+                report.summary.errors
+            );
+            for why in &plan.blocking {
+                msg.push_str("\n  - ");
+                msg.push_str(why);
+            }
+            return Err(js_err(msg));
+        }
+        if target.bundle.format == BundleFormat::Csv
+            && plan.entries.iter().all(|e| e.rejected.is_some())
+        {
+            return Err(js_err("nothing to bundle: no valid file"));
+        }
+        let bundle_options = BundleOptions {
+            drop_invalid,
+            timestamp,
+        };
+        let rejects = drop_invalid.then(Vec::new);
+        let mut bundler = Bundler::new(
+            &target,
+            &plan,
+            &report,
+            &verdicts,
+            bundle_options,
+            Vec::new(),
+            rejects,
+        )
+        .map_err(js_err)?;
+        for entry in &plan.entries {
+            let Some((_, chunks)) = kept.iter().find(|(p, _)| *p == entry.source) else {
+                continue;
+            };
+            bundler.begin(&entry.source).map_err(js_err)?;
+            for chunk in chunks {
+                bundler.push(chunk).map_err(js_err)?;
+            }
+            bundler.end().map_err(js_err)?;
+        }
+        drop(kept);
+        let (bytes, rejects, summary) = bundler.finish().map_err(js_err)?;
+        self.rejects = rejects.filter(|_| summary.rejected > 0);
+        self.summary = Some(serde_json::json!({
+            "format": match target.bundle.format {
+                BundleFormat::Zip => "zip",
+                BundleFormat::Csv => "csv",
+            },
+            "entries": summary.entries.iter().map(|e| serde_json::json!({
+                "name": e.name, "source": e.source, "rows": e.rows, "rejected": e.rejected,
+            })).collect::<Vec<_>>(),
+            "changes": summary.changes,
+            "rejected": summary.rejected,
+        }));
+        Ok(bytes)
+    }
+
+    /// The rejected rows of the last `bundle({dropInvalid: true})` as Excel-safe CSV (the
+    /// CLI's `<OUT stem>.rejected.csv`), or `undefined` when no row was rejected.
+    #[wasm_bindgen(js_name = rejectsCsv)]
+    pub fn rejects_csv(&self) -> Option<String> {
+        self.rejects
+            .as_ref()
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+    }
+
+    /// What the last `bundle()` wrote and changed, or `undefined` before it.
+    #[wasm_bindgen(js_name = bundleSummary, unchecked_return_type = "BundleSummary | undefined")]
+    pub fn bundle_summary(&self) -> Result<JsValue, JsError> {
+        match &self.summary {
+            Some(v) => to_js(v),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+}
+
+/// Appends a pushed chunk to the file's kept bytes, coalescing small chunks.
+fn keep(kept: &mut Vec<(String, Vec<Vec<u8>>)>, path: &str, chunk: &[u8]) {
+    let i = match kept.iter().rposition(|(p, _)| p == path) {
+        Some(i) => i,
+        None => {
+            kept.push((path.to_owned(), Vec::new()));
+            kept.len() - 1
+        }
+    };
+    let chunks = &mut kept[i].1;
+    match chunks.last_mut() {
+        Some(last) if last.len() + chunk.len() <= KEEP_CHUNK => last.extend_from_slice(chunk),
+        _ => chunks.push(chunk.to_vec()),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` (a trailing `Z` is accepted), as `preflight bundle --timestamp`.
+fn parse_timestamp(s: &str) -> Option<validator_core::bundle::Timestamp> {
+    let s = s.trim_end_matches('Z');
+    let (d, t) = s.split_once(['T', ' '])?;
+    let d: Vec<&str> = d.split('-').collect();
+    let t: Vec<&str> = t.split(':').collect();
+    if d.len() != 3 || t.len() != 3 {
+        return None;
+    }
+    let ts = validator_core::bundle::Timestamp {
+        year: d[0].parse().ok()?,
+        month: d[1].parse().ok()?,
+        day: d[2].parse().ok()?,
+        hour: t[0].parse().ok()?,
+        minute: t[1].parse().ok()?,
+        second: t[2].parse().ok()?,
+    };
+    let ok = (1980..=2107).contains(&ts.year)
+        && (1..=12).contains(&ts.month)
+        && (1..=31).contains(&ts.day)
+        && ts.hour < 24
+        && ts.minute < 60
+        && ts.second < 60;
+    ok.then_some(ts)
 }
 
 fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {

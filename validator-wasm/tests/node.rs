@@ -28,4 +28,6 @@ tests!(
     target_file_object,
     kinds_prefix_skip_and_cap,
     report_is_a_plain_js_object,
+    bundle_writes_the_cli_zip,
+    bundle_refusals_and_defaults,
 );

@@ -1,6 +1,7 @@
 // End-to-end tests of the demo page in headless Chromium: the example bundle as a folder,
 // loose files and a ZIP; kinds and findings shown; report deep-equal to the CLI's JSON;
-// the error CSV (Excel-safe); 100,000 findings in the virtualised table; a screenshot.
+// the error CSV (Excel-safe); the bundle download (the CLI's bytes); 100,000 findings in the
+// virtualised table; a screenshot.
 //   node --test web-demo/e2e/demo.test.mjs      (after bash web-demo/build.sh)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -116,6 +117,44 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
   assert.ok(zipped.report.findings.some((f) => f.code === "file.unknown_type" && f.file === "canvas/readme.txt"));
   assert.equal(zipped.report.files.length, 7);
   await page.screenshot({ path: join(artifacts, "demo-zip.png"), fullPage: true });
+});
+
+test("download bundle: the CLI's ZIP byte for byte, and the rejected rows", async () => {
+  const page = b.page;
+  await check(page, "folder", example);
+  const ts = "2025-01-31T08:00:00";
+  const zip = join(tmp, "cli-bundle.zip");
+  const made = spawnSync(
+    "cargo",
+    ["run", "-q", "-p", "host-cli", "--", "bundle", "--drop-invalid", "--timestamp", ts, "-o", zip, example],
+    { cwd: root, encoding: "utf8" },
+  );
+  assert.equal(made.status, 0, made.stderr);
+  // The button (the demo element has drop-invalid): the ZIP, then the rejects, downloaded.
+  await page.evaluate(() => {
+    const el = document.querySelector("preflight-check");
+    window.__bundled = new Promise((ok) =>
+      el.addEventListener("preflight-bundle", (e) => ok({ format: e.detail.format, summary: e.detail.summary, rejects: e.detail.rejects }), { once: true }),
+    );
+  });
+  const downloads = [];
+  const two = new Promise((ok) => page.on("download", (d) => downloads.push(d) === 2 && ok()));
+  await page.locator('preflight-check button[name="bundle"]').click();
+  const detail = await page.evaluate(() => window.__bundled);
+  await two;
+  assert.equal(detail.format, "zip");
+  assert.deepEqual(detail.summary.entries.map((e) => e.name), ["accounts.csv", "terms.csv", "courses.csv", "sections.csv", "users.csv", "enrollments.csv"]);
+  assert.deepEqual(downloads.map((d) => d.suggestedFilename()), ["preflight-bundle.zip", "preflight-bundle.rejected.csv"]);
+  assert.equal(readFileSync(await downloads[1].path(), "utf8"), readFileSync(join(tmp, "cli-bundle.rejected.csv"), "utf8"));
+  const listed = spawnSync("python3", ["-c", "import sys, zipfile; print(*zipfile.ZipFile(sys.argv[1]).namelist())", await downloads[0].path()], { encoding: "utf8" });
+  assert.equal(listed.stdout.trim(), detail.summary.entries.map((e) => e.name).join(" "));
+  // With the CLI's timestamp, the browser's bundle is the CLI's file, byte for byte.
+  const bytes = await page.evaluate(async (timestamp) => {
+    const el = document.querySelector("preflight-check");
+    return Array.from(await el.bundle({ dropInvalid: true, timestamp }));
+  }, ts);
+  assert.ok(Buffer.from(bytes).equals(readFileSync(zip)), "browser bundle differs from preflight bundle's");
+  writeFileSync(join(artifacts, "demo-bundle.zip"), Buffer.from(bytes));
 });
 
 test("dropping files on the drop zone checks them", async () => {

@@ -12,6 +12,7 @@ mod oneroster;
 mod rule;
 mod sunbird;
 pub mod watermark;
+pub mod watershed;
 
 pub use canvas::canvas;
 pub use oneroster::oneroster;

@@ -296,3 +296,145 @@ pub fn report_is_a_plain_js_object() {
         &plain
     ));
 }
+
+fn bundling(target: &str) -> Session {
+    let opts = js_object(r#"{"bundle": true}"#);
+    Session::new(JsValue::from_str(target), opts).expect("bundle-mode session")
+}
+
+/// The same bundle written by the core natively (what `preflight bundle` does).
+fn native_bundle(
+    files: &[(&str, &[u8])],
+    drop_invalid: bool,
+    timestamp: validator_core::bundle::Timestamp,
+) -> (Vec<u8>, Option<Vec<u8>>) {
+    use validator_core::bundle::{BundleOptions, Bundler, plan};
+    let t = validator_core::targets::canvas();
+    let mut s = validator_core::Session::new(t.clone()).unwrap();
+    for (path, bytes) in files {
+        s.push(path, bytes).unwrap();
+        s.finish_file(path).unwrap();
+    }
+    let (report, verdicts) = s.finish_with_verdicts();
+    let plan = plan(&t, &report, &verdicts, drop_invalid);
+    assert!(plan.blocking.is_empty(), "{:?}", plan.blocking);
+    let options = BundleOptions {
+        drop_invalid,
+        timestamp,
+    };
+    let rejects = drop_invalid.then(Vec::new);
+    let mut b = Bundler::new(&t, &plan, &report, &verdicts, options, Vec::new(), rejects).unwrap();
+    for e in &plan.entries {
+        let bytes = files.iter().find(|(p, _)| *p == e.source).unwrap().1;
+        b.begin(&e.source).unwrap();
+        b.push(bytes).unwrap();
+        b.end().unwrap();
+    }
+    let (zip, rejects, summary) = b.finish().unwrap();
+    (zip, rejects.filter(|_| summary.rejected > 0))
+}
+
+/// Entry names and contents of a ZIP, read back with the `zip` crate.
+fn unzip(bytes: &[u8]) -> Vec<(String, String)> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a readable ZIP");
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let mut text = String::new();
+            f.read_to_string(&mut text).unwrap();
+            let t = f.last_modified().unwrap();
+            assert_eq!(
+                (t.year(), t.month(), t.day(), t.hour(), t.minute()),
+                (2025, 1, 31, 8, 0)
+            );
+            (f.name().unwrap().into_owned(), text)
+        })
+        .collect()
+}
+
+/// `bundle()` on the example (pushed in any order and chunking): the ZIP read back has the
+/// entries in Canvas's processing order, is byte-identical to the core's native bundle (the
+/// CLI's), and the rejected rows come out as the CLI writes them.
+pub fn bundle_writes_the_cli_zip() {
+    let timestamp = validator_core::bundle::Timestamp {
+        year: 2025,
+        month: 1,
+        day: 31,
+        hour: 8,
+        minute: 0,
+        second: 0,
+    };
+    let (want, want_rejects) = native_bundle(EXAMPLE, true, timestamp);
+    for (chunk, reversed) in [(65536, false), (7, true)] {
+        let mut s = bundling("canvas");
+        let mut files: Vec<_> = EXAMPLE.to_vec();
+        if reversed {
+            files.reverse();
+        }
+        for (path, bytes) in &files {
+            push_in_chunks(&mut s, path, bytes, chunk);
+        }
+        let opts = js_object(r#"{"dropInvalid": true, "timestamp": "2025-01-31T08:00:00"}"#);
+        let zip = s.bundle(opts).expect("bundle");
+        assert_eq!(zip, want, "byte-identical to the native bundle");
+        let entries = unzip(&zip);
+        let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "accounts.csv",
+                "terms.csv",
+                "courses.csv",
+                "sections.csv",
+                "users.csv",
+                "enrollments.csv"
+            ]
+        );
+        assert!(entries[4].1.starts_with("user_id,"), "{}", entries[4].1);
+        let rejects = s.rejects_csv();
+        assert_eq!(
+            rejects.as_deref().map(str::as_bytes),
+            want_rejects.as_deref()
+        );
+        let summary = json(&s.bundle_summary().unwrap());
+        assert_eq!(summary["format"], "zip");
+        assert_eq!(summary["entries"].as_array().unwrap().len(), 6);
+        assert!(summary["rejected"].as_u64().unwrap() > 0);
+        assert!(error_message(s.push("x.csv", b"a")).contains("finished"));
+    }
+}
+
+/// Without `{bundle: true}` there are no bytes to bundle; with errors and no `dropInvalid`
+/// the bundle is refused with the reasons; a clean file bundles with the default timestamp.
+pub fn bundle_refusals_and_defaults() {
+    let mut s = canvas();
+    push_in_chunks(&mut s, "users.csv", USERS, 100);
+    assert!(error_message(s.bundle(JsValue::UNDEFINED)).contains("{bundle: true}"));
+    // The session is still usable after that.
+    assert!(s.finish().is_ok());
+
+    let mut s = bundling("canvas");
+    for (path, bytes) in EXAMPLE {
+        push_in_chunks(&mut s, path, bytes, 4096);
+    }
+    let msg = error_message(s.bundle(JsValue::UNDEFINED));
+    assert!(msg.starts_with("bundle refused ("), "{msg}");
+    assert!(msg.contains("\n  - users.csv: "), "{msg}");
+
+    let mut s = bundling("canvas");
+    let bad = js_object(r#"{"timestamp": "1970-01-01T00:00:00"}"#);
+    push_in_chunks(
+        &mut s,
+        "people.csv",
+        b"user_id,login_id,status\nu1,l1,active\n",
+        5,
+    );
+    assert!(error_message(s.bundle(bad)).contains("timestamp"));
+    let zip = s.bundle(JsValue::UNDEFINED).expect("clean bundle");
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(&zip[..])).unwrap();
+    let f = z.by_index(0).unwrap();
+    assert_eq!(f.name().unwrap(), "users.csv");
+    assert_eq!(f.last_modified().unwrap().year(), 1980);
+    assert_eq!(s.rejects_csv(), None);
+}
