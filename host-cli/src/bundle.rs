@@ -30,6 +30,9 @@ pub struct BundleArgs {
     /// Sunbird location type sent with a location upload (state, district, block, cluster, school)
     #[arg(long = "location-type", value_name = "TYPE")]
     pub location_type: Option<String>,
+    /// A value a target asks the host for (e.g. `product=enrollment` for an Encoura layout)
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub param: Vec<String>,
     /// Output file: a .zip, or a .csv for single-file platforms
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub out: PathBuf,
@@ -62,7 +65,7 @@ pub fn run(args: &BundleArgs) -> Result<ExitCode, Error> {
     };
     let order = crate::processing_order(&mut inputs, &target)?;
     let options = Options {
-        params: crate::target::params(args.location_type.as_deref()),
+        params: crate::target::params(args.location_type.as_deref(), &args.param)?,
         ..Options::default()
     };
     let mut session = Session::with_options(target.clone(), options)?;

@@ -79,6 +79,9 @@ struct CheckArgs {
     /// Sunbird location type sent with a location upload (state, district, block, cluster, school)
     #[arg(long = "location-type", value_name = "TYPE")]
     location_type: Option<String>,
+    /// A value a target asks the host for (e.g. `product=enrollment` for an Encoura layout)
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    param: Vec<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -155,7 +158,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     let title = target.title().to_owned();
     let options = Options {
         max_findings_per_code: args.max_per_code,
-        params: target::params(args.location_type.as_deref()),
+        params: target::params(args.location_type.as_deref(), &args.param)?,
     };
     let mut session = match (args.engine, &args.module) {
         (EngineKind::Native, None) => Engine::native(target, options)?,

@@ -94,10 +94,20 @@ pub fn load(name: &str, file: Option<&Path>) -> Result<Target, Error> {
     Ok(target)
 }
 
-/// Host parameters from the command line (e.g. `--location-type` → `location_type`).
-pub fn params(location_type: Option<&str>) -> std::collections::BTreeMap<String, String> {
-    location_type
+/// Host parameters from the command line: `--location-type T` and `--param NAME=VALUE`.
+pub fn params(
+    location_type: Option<&str>,
+    params: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let mut map: std::collections::BTreeMap<String, String> = location_type
         .map(|t| ("location_type".to_owned(), t.to_owned()))
         .into_iter()
-        .collect()
+        .collect();
+    for p in params {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("--param '{p}' is not NAME=VALUE")))?;
+        map.insert(k.trim().to_owned(), v.trim().to_owned());
+    }
+    Ok(map)
 }

@@ -233,3 +233,90 @@ fn sunbird_bundle_is_one_csv_without_bom() {
         "firstName,email,orgId,userType,roles\nAsha,asha@example.org,ORG1,teacher,\"CONTENT_CREATOR,COURSE_MENTOR\"\n"
     );
 }
+
+fn encoura() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/encoura")
+}
+
+#[test]
+fn encoura_layout_rules_follow_the_product_and_the_bundle_quotes_every_value() {
+    let layout = encoura().join("layout.toml");
+    let csv = encoura().join("students.csv");
+    let codes = |product: &str| -> Vec<(String, String)> {
+        let o = preflight(&[
+            "check",
+            "--format",
+            "json",
+            "--target-file",
+            s(&layout),
+            "--param",
+            &format!("product={product}"),
+            s(&csv),
+        ]);
+        json(&o)["files"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_owned(),
+                    f["severity"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let enrollment = codes("enrollment");
+    assert!(
+        enrollment.contains(&("row.required".into(), "error".into())),
+        "{enrollment:?}"
+    );
+    let ematch = codes("ematch");
+    assert!(
+        ematch.contains(&("row.required".into(), "warning".into())),
+        "{ematch:?}"
+    );
+    assert!(
+        !ematch.contains(&("row.required".into(), "error".into())),
+        "{ematch:?}"
+    );
+    assert!(ematch.iter().any(|(c, _)| c == "csv.unquoted"));
+    // Without a product the layout cannot be checked fully: a clear error, exit 1.
+    let o = preflight(&["check", "--target-file", s(&layout), s(&csv)]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--param product=VALUE"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("upload.csv");
+    let o = preflight(&[
+        "bundle",
+        "--drop-invalid",
+        "--target-file",
+        s(&layout),
+        "--param",
+        "product=affinity",
+        "-o",
+        s(&out),
+        s(&csv),
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.lines().all(|l| l.starts_with('"') && l.ends_with('"')),
+        "{text}"
+    );
+    let o = preflight(&[
+        "check",
+        "--format",
+        "json",
+        "--target-file",
+        s(&layout),
+        "--param",
+        "product=affinity",
+        s(&out),
+    ]);
+    assert_eq!(
+        json(&o)["summary"]["warnings"],
+        0,
+        "the bundle quotes every value"
+    );
+}

@@ -496,7 +496,7 @@ impl<'a, W: Write, R: Write> Bundler<'a, W, R> {
             if s.blank > 0 {
                 change(format!("dropped {} blank row(s)", s.blank));
             }
-            if planned.name != planned.source {
+            if planned.name != planned.source && self.target.bundle.format == BundleFormat::Zip {
                 change(format!("stored as {}", planned.name));
             }
             self.summary.entries.push(EntrySummary {

@@ -960,6 +960,9 @@ impl FileCheck {
         if k.case_sensitive_header {
             for i in 0..self.header.len() {
                 let cell = self.header[i].trim().to_owned();
+                if k.columns.contains(&cell) {
+                    continue;
+                }
                 let Some(col) = k
                     .columns
                     .iter()
