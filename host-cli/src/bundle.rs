@@ -56,7 +56,7 @@ pub fn run(args: &BundleArgs) -> Result<ExitCode, Error> {
     let mut inputs = Inputs::collect(&args.paths)?;
     let target = crate::target::choose(&args.target, args.target_file.as_deref(), &mut inputs)?;
     let timestamp = match &args.timestamp {
-        Some(t) => parse_timestamp(t).ok_or_else(|| {
+        Some(t) => Timestamp::parse(t).ok_or_else(|| {
             Error::Usage(format!(
                 "--timestamp '{t}' is not YYYY-MM-DDTHH:MM:SS between 1980 and 2107"
             ))
@@ -281,32 +281,6 @@ fn write(
     Ok(summary)
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` (a trailing `Z` is accepted).
-fn parse_timestamp(s: &str) -> Option<Timestamp> {
-    let s = s.trim_end_matches('Z');
-    let (d, t) = s.split_once(['T', ' '])?;
-    let d: Vec<&str> = d.split('-').collect();
-    let t: Vec<&str> = t.split(':').collect();
-    if d.len() != 3 || t.len() != 3 {
-        return None;
-    }
-    let ts = Timestamp {
-        year: d[0].parse().ok()?,
-        month: d[1].parse().ok()?,
-        day: d[2].parse().ok()?,
-        hour: t[0].parse().ok()?,
-        minute: t[1].parse().ok()?,
-        second: t[2].parse().ok()?,
-    };
-    let ok = (1980..=2107).contains(&ts.year)
-        && (1..=12).contains(&ts.month)
-        && (1..=31).contains(&ts.day)
-        && ts.hour < 24
-        && ts.minute < 60
-        && ts.second < 60;
-    ok.then_some(ts)
-}
-
 /// The newest modification time among the inputs (walking folders), as a UTC timestamp.
 fn newest_mtime(paths: &[PathBuf]) -> Timestamp {
     fn walk(p: &Path, best: &mut u64) {
@@ -375,8 +349,8 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        assert!(parse_timestamp("2025-01-31T08:00:00Z").is_some());
-        assert!(parse_timestamp("1979-01-01T00:00:00").is_none());
-        assert!(parse_timestamp("2025-13-01T00:00:00").is_none());
+        assert!(Timestamp::parse("2025-01-31T08:00:00Z").is_some());
+        assert!(Timestamp::parse("1979-01-01T00:00:00").is_none());
+        assert!(Timestamp::parse("2025-13-01T00:00:00").is_none());
     }
 }

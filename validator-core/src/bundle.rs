@@ -69,6 +69,41 @@ pub struct Timestamp {
     pub second: u8,
 }
 
+impl Timestamp {
+    /// Reads `YYYY-MM-DDTHH:MM:SS` (a space for `T` and a trailing `Z` are accepted);
+    /// `None` outside the ZIP range.
+    ///
+    /// ```
+    /// use validator_core::bundle::Timestamp;
+    /// assert_eq!(Timestamp::parse("2025-01-31T08:00:00Z").map(|t| t.month), Some(1));
+    /// assert!(Timestamp::parse("1979-12-31T00:00:00").is_none());
+    /// ```
+    pub fn parse(s: &str) -> Option<Timestamp> {
+        let s = s.trim_end_matches('Z');
+        let (d, t) = s.split_once(['T', ' '])?;
+        let d: Vec<&str> = d.split('-').collect();
+        let t: Vec<&str> = t.split(':').collect();
+        if d.len() != 3 || t.len() != 3 {
+            return None;
+        }
+        let ts = Timestamp {
+            year: d[0].parse().ok()?,
+            month: d[1].parse().ok()?,
+            day: d[2].parse().ok()?,
+            hour: t[0].parse().ok()?,
+            minute: t[1].parse().ok()?,
+            second: t[2].parse().ok()?,
+        };
+        let ok = (1980..=2107).contains(&ts.year)
+            && (1..=12).contains(&ts.month)
+            && (1..=31).contains(&ts.day)
+            && ts.hour < 24
+            && ts.minute < 60
+            && ts.second < 60;
+        ok.then_some(ts)
+    }
+}
+
 impl Default for Timestamp {
     fn default() -> Self {
         Timestamp {

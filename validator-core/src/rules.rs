@@ -448,6 +448,34 @@ struct Pending {
     platform: Option<Box<str>>,
 }
 
+impl Pending {
+    /// A reference from `row`'s `col` (value `v`) that the bundle has not defined yet.
+    fn new(
+        kind: usize,
+        rule_index: usize,
+        rule: &CRule,
+        row: &Row<'_>,
+        col: Col,
+        v: &str,
+        other: Option<&str>,
+    ) -> Pending {
+        Pending {
+            kind: kind as u16,
+            rule: rule_index as u16,
+            file: row.file,
+            column_number: row.positions[col].map_or(0, |p| p as u32 + 1),
+            row: row.row,
+            line: row.line,
+            value: v.into(),
+            other: other.map(Box::from),
+            platform: rule
+                .platform
+                .as_deref()
+                .map(|t| render(t, &row.columns[col], v, Some(row)).into()),
+        }
+    }
+}
+
 /// No id.
 const NO_ID: Id = Id::MAX;
 
@@ -1142,20 +1170,9 @@ pub(crate) fn check_row(
                     if index.domains[c.sets[*set]].find(v).is_some_and(|(_, d)| d) {
                         continue;
                     }
-                    index.pending.push(Pending {
-                        kind: kind as u16,
-                        rule: ri as u16,
-                        file: row.file,
-                        column_number: row.positions[*col].map_or(0, |p| p as u32 + 1),
-                        row: row.row,
-                        line: row.line,
-                        value: v.into(),
-                        other: None,
-                        platform: rule
-                            .platform
-                            .as_deref()
-                            .map(|t| render(t, &row.columns[*col], v, Some(row)).into()),
-                    });
+                    index
+                        .pending
+                        .push(Pending::new(kind, ri, rule, row, *col, v, None));
                 }
             }
             C::Reference {
@@ -1174,20 +1191,9 @@ pub(crate) fn check_row(
                     continue;
                 }
                 // Unresolved for now: decided when the bundle is complete.
-                index.pending.push(Pending {
-                    kind: kind as u16,
-                    rule: ri as u16,
-                    file: row.file,
-                    column_number: row.positions[*col].map_or(0, |p| p as u32 + 1),
-                    row: row.row,
-                    line: row.line,
-                    value: v.into(),
-                    other: None,
-                    platform: rule
-                        .platform
-                        .as_deref()
-                        .map(|t| render(t, &row.columns[*col], v, Some(row)).into()),
-                });
+                index
+                    .pending
+                    .push(Pending::new(kind, ri, rule, row, *col, v, None));
             }
             C::Consistent {
                 col,
@@ -1218,20 +1224,9 @@ pub(crate) fn check_row(
                     }
                     continue;
                 }
-                index.pending.push(Pending {
-                    kind: kind as u16,
-                    rule: ri as u16,
-                    file: row.file,
-                    column_number: row.positions[*col].map_or(0, |p| p as u32 + 1),
-                    row: row.row,
-                    line: row.line,
-                    value: v.into(),
-                    other: Some(mine.into()),
-                    platform: rule
-                        .platform
-                        .as_deref()
-                        .map(|t| render(t, &row.columns[*col], v, Some(row)).into()),
-                });
+                index
+                    .pending
+                    .push(Pending::new(kind, ri, rule, row, *col, v, Some(mine)));
             }
         }
     }

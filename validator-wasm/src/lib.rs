@@ -345,7 +345,7 @@ impl Session {
         };
         let timestamp = match &options.timestamp {
             None => validator_core::bundle::Timestamp::default(),
-            Some(t) => parse_timestamp(t).ok_or_else(|| {
+            Some(t) => validator_core::bundle::Timestamp::parse(t).ok_or_else(|| {
                 js_err(format!(
                     "timestamp '{t}' is not YYYY-MM-DDTHH:MM:SS between 1980 and 2107"
                 ))
@@ -458,32 +458,6 @@ fn keep(kept: &mut Vec<(String, Vec<Vec<u8>>)>, path: &str, chunk: &[u8]) {
         Some(last) if last.len() + chunk.len() <= KEEP_CHUNK => last.extend_from_slice(chunk),
         _ => chunks.push(chunk.to_vec()),
     }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS` (a trailing `Z` is accepted), as `preflight bundle --timestamp`.
-fn parse_timestamp(s: &str) -> Option<validator_core::bundle::Timestamp> {
-    let s = s.trim_end_matches('Z');
-    let (d, t) = s.split_once(['T', ' '])?;
-    let d: Vec<&str> = d.split('-').collect();
-    let t: Vec<&str> = t.split(':').collect();
-    if d.len() != 3 || t.len() != 3 {
-        return None;
-    }
-    let ts = validator_core::bundle::Timestamp {
-        year: d[0].parse().ok()?,
-        month: d[1].parse().ok()?,
-        day: d[2].parse().ok()?,
-        hour: t[0].parse().ok()?,
-        minute: t[1].parse().ok()?,
-        second: t[2].parse().ok()?,
-    };
-    let ok = (1980..=2107).contains(&ts.year)
-        && (1..=12).contains(&ts.month)
-        && (1..=31).contains(&ts.day)
-        && ts.hour < 24
-        && ts.minute < 60
-        && ts.second < 60;
-    ok.then_some(ts)
 }
 
 fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
