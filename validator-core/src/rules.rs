@@ -8,7 +8,7 @@ use crate::keys::{Id, Keys, Locs};
 use crate::report::{Finding, Severity, Sink, truncate_value};
 use std::collections::BTreeMap;
 
-use crate::schema::{Check, Condition, Matching, Rule, Target};
+use crate::schema::{Check, Condition, DateForm, Matching, Rule, Target};
 
 /// Index of a column in its kind's column list.
 type Col = usize;
@@ -41,6 +41,7 @@ pub(crate) enum C {
     Date {
         col: Col,
         allow_delete: bool,
+        form: DateForm,
     },
     Boolean(Col),
     Integer(Col),
@@ -211,7 +212,9 @@ impl Compiled {
                     Check::Date {
                         column,
                         allow_delete,
+                        form,
                     } => C::Date {
+                        form: *form,
                         col: col(column),
                         allow_delete: *allow_delete,
                     },
@@ -960,9 +963,28 @@ pub(crate) fn check_row(
                     });
                 }
             }
-            C::Date { col, allow_delete } => {
+            C::Date {
+                col,
+                allow_delete,
+                form,
+            } => {
                 let v = row.get(*col);
                 if v.is_empty() || (*allow_delete && v == "<delete>") {
+                    continue;
+                }
+                let strict = match form {
+                    DateForm::Lenient => None,
+                    DateForm::Date => Some((v.len() == 10, "a date written YYYY-MM-DD")),
+                    DateForm::DateTime => {
+                        Some((v.len() > 10, "a date-time written YYYY-MM-DDTHH:MM:SSZ"))
+                    }
+                };
+                if let Some((shape_ok, what)) = strict {
+                    if !(shape_ok && classify(v) == DateClass::Iso) {
+                        emit.cell(Says::of(rule), row, Some(*col), v, || {
+                            format!("`{v}` is not {what}")
+                        });
+                    }
                     continue;
                 }
                 match classify(v) {

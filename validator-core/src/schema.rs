@@ -450,6 +450,19 @@ pub enum Condition {
     },
 }
 
+/// The forms a date column accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateForm {
+    /// ISO 8601 date or date-time; a parseable non-ISO value is a warning (Canvas).
+    #[default]
+    Lenient,
+    /// Exactly `YYYY-MM-DD` (OneRoster dates).
+    Date,
+    /// An ISO 8601 date-time with a time (OneRoster `dateLastModified`).
+    DateTime,
+}
+
 /// How enum values are compared.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -500,6 +513,9 @@ pub enum Check {
         /// `<delete>` is accepted (it clears the date).
         #[serde(default)]
         allow_delete: bool,
+        /// Which forms are accepted.
+        #[serde(default)]
+        form: DateForm,
     },
     /// A boolean: true/false, 1/0, yes/no, on/off, t/f (`row.boolean`).
     Boolean {

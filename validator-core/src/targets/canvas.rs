@@ -296,11 +296,13 @@ fn courses() -> Kind {
             Rule::new(Check::Date {
                 column: "start_date".into(),
                 allow_delete: true,
+                form: crate::schema::DateForm::Lenient,
             })
             .platform("Bad date format for course {course_id}"),
             Rule::new(Check::Date {
                 column: "end_date".into(),
                 allow_delete: true,
+                form: crate::schema::DateForm::Lenient,
             })
             .platform("Bad date format for course {course_id}"),
             max_length("short_name", 255, ""),

@@ -22,6 +22,15 @@ fn mode(values: &[&str]) -> Condition {
     }
 }
 
+/// A OneRoster date: exactly `YYYY-MM-DD`.
+fn day(column: &str) -> Rule {
+    Rule::new(Check::Date {
+        column: column.into(),
+        allow_delete: false,
+        form: crate::schema::DateForm::Date,
+    })
+}
+
 fn exact(column: &str, values: &[&str]) -> Rule {
     enumeration(column, values, Matching::Exact, "")
 }
@@ -81,6 +90,7 @@ fn common(rules: &mut Vec<Rule>) {
     rules.push(Rule::new(Check::Date {
         column: "dateLastModified".into(),
         allow_delete: false,
+        form: crate::schema::DateForm::DateTime,
     }));
 }
 
@@ -189,8 +199,8 @@ pub fn oneroster() -> Target {
                     exact("type", &["gradingPeriod", "semester", "schoolYear", "term"]),
                     required("startDate", ""),
                     required("endDate", ""),
-                    date("startDate", ""),
-                    date("endDate", ""),
+                    day("startDate"),
+                    day("endDate"),
                     required("schoolYear", ""),
                     integer("schoolYear", ""),
                 ],
@@ -335,8 +345,8 @@ pub fn oneroster() -> Target {
                     required("role", ""),
                     exact("role", &["administrator", "proctor", "student", "teacher"]),
                     exact("primary", &["true", "false"]),
-                    date("beginDate", ""),
-                    date("endDate", ""),
+                    day("beginDate"),
+                    day("endDate"),
                 ],
                 refs("classSourcedId", "classes", None).to_vec(),
                 refs("schoolSourcedId", "orgs", None).to_vec(),
@@ -366,7 +376,7 @@ pub fn oneroster() -> Target {
             ],
             Detect::all(&["sourcedId", "birthDate", "sex"]),
             [
-                vec![date("birthDate", ""), exact("sex", &["male", "female"])],
+                vec![day("birthDate"), exact("sex", &["male", "female"])],
                 [
                     "americanIndianOrAlaskaNative",
                     "asian",

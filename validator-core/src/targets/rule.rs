@@ -42,6 +42,7 @@ pub(super) fn date(column: &str, platform: &str) -> Rule {
     Rule::new(Check::Date {
         column: column.into(),
         allow_delete: false,
+        form: crate::schema::DateForm::Lenient,
     })
     .platform_opt(platform)
 }
