@@ -204,15 +204,14 @@ pub(crate) fn near_miss(target: &Target, names: &[String]) -> String {
             .iter()
             .map(|n| canonical(&target.header, k, n))
             .collect();
-        let mut need = |group: &[String]| {
-            let group: Vec<String> = group
+        let mut need = |shown: &[String]| {
+            let group: Vec<String> = shown
                 .iter()
                 .map(|c| detection_name(&target.header, c))
                 .collect();
-            let group = &group[..];
             if group.iter().any(|c| has(&mapped, c)) {
                 fit.score += 2;
-            } else if let Some((found, want)) = group
+            } else if let Some((found, want)) = shown
                 .iter()
                 .find_map(|c| lookalike(names, c).map(|f| (f.to_owned(), c.clone())))
             {
@@ -220,7 +219,7 @@ pub(crate) fn near_miss(target: &Target, names: &[String]) -> String {
                 fit.lookalikes.push((found, want));
             } else {
                 fit.missing.push(
-                    group
+                    shown
                         .iter()
                         .map(|c| format!("`{c}`"))
                         .collect::<Vec<_>>()
@@ -252,13 +251,19 @@ pub(crate) fn near_miss(target: &Target, names: &[String]) -> String {
     let mut parts = vec![format!("closest kind: {}", f.kind.name)];
     // Any unknown header cell that looks like one of the kind's columns, not only those
     // the predicate needs.
+    let norm = |c: &String| detection_name(&target.header, c);
+    let mapped: Vec<String> = names
+        .iter()
+        .map(|n| canonical(&target.header, f.kind, n))
+        .collect();
     let unknown: Vec<String> = names
         .iter()
-        .filter(|n| !f.kind.columns.contains(n))
-        .cloned()
+        .zip(&mapped)
+        .filter(|(_, m)| !f.kind.columns.iter().any(|c| norm(c) == **m))
+        .map(|(n, _)| n.clone())
         .collect();
     let mut seen = Vec::new();
-    for want in f.kind.columns.iter().filter(|c| !has(names, c)) {
+    for want in f.kind.columns.iter().filter(|c| !has(&mapped, &norm(c))) {
         if let Some(found) = lookalike(&unknown, want)
             && !seen.contains(&found)
         {

@@ -91,6 +91,9 @@ pub(crate) struct CKind {
     pub manifest: Option<(Col, Col, String)>,
     /// File stem whose manifest mode applies to this kind (`users` for `users.csv`).
     pub stem: String,
+    /// Columns the header must have (`Kind::required_columns`): when one is missing the
+    /// header finding says so once, and its values are not reported row by row.
+    pub header_required: Vec<Col>,
     pub rules: Vec<CRule>,
     /// Key columns whose values other kinds reference: (column, set).
     pub feeds_sets: Vec<(Col, usize)>,
@@ -147,6 +150,7 @@ impl Compiled {
                 display: k.columns.clone(),
                 manifest: None,
                 stem: k.file_name.trim_end_matches(".csv").to_owned(),
+                header_required: Vec::new(),
                 rules: Vec::new(),
                 feeds_sets: Vec::new(),
                 feeds_maps: Vec::new(),
@@ -328,6 +332,14 @@ impl Compiled {
                 rules.push(compile_rule(rule, check, when));
             }
             kinds[ki].rules = rules;
+        }
+        for (ki, k) in target.kinds.iter().enumerate() {
+            let ck = &mut kinds[ki];
+            ck.header_required = k
+                .required_columns
+                .iter()
+                .filter_map(|c| ck.columns.iter().position(|x| *x == norm(&target, c)))
+                .collect();
         }
         if let Some(m) = &target.manifest {
             let Some(mk) = target.kinds.iter().position(|k| k.name == m.kind) else {
@@ -902,6 +914,9 @@ pub(crate) fn check_row(
             C::Required(col) => {
                 if row.blank(*col) {
                     let absent = row.positions[*col].is_none();
+                    if absent && ck.header_required.contains(col) {
+                        continue;
+                    }
                     emit.cell(Says::of(rule), row, Some(*col), "", || {
                         if absent {
                             format!(
@@ -997,7 +1012,7 @@ pub(crate) fn check_row(
                             platform: None,
                         };
                         emit.cell(lenient, row, Some(*col), v, || {
-                            format!("`{v}` is not ISO 8601; the server reads it leniently, but write YYYY-MM-DDTHH:MM:SSZ to be sure it means what you think")
+                            format!("`{v}` is not ISO 8601; it may be read leniently, but write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ to be sure it means what you think")
                         });
                     }
                     DateClass::Invalid => {
