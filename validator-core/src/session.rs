@@ -662,8 +662,9 @@ impl FileCheck {
                 }
             });
         }
-        let filled = (0..rec.len()).filter(|&i| !field(i).is_empty()).count();
-        if c.target.require_quoted && rec.quoted_fields < filled {
+        let filled = || (0..rec.len()).filter(|&i| !field(i).is_empty()).count();
+        if c.target.require_quoted && rec.quoted_fields < filled() {
+            let filled = filled();
             let (n, t) = (filled - rec.quoted_fields, c.target.title().to_owned());
             self.note(c, "csv.unquoted", Severity::Warning, Some(row), Some(rec.line), None, None, || {
                 format!("{n} value(s) in this row are not in double quotes; {t} asks for every value to be quoted (`preflight bundle` quotes them)")
