@@ -78,6 +78,12 @@ pub fn load(name: &str, file: Option<&Path>) -> Result<Target, Error> {
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
     let target: Target = if is_toml {
         toml::from_str(&text).map_err(|e| bad(e.to_string()))?
+    } else if let Some(t) = (name == "sunbird")
+        .then(|| validator_core::targets::sunbird::with_profile_config(&text))
+        .flatten()
+    {
+        // A Sunbird deployment's userProfileConfig / orgProfileConfig setting.
+        t
     } else if validator_core::import::is_table_schema(&text) {
         // A Frictionless Table Schema or Data Package: imported, with what is not checked.
         let imported =

@@ -320,3 +320,44 @@ fn encoura_layout_rules_follow_the_product_and_the_bundle_quotes_every_value() {
         "the bundle quotes every value"
     );
 }
+
+#[test]
+fn sunbird_deployment_profile_config_replaces_the_reference_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("userProfileConfig.json");
+    std::fs::write(
+        &cfg,
+        r#"{"csv": {"supportedColumns": {"FULL NAME": "firstName", "EMAIL": "email", "ROLES": "roles", "STATE": "state"},
+                    "mandatoryColumns": ["firstName", "roles", "state"]}}"#,
+    )
+    .unwrap();
+    let users = dir.path().join("users.csv");
+    std::fs::write(
+        &users,
+        "FULL NAME,EMAIL,ROLES\nAsha,asha@example.org,PUBLIC\n",
+    )
+    .unwrap();
+    let o = preflight(&[
+        "check",
+        "--target",
+        "sunbird",
+        "--target-file",
+        s(&cfg),
+        "--format",
+        "json",
+        s(&users),
+    ]);
+    let r = json(&o);
+    assert_eq!(r["files"][0]["kind"], "user");
+    let codes: Vec<&str> = r["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["header.missing_column"], "{r}");
+    assert_eq!(
+        r["files"][0]["findings"][0]["platform_message"],
+        "Mandatory parameter state is missing."
+    );
+}

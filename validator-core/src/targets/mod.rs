@@ -10,7 +10,7 @@
 mod canvas;
 mod oneroster;
 mod rule;
-mod sunbird;
+pub mod sunbird;
 pub mod watermark;
 pub mod watershed;
 

@@ -27,6 +27,8 @@ fn messages(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 const MANDATORY: &str = "Mandatory parameter {value} is missing.";
+/// The same message for a blank value (the column is the rule's).
+const MANDATORY_ROW: &str = "Mandatory parameter {column} is missing.";
 
 /// The Sunbird target.
 ///
@@ -248,4 +250,82 @@ fn roles() -> Rule {
     })
     .platform("Please provide valid role.")
     .message("`{value}` is not a role id this deployment knows (role ids are upper-case, comma-separated)")
+}
+
+/// Applies a deployment's `userProfileConfig` or `orgProfileConfig` system setting (JSON:
+/// `{"csv": {"supportedColumns": {"DISPLAY": "internalName", ...}, "mandatoryColumns":
+/// [...]}}`, or that inner object alone) to the Sunbird target: the kind's columns become
+/// the internal names, the display names its aliases, and the mandatory columns required in
+/// the header and in every row. Which kind it configures is told by the columns (`orgName`:
+/// org, otherwise user). Returns `None` when `json` is not such a setting.
+///
+/// ```
+/// let cfg = r#"{"csv": {"supportedColumns": {"FULL NAME": "firstName", "EMAIL": "email", "ROLES": "roles"},
+///              "mandatoryColumns": ["firstName", "roles"]}}"#;
+/// let t = validator_core::targets::sunbird::with_profile_config(cfg).unwrap();
+/// let user = t.kind("user").unwrap();
+/// assert_eq!(user.columns, ["email", "firstName", "roles"]); // order is not significant
+/// assert_eq!(user.required_columns, ["firstName", "roles"]);
+/// assert_eq!(user.aliases["FULL NAME"], "firstName");
+/// ```
+pub fn with_profile_config(json: &str) -> Option<Target> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let csv = v.get("csv").unwrap_or(&v);
+    let supported = csv.get("supportedColumns")?.as_object()?;
+    let mandatory: Vec<String> = csv
+        .get("mandatoryColumns")
+        .and_then(|m| m.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut columns: Vec<String> = Vec::new();
+    let mut aliases = BTreeMap::new();
+    for (display, internal) in supported {
+        let internal = internal.as_str()?.to_owned();
+        if !columns.contains(&internal) {
+            columns.push(internal.clone());
+        }
+        aliases.insert(display.clone(), internal);
+    }
+    let mut t = sunbird();
+    let name = if columns.iter().any(|c| c == "orgName") {
+        "org"
+    } else {
+        "user"
+    };
+    let kind = t.kinds.iter_mut().find(|k| k.name == name)?;
+    // Rules on columns this deployment does not have are dropped; mandatory ones added.
+    kind.rules.retain(|r| {
+        r.check
+            .columns()
+            .iter()
+            .all(|c| columns.iter().any(|x| x == c))
+    });
+    for m in &mandatory {
+        if !kind
+            .rules
+            .iter()
+            .any(|r| matches!(&r.check, crate::schema::Check::Required { column } if column == m))
+        {
+            kind.rules.push(required(m, MANDATORY_ROW));
+        }
+    }
+    kind.detect = if name == "org" {
+        Detect::all(&["orgName"])
+    } else {
+        let key = if columns.iter().any(|c| c == "firstName") {
+            "firstName"
+        } else {
+            columns.first()?
+        };
+        Detect::all(&[key])
+    };
+    kind.columns = columns;
+    kind.aliases = aliases;
+    kind.required_columns = mandatory;
+    t.description = format!("{} (with this deployment's {name} columns)", t.description);
+    Some(t)
 }
