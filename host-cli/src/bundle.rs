@@ -51,8 +51,26 @@ pub struct BundleArgs {
     pub paths: Vec<PathBuf>,
 }
 
-/// Runs `preflight bundle`.
-pub fn run(args: &BundleArgs) -> Result<ExitCode, Error> {
+/// A check and, unless refused, a bundle written to `args.out`.
+pub struct Prepared {
+    /// The check's report.
+    pub report: Report,
+    /// What went (or would have gone) into the bundle.
+    pub plan: Plan,
+    /// What was written; `None` when refused (`plan.blocking` says why).
+    pub summary: Option<validator_core::bundle::BundleSummary>,
+    /// The inputs (for rendering the report with source lines).
+    pub inputs: Inputs,
+    /// The target checked against.
+    pub target: Target,
+    /// Where rejected rows went (with `--drop-invalid`).
+    pub rejects: PathBuf,
+}
+
+/// Checks the inputs, then bundles them unless the plan is refused. With `force`, errors do
+/// not refuse the bundle: the files are written as they are (repairs still applied), for
+/// a platform that should report the errors itself.
+pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
     let mut inputs = Inputs::collect(&args.paths)?;
     let target = crate::target::choose(&args.target, args.target_file.as_deref(), &mut inputs)?;
     let timestamp = match &args.timestamp {
@@ -85,15 +103,56 @@ pub fn run(args: &BundleArgs) -> Result<ExitCode, Error> {
         session.finish_file(&path)?;
     }
     let (report, verdicts) = session.finish_with_verdicts();
-    let plan = plan(&target, &report, &verdicts, args.drop_invalid);
-    let stderr = &mut io::stderr().lock();
+    let mut plan = plan(&target, &report, &verdicts, args.drop_invalid);
+    let rejects = args
+        .rejects
+        .clone()
+        .unwrap_or_else(|| default_rejects(&args.out));
+    let mut prepared = Prepared {
+        report,
+        plan: plan.clone(),
+        summary: None,
+        inputs,
+        target,
+        rejects,
+    };
+    if force {
+        plan.blocking
+            .retain(|b| b.contains("one CSV file per upload"));
+    }
     if !plan.blocking.is_empty() {
+        return Ok(prepared);
+    }
+    if prepared.target.bundle.format == BundleFormat::Csv
+        && plan.entries.iter().all(|e| e.rejected.is_some())
+    {
+        return Err(Error::Usage("nothing to bundle: no valid file".into()));
+    }
+    let summary = write(
+        &prepared.target,
+        &plan,
+        &prepared.report,
+        &verdicts,
+        &mut prepared.inputs,
+        args,
+        timestamp,
+        &prepared.rejects,
+    )?;
+    prepared.summary = Some(summary);
+    Ok(prepared)
+}
+
+/// Runs `preflight bundle`.
+pub fn run(args: &BundleArgs) -> Result<ExitCode, Error> {
+    let prepared = prepare(args, false)?;
+    let stderr = &mut io::stderr().lock();
+    let Some(summary) = &prepared.summary else {
         let _ = writeln!(
             stderr,
             "preflight: bundle refused ({} errors; nothing written):",
-            report.summary.errors
+            prepared.report.summary.errors
         );
-        for why in &plan.blocking {
+        for why in &prepared.plan.blocking {
             let _ = writeln!(stderr, "  - {why}");
         }
         let _ = writeln!(
@@ -101,27 +160,19 @@ pub fn run(args: &BundleArgs) -> Result<ExitCode, Error> {
             "run `preflight check` for the findings, or add --drop-invalid to write only valid rows"
         );
         return Ok(ExitCode::from(1));
-    }
-    if target.bundle.format == BundleFormat::Csv
-        && plan.entries.iter().all(|e| e.rejected.is_some())
-    {
-        return Err(Error::Usage("nothing to bundle: no valid file".into()));
-    }
-    let rejects_path = args
-        .rejects
-        .clone()
-        .unwrap_or_else(|| default_rejects(&args.out));
-    let summary = write(
-        &target,
-        &plan,
-        &report,
-        &verdicts,
-        &mut inputs,
-        args,
-        timestamp,
-        &rejects_path,
-    )?;
+    };
     let out = &mut io::stdout().lock();
+    print_summary(summary, &prepared.rejects, out)?;
+    writeln!(out, "wrote {}", args.out.display()).map_err(Error::Output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The entries written, the changes made and where rejected rows went.
+pub fn print_summary(
+    summary: &validator_core::bundle::BundleSummary,
+    rejects: &Path,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(Error::Output);
     for e in &summary.entries {
         w(
@@ -138,12 +189,11 @@ pub fn run(args: &BundleArgs) -> Result<ExitCode, Error> {
             format!(
                 "{} rejected rows written to {}",
                 summary.rejected,
-                rejects_path.display()
+                rejects.display()
             ),
         )?;
     }
-    w(out, format!("wrote {}", args.out.display()))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `<OUT stem>.rejected.csv` beside OUT.
@@ -306,8 +356,8 @@ fn newest_mtime(paths: &[PathBuf]) -> Timestamp {
     from_unix(best)
 }
 
-/// Civil date from Unix seconds (UTC), clamped to the ZIP range.
-fn from_unix(secs: u64) -> Timestamp {
+/// Civil date and time from Unix seconds (UTC): (year, month, day, hour, minute, second).
+pub fn from_unix_full(secs: u64) -> (i64, u8, u8, u8, u8, u8) {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Howard Hinnant's days-to-civil.
@@ -320,6 +370,19 @@ fn from_unix(secs: u64) -> Timestamp {
     let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
     let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        month,
+        day,
+        (rem / 3600) as u8,
+        (rem % 3600 / 60) as u8,
+        (rem % 60) as u8,
+    )
+}
+
+/// Civil date from Unix seconds (UTC), clamped to the ZIP range.
+fn from_unix(secs: u64) -> Timestamp {
+    let (year, month, day, hour, minute, second) = from_unix_full(secs);
     if year < 1980 {
         return Timestamp::default();
     }
@@ -327,9 +390,9 @@ fn from_unix(secs: u64) -> Timestamp {
         year: year.min(2107) as u16,
         month,
         day,
-        hour: (rem / 3600) as u8,
-        minute: (rem % 3600 / 60) as u8,
-        second: (rem % 60) as u8,
+        hour,
+        minute,
+        second,
     }
 }
 

@@ -70,9 +70,49 @@ pub enum Error {
     /// The bundler failed (a sink error or a plan mismatch).
     #[error(transparent)]
     Bundle(#[from] validator_core::bundle::BundleError),
+    /// A config file or profile is unusable (missing key, unset variable, bad TOML).
+    #[error("config '{path}': {reason}")]
+    Config {
+        /// Path of the config file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An HTTP call failed (after whatever retries it allows).
+    #[error("{what}: {reason}")]
+    Http {
+        /// Which call (`token request`, `upload`, `GET /v1/import/…/status`).
+        what: String,
+        /// How it failed, for callers that react (401 → refresh the token once).
+        failure: Failure,
+        /// What happened, for people.
+        reason: String,
+    },
+    /// The platform answered, but not as its documentation says it does.
+    #[error("{0}")]
+    Platform(String),
     /// Writing the report failed (other than the reader going away).
     #[error("cannot write output: {reason}", reason = reason(.0))]
     Output(io::Error),
+}
+
+/// How an HTTP call failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Nothing was sent: the connection was refused or the host is unknown.
+    Refused,
+    /// The connection broke after the request may have been sent.
+    Connection,
+    /// No (complete) answer in time; the server may have acted on the request.
+    Timeout,
+    /// The server answered with this non-2xx status.
+    Status(u16),
+    /// HTTP-level breakage (bad URL, protocol error).
+    Protocol,
+    /// A 2xx answer whose body is not what the protocol says.
+    BadResponse,
+    /// Refused before sending (plain http:// to a remote host, unreadable upload).
+    Local,
 }
 
 /// An I/O error's text without Rust's ` (os error N)` suffix, which means nothing to users.

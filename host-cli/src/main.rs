@@ -5,9 +5,27 @@
 //! run goes through [`Error`] and becomes 2 with one line on stderr.
 
 mod bundle;
+// TODO(issue 5): drop once every platform flow uses the shared HTTP pieces.
+#[allow(dead_code)]
+mod config;
 mod error;
+// TODO(issue 5): drop once every platform flow uses the shared HTTP pieces.
+#[allow(dead_code)]
+mod http;
 mod input;
+mod journal;
+// TODO(issue 5): drop once every platform flow uses the shared HTTP pieces.
+#[allow(dead_code)]
+mod multipart;
+// TODO(issue 5): drop once every platform flow uses the shared HTTP pieces.
+#[allow(dead_code)]
+mod platforms;
 mod render;
+// TODO(issue 5): drop once every platform flow uses the shared HTTP pieces.
+#[allow(dead_code)]
+mod sandbox;
+mod secrets;
+mod submit;
 mod target;
 mod templates;
 mod watershed;
@@ -47,6 +65,30 @@ enum Command {
         after_help = "Exit status: 0 written (also with --drop-invalid), 1 refused because of errors (nothing written), 2 could not run."
     )]
     Bundle(bundle::BundleArgs),
+    /// Check, bundle and upload to a platform (profile from the config file)
+    #[command(
+        after_help = "Exit status: 0 accepted (with --wait: the platform says it succeeded), 1 refused by the check or failed on the platform, 2 could not run, 3 a person must act (field mapping, unknown outcome of an upload, a re-send to confirm, wait timed out)."
+    )]
+    Submit(submit::SubmitArgs),
+    /// Show (or --wait for) an import's status
+    #[command(
+        after_help = "Exit status: 0 succeeded, 1 failed, 2 could not run, 3 not finished or waiting for a person."
+    )]
+    Status(submit::StatusArgs),
+    /// The platform's imports: list, abort (Canvas), void (Watershed)
+    Imports {
+        #[command(subcommand)]
+        command: submit::ImportsCommand,
+    },
+    /// Watershed's server-side preview of a CSV: failed rows mapped onto the file
+    Preview(submit::PreviewArgs),
+    /// Encoura export files: list, download
+    Exports {
+        #[command(subcommand)]
+        command: submit::ExportsCommand,
+    },
+    /// Serve a local emulator of a platform's API on 127.0.0.1 (for practice and tests)
+    Sandbox(sandbox::SandboxArgs),
     /// Build target files (e.g. from a platform's official CSV templates)
     Target {
         #[command(subcommand)]
@@ -110,7 +152,7 @@ enum EngineKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     /// Readable text (for `check`, with the offending CSV lines)
     Human,
     /// JSON (for `check`, the full report)
@@ -118,6 +160,7 @@ enum Format {
 }
 
 fn main() -> ExitCode {
+    secrets::guard_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -129,6 +172,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check(&args),
         Command::Bundle(args) => bundle::run(&args),
+        Command::Submit(args) => submit::submit(&args),
+        Command::Status(args) => submit::status(&args),
+        Command::Imports { command } => submit::imports(&command),
+        Command::Preview(args) => submit::preview(&args),
+        Command::Exports { command } => submit::exports(&command),
+        Command::Sandbox(args) => sandbox::run(&args),
         Command::Target {
             command: TargetCommand::FromTemplates(args),
         } => templates::run(&args).map(|()| ExitCode::SUCCESS),
@@ -144,7 +193,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("preflight: {e}");
+            // Through the redactor: an HTTP error may quote a server that echoed a secret.
+            eprintln!("preflight: {}", secrets::redact(&e.to_string()));
             ExitCode::from(2)
         }
     }
@@ -207,7 +257,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
 /// Entry indices in the platform's processing order (kind order, unknown kinds last, then
 /// path). Pushing referenced files first keeps the core's pending cross-file references
 /// few; the report is the same in any order.
-fn processing_order(
+pub(crate) fn processing_order(
     inputs: &mut Inputs,
     target: &validator_core::Target,
 ) -> Result<Vec<usize>, Error> {
@@ -224,7 +274,11 @@ fn processing_order(
     Ok(keyed.into_iter().map(|(_, i)| i).collect())
 }
 
-fn write_report(report: &Report, inputs: &mut Inputs, format: Format) -> Result<(), Error> {
+pub(crate) fn write_report(
+    report: &Report,
+    inputs: &mut Inputs,
+    format: Format,
+) -> Result<(), Error> {
     let stdout = io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut out = io::BufWriter::new(stdout.lock());

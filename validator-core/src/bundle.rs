@@ -262,6 +262,37 @@ pub struct EntrySummary {
     pub rows: u64,
     /// Data rows sent to the rejects.
     pub rejected: u64,
+    /// Rows of the input (header = row 1) left out of the entry (rejected or blank), in
+    /// ascending order: what [`EntrySummary::source_row`] needs.
+    pub skipped: Vec<u64>,
+}
+
+impl EntrySummary {
+    /// The input row a row of the written entry came from (both counted with the header as
+    /// row 1), so that a platform's "row 12 of users.csv" points at the user's own file.
+    ///
+    /// ```
+    /// # use validator_core::bundle::EntrySummary;
+    /// let e = EntrySummary {
+    ///     name: "users.csv".into(),
+    ///     source: "people.csv".into(),
+    ///     rows: 3,
+    ///     rejected: 0,
+    ///     skipped: vec![3],
+    /// };
+    /// assert_eq!((e.source_row(2), e.source_row(3), e.source_row(4)), (2, 4, 5));
+    /// ```
+    pub fn source_row(&self, row: u64) -> u64 {
+        let mut src = row;
+        for &s in &self.skipped {
+            if s <= src {
+                src += 1;
+            } else {
+                break;
+            }
+        }
+        src
+    }
 }
 
 /// What the bundler wrote and what it changed.
@@ -321,6 +352,8 @@ struct EntryState {
     rows: u64,
     rejected: u64,
     blank: u64,
+    /// Input rows not written (rejected or blank), ascending.
+    skipped: Vec<u64>,
     /// Row → first error message, for the rejects' error column.
     reasons: HashMap<u64, String>,
     /// The whole file is rejected, with this reason.
@@ -425,6 +458,7 @@ impl<'a, W: Write, R: Write> Bundler<'a, W, R> {
             rows: 0,
             rejected: 0,
             blank: 0,
+            skipped: Vec::new(),
             reasons,
             file_reason: entry.rejected.clone(),
             delimiter: b',',
@@ -539,6 +573,7 @@ impl<'a, W: Write, R: Write> Bundler<'a, W, R> {
                 source: planned.source.clone(),
                 rows: s.rows,
                 rejected: s.rejected,
+                skipped: s.skipped,
             });
         }
         self.summary.rejected += s.rejected;
@@ -624,6 +659,7 @@ impl Events for Writing<'_> {
         });
         if let Some(reason) = reason {
             s.rejected += 1;
+            s.skipped.push(row);
             if !s.wrote_reject_header {
                 s.wrote_reject_header = true;
                 let mut head = vec![s.source.clone(), "1".into(), String::new()];
@@ -649,6 +685,7 @@ impl Events for Writing<'_> {
         }
         if cells.iter().all(|c| c.trim().is_empty()) {
             s.blank += 1;
+            s.skipped.push(row);
             return;
         }
         s.rows += 1;

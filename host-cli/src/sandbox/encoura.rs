@@ -1,0 +1,16 @@
+//! Emulated Encoura API: not written yet (placeholder).
+
+use super::{Ctx, Emulator, Req, Resp};
+
+/// The emulator's state.
+#[derive(Debug, Default)]
+pub struct Encoura {}
+
+impl Emulator for Encoura {
+    fn handle(&mut self, _req: &Req, _ctx: &Ctx<'_>) -> Resp {
+        Resp::empty(501)
+    }
+    fn is_upload(&self, _req: &Req) -> bool {
+        false
+    }
+}

@@ -1,0 +1,910 @@
+//! `submit`, `status` and the per-platform commands (`imports`, `preview`, `exports`): the
+//! CLI side of the HTTP host. The flows themselves are in [`crate::platforms`].
+//!
+//! `submit` = check → bundle (refused on errors unless `--force`) → journal → upload →
+//! (`--wait`) poll to a terminal state → map the platform's problems back onto the user's
+//! files and rows, in the same report format as `check`.
+//!
+//! Exit codes: 0 the platform says the import succeeded (without `--wait`: it was accepted);
+//! 1 refused locally because of errors, or the platform reports a failure or rejected rows;
+//! 2 could not run (config, network after retries, credentials); 3 a person must act (an
+//! Encoura field mapping, an upload whose outcome is unknown, a re-send to confirm, a wait
+//! that timed out).
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use sha2::{Digest, Sha256};
+use validator_core::{FileReport, Finding, Report, Severity, Summary};
+
+use crate::Format;
+use crate::bundle::{BundleArgs, Prepared};
+use crate::config::{self, Loaded, Platform as Name};
+use crate::error::{Error, Failure};
+use crate::http::{Http, Policy};
+use crate::journal::{self, Entry, Journal, State};
+use crate::platforms::{self, Phase, Platform, Status, Upload};
+use crate::secrets::redact;
+
+/// Which profile, and how loudly.
+#[derive(Debug, Args)]
+pub struct Conn {
+    /// Profile name: a `[profiles.NAME]` table of the config file
+    #[arg(long, value_name = "NAME")]
+    pub profile: String,
+    /// Config file (default: $PREFLIGHT_CONFIG, else ./preflight.toml)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print each HTTP call (method, URL, status, time; never secrets) on stderr
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+impl Conn {
+    /// The profile and a client configured from it.
+    pub fn open(&self) -> Result<(Loaded, Http), Error> {
+        let profile = config::load(self.config.as_deref(), &self.profile)?;
+        let http = http_for(&profile, self.verbose);
+        Ok((profile, http))
+    }
+}
+
+fn http_for(profile: &Loaded, verbose: bool) -> Http {
+    let p = &profile.profile;
+    let defaults = Policy::default();
+    Http::new(
+        Policy {
+            timeout: profile.timeout(),
+            retries: p.retries.unwrap_or(defaults.retries),
+            backoff: p.backoff_ms.map_or(defaults.backoff, Duration::from_millis),
+            upload_timeout: profile.upload_timeout(),
+        },
+        verbose,
+    )
+}
+
+/// Arguments of `preflight submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    conn: Conn,
+    /// Poll until the import ends, then print the outcome mapped onto your files and rows
+    #[arg(long)]
+    wait: bool,
+    /// Check and bundle, print the requests that would be sent, send nothing
+    #[arg(long = "dry-run")]
+    dry_run: bool,
+    /// Send even when the check finds errors (the platform will report them)
+    #[arg(long)]
+    force: bool,
+    /// Send only the valid rows (rejected rows go to a rejects CSV in the current folder)
+    #[arg(long = "drop-invalid")]
+    drop_invalid: bool,
+    /// Send even if the journal says this bundle was already sent with this profile
+    #[arg(long)]
+    resend: bool,
+    /// Sunbird location type of a location upload (overrides the profile's `location_type`)
+    #[arg(long = "location-type", value_name = "TYPE")]
+    location_type: Option<String>,
+    /// A value the target asks for (e.g. `product=enrollment` for an Encoura layout)
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    param: Vec<String>,
+    /// Output format of the report
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// CSV files, folders or .zip archives
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+}
+
+/// Arguments of `preflight status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    conn: Conn,
+    /// Poll until the import ends
+    #[arg(long)]
+    wait: bool,
+    /// Output format of the report
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// The platform's import id
+    #[arg(value_name = "ID")]
+    id: String,
+}
+
+/// The target a profile's uploads are checked with.
+fn check_target(profile: &Loaded) -> Result<(String, Option<PathBuf>), Error> {
+    let p = &profile.profile;
+    if let Some(f) = &p.target_file {
+        return Ok((String::new(), Some(f.clone())));
+    }
+    match p.target {
+        Name::Canvas | Name::Watermark | Name::Sunbird => {
+            Ok((p.target.name().to_owned(), None))
+        }
+        Name::Watershed => Err(profile.bad(
+            "`target_file` is required: the target built from the import template (`preflight target from-watershed TEMPLATE.json -o FILE`)".into(),
+        )),
+        Name::Encoura => Err(profile.bad(
+            "`target_file` is required: your Encoura layout (see examples/encoura/layout.toml)".into(),
+        )),
+    }
+}
+
+/// What `prepare_upload` needs from the command line.
+struct Local<'a> {
+    force: bool,
+    drop_invalid: bool,
+    location_type: Option<&'a str>,
+    param: &'a [String],
+    format: Format,
+    paths: &'a [PathBuf],
+}
+
+/// Checks and bundles for a profile; `Err(code)` inside when refused (report printed).
+fn prepare_upload(
+    profile: &Loaded,
+    local: &Local<'_>,
+) -> Result<Result<(Prepared, Upload, Cleanup), ExitCode>, Error> {
+    let (target, target_file) = check_target(profile)?;
+    let journal = Journal::open()?;
+    let outgoing = journal
+        .path()
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("outgoing");
+    std::fs::create_dir_all(&outgoing).map_err(|source| Error::Write {
+        path: outgoing.display().to_string(),
+        source,
+    })?;
+    let csv = !matches!(profile.profile.target, Name::Canvas | Name::Watermark);
+    let out = outgoing.join(format!(
+        "{}.{}.{}",
+        profile.name,
+        std::process::id(),
+        if csv { "csv" } else { "zip" }
+    ));
+    let cleanup = Cleanup(out.clone());
+    let location_type = local
+        .location_type
+        .map(str::to_owned)
+        .or_else(|| profile.profile.location_type.clone());
+    let bundle_args = BundleArgs {
+        target,
+        target_file,
+        location_type: location_type.clone(),
+        param: local.param.to_vec(),
+        out: out.clone(),
+        drop_invalid: local.drop_invalid,
+        rejects: Some(PathBuf::from(format!("{}.rejected.csv", profile.name))),
+        timestamp: None,
+        paths: local.paths.to_vec(),
+    };
+    let mut prepared = crate::bundle::prepare(&bundle_args, local.force)?;
+    let stderr = &mut io::stderr().lock();
+    let Some(summary) = prepared.summary.clone() else {
+        crate::write_report(&prepared.report, &mut prepared.inputs, local.format)?;
+        let _ = writeln!(
+            stderr,
+            "preflight: not sent ({} errors):",
+            prepared.report.summary.errors
+        );
+        for why in &prepared.plan.blocking {
+            let _ = writeln!(stderr, "  - {why}");
+        }
+        let _ = writeln!(
+            stderr,
+            "fix them, or add --drop-invalid to send only valid rows, or --force to let {} report them",
+            prepared.target.title()
+        );
+        return Ok(Err(ExitCode::from(1)));
+    };
+    let bytes = std::fs::read(&out).map_err(|source| Error::Read {
+        path: out.display().to_string(),
+        source,
+    })?;
+    let sha256 = hex(&Sha256::digest(&bytes));
+    let file_name = if csv {
+        summary
+            .entries
+            .first()
+            .map_or_else(|| "upload.csv".to_owned(), |e| e.name.clone())
+    } else {
+        format!("{}.zip", profile.name)
+    };
+    let upload = Upload {
+        path: out.clone(),
+        file_name,
+        kind: prepared.plan.entries.first().map(|e| e.kind.clone()),
+        location_type,
+        bytes: bytes.len() as u64,
+        sha256,
+    };
+    let _ = crate::bundle::print_summary(&summary, &prepared.rejects, stderr);
+    Ok(Ok((prepared, upload, cleanup)))
+}
+
+/// Runs `preflight submit`.
+pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
+    let (profile, http) = args.conn.open()?;
+    let local = Local {
+        force: args.force,
+        drop_invalid: args.drop_invalid,
+        location_type: args.location_type.as_deref(),
+        param: &args.param,
+        format: args.format,
+        paths: &args.paths,
+    };
+    let (prepared, upload, _cleanup) = match prepare_upload(&profile, &local)? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let journal = Journal::open()?;
+    let sha256 = upload.sha256.clone();
+    let stderr = &mut io::stderr().lock();
+    let mut platform = platforms::connect(&profile, http)?;
+    if args.dry_run {
+        let out = &mut io::stdout().lock();
+        writeln!(
+            out,
+            "dry run: would send {} ({} bytes, sha256 {sha256}) with profile '{}':",
+            upload.file_name, upload.bytes, profile.name
+        )
+        .map_err(Error::Output)?;
+        for line in platform.describe(&upload) {
+            writeln!(out, "  {line}").map_err(Error::Output)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let base = profile.profile.base_url.clone().unwrap_or_default();
+    // Has this exact bundle gone out with this profile before?
+    if let Some(prev) = journal.earlier(&profile.name, &base, &sha256)?.pop() {
+        let when = journal::format_time(prev.time);
+        let mut known = prev.id.clone();
+        if known.is_none()
+            && platform.can_recover()
+            && let Some(id) = platform.recover(&upload, prev.time.saturating_sub(120))?
+        {
+            let mut e = prev.clone();
+            e.id = Some(id.clone());
+            e.state = State::Sent;
+            journal.update(&e)?;
+            let _ = writeln!(
+                stderr,
+                "preflight: the upload of {when} did reach {}: import {id}",
+                prepared.target.title()
+            );
+            if !args.resend {
+                return follow(args, &profile, platform.as_mut(), &id, Some(&prepared));
+            }
+            known = Some(id);
+        }
+        let what = match &known {
+            Some(id) => format!("was already sent on {when} as import {id}"),
+            None => format!(
+                "may already have been sent on {when} (the answer was lost; no import id is known)"
+            ),
+        };
+        if !args.resend && !confirm(&format!("This bundle {what}. Send it again?")) {
+            let _ = writeln!(
+                stderr,
+                "preflight: not sent: this bundle {what}; pass --resend to send it again{}",
+                known
+                    .map(|id| format!(
+                        ", or see `preflight status --profile {} {id}`",
+                        profile.name
+                    ))
+                    .unwrap_or_default()
+            );
+            return Ok(ExitCode::from(3));
+        }
+    }
+    let mut entry = Entry {
+        time: journal::now(),
+        profile: profile.name.clone(),
+        platform: profile.profile.target.name().to_owned(),
+        base_url: base,
+        sha256,
+        bytes: upload.bytes,
+        file_name: upload.file_name.clone(),
+        id: None,
+        state: State::Sending,
+    };
+    journal.add(&entry)?;
+    let id = match platform.submit(&upload) {
+        Ok(id) => id,
+        Err(e) if lost_answer(&e) => {
+            entry.state = State::Unconfirmed;
+            journal.update(&entry)?;
+            let _ = writeln!(stderr, "preflight: {}", redact(&e.to_string()));
+            if platform.can_recover()
+                && let Ok(Some(id)) = platform.recover(&upload, entry.time.saturating_sub(120))
+            {
+                entry.id = Some(id.clone());
+                entry.state = State::Sent;
+                journal.update(&entry)?;
+                let _ = writeln!(
+                    stderr,
+                    "preflight: the upload did arrive: {} lists it as import {id}",
+                    prepared.target.title()
+                );
+                id
+            } else {
+                let _ = writeln!(
+                    stderr,
+                    "preflight: the upload may or may not have reached {}; it was NOT re-sent. \
+                     Check the platform, then run submit again (it will look for the import, and ask before re-sending). Journal: {}",
+                    prepared.target.title(),
+                    journal.path().display()
+                );
+                return Ok(ExitCode::from(3));
+            }
+        }
+        Err(e) => {
+            // The platform refused it (or it never left): nothing was created.
+            journal.remove(&entry)?;
+            return Err(e);
+        }
+    };
+    entry.id = Some(id.clone());
+    entry.state = State::Sent;
+    journal.update(&entry)?;
+    follow(args, &profile, platform.as_mut(), &id, Some(&prepared))
+}
+
+/// After an upload: print the id, and with `--wait` poll and print the outcome.
+fn follow(
+    args: &SubmitArgs,
+    profile: &Loaded,
+    platform: &mut dyn Platform,
+    id: &str,
+    prepared: Option<&Prepared>,
+) -> Result<ExitCode, Error> {
+    {
+        let out = &mut io::stdout().lock();
+        if args.format == Format::Human || !args.wait {
+            writeln!(out, "submitted: import {id}").map_err(Error::Output)?;
+        }
+    }
+    if !args.wait {
+        let _ = writeln!(
+            io::stderr(),
+            "preflight: follow it with `preflight status --profile {} --wait {id}`",
+            profile.name
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    outcome(profile, platform, id, prepared, args.format)
+}
+
+/// Runs `preflight status`.
+pub fn status(args: &StatusArgs) -> Result<ExitCode, Error> {
+    let (profile, http) = args.conn.open()?;
+    let mut platform = platforms::connect(&profile, http)?;
+    if args.wait {
+        return outcome(&profile, platform.as_mut(), &args.id, None, args.format);
+    }
+    let s = platform.status(&args.id)?;
+    print_outcome(&profile, &s, None, args.format)?;
+    Ok(exit_for(&s))
+}
+
+fn outcome(
+    profile: &Loaded,
+    platform: &mut dyn Platform,
+    id: &str,
+    prepared: Option<&Prepared>,
+    format: Format,
+) -> Result<ExitCode, Error> {
+    match wait(profile, platform, id)? {
+        Waited::Done(s) => {
+            print_outcome(profile, &s, prepared, format)?;
+            Ok(exit_for(&s))
+        }
+        Waited::TimedOut(s, why) => {
+            print_outcome(profile, &s, prepared, format)?;
+            let _ = writeln!(io::stderr(), "preflight: {why}");
+            Ok(ExitCode::from(3))
+        }
+    }
+}
+
+fn exit_for(s: &Status) -> ExitCode {
+    match s.phase {
+        Phase::Succeeded => ExitCode::SUCCESS,
+        Phase::Failed => ExitCode::from(1),
+        Phase::NeedsAction | Phase::Queued | Phase::Running => ExitCode::from(3),
+    }
+}
+
+enum Waited {
+    Done(Status),
+    TimedOut(Status, String),
+}
+
+/// Polls until a terminal phase, with a progress bar on a terminal and one line per state
+/// change otherwise.
+fn wait(profile: &Loaded, platform: &mut dyn Platform, id: &str) -> Result<Waited, Error> {
+    let started = Instant::now();
+    let mut queued_since: Option<Instant> = None;
+    let tty = io::stderr().is_terminal();
+    let bar = if tty {
+        let b = indicatif::ProgressBar::new(100);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg:30} [{bar:30}] {pos:>3}%")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut last = String::new();
+    loop {
+        let s = platform.status(id)?;
+        let line = match s.progress {
+            Some(p) => format!("{} ({p:.0}%)", s.state),
+            None => s.state.clone(),
+        };
+        if tty {
+            bar.set_message(s.state.clone());
+            if let Some(p) = s.progress {
+                bar.set_position(p.clamp(0.0, 100.0) as u64);
+            }
+            bar.tick();
+        } else if line != last {
+            let _ = writeln!(io::stderr(), "preflight: import {id}: {line}");
+        }
+        last = line;
+        if s.phase.is_terminal() {
+            bar.finish_and_clear();
+            return Ok(Waited::Done(s));
+        }
+        if s.phase == Phase::Queued {
+            let since = *queued_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > profile.not_started() {
+                bar.finish_and_clear();
+                let why = format!(
+                    "import {id} is still '{}' after {} s; it may have failed without saying so (Sunbird reports a failed parse as NOT STARTED). Check it on the platform.",
+                    s.state,
+                    since.elapsed().as_secs()
+                );
+                return Ok(Waited::TimedOut(s, why));
+            }
+        } else {
+            queued_since = None;
+        }
+        if started.elapsed() > profile.wait() {
+            bar.finish_and_clear();
+            let why = format!(
+                "gave up waiting after {} s; import {id} is still '{}'",
+                started.elapsed().as_secs(),
+                s.state
+            );
+            return Ok(Waited::TimedOut(s, why));
+        }
+        std::thread::sleep(profile.poll());
+    }
+}
+
+/// Prints the outcome: a line with the state, then the problems as a report.
+fn print_outcome(
+    profile: &Loaded,
+    s: &Status,
+    prepared: Option<&Prepared>,
+    format: Format,
+) -> Result<(), Error> {
+    let report = map_back(profile, s, prepared);
+    let out = &mut io::stdout().lock();
+    match format {
+        Format::Json => {
+            let mut v =
+                serde_json::to_value(&report).map_err(|e| Error::Output(io::Error::other(e)))?;
+            v["import"] = serde_json::json!({
+                "platform": profile.profile.target.name(),
+                "id": s.id,
+                "state": s.state,
+                "outcome": match s.phase {
+                    Phase::Succeeded => "succeeded",
+                    Phase::Failed => "failed",
+                    Phase::NeedsAction => "needs_action",
+                    Phase::Queued => "queued",
+                    Phase::Running => "running",
+                },
+                "progress": s.progress,
+                "message": s.message,
+            });
+            let text =
+                serde_json::to_string_pretty(&v).map_err(|e| Error::Output(io::Error::other(e)))?;
+            writeln!(out, "{}", redact(&text)).map_err(Error::Output)?;
+        }
+        Format::Human => {
+            let verdict = match s.phase {
+                Phase::Succeeded => "succeeded",
+                Phase::Failed => "FAILED",
+                Phase::NeedsAction => "waiting for a person",
+                Phase::Queued | Phase::Running => "not finished",
+            };
+            writeln!(
+                out,
+                "import {}: {} ({verdict}){}",
+                s.id,
+                s.state,
+                s.message
+                    .as_deref()
+                    .map(|m| format!(": {}", redact(m)))
+                    .unwrap_or_default()
+            )
+            .map_err(Error::Output)?;
+            if s.phase == Phase::NeedsAction {
+                writeln!(
+                    out,
+                    "  the platform needs a person to act before this import can go on (e.g. map the file's fields in the platform's web UI)"
+                )
+                .map_err(Error::Output)?;
+            }
+            if !s.problems.is_empty() {
+                let mut buf = Vec::new();
+                let mut empty = crate::input::Inputs::collect(&[])?;
+                crate::render::report(&report, &mut empty, false, &mut buf)?;
+                out.write_all(redact(&String::from_utf8_lossy(&buf)).as_bytes())
+                    .map_err(Error::Output)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The platform's problems as a check report: each on the user's own file and row (the
+/// bundle entry a platform names is mapped to its source, and rows through the rows the
+/// bundler left out).
+pub fn map_back(profile: &Loaded, s: &Status, prepared: Option<&Prepared>) -> Report {
+    let summary = prepared.and_then(|p| p.summary.as_ref());
+    let entries = summary.map(|s| s.entries.as_slice()).unwrap_or_default();
+    let mut files: Vec<FileReport> = Vec::new();
+    let mut loose: Vec<Finding> = Vec::new();
+    for p in &s.problems {
+        let entry = match &p.file {
+            Some(f) => entries
+                .iter()
+                .find(|e| &e.name == f || &e.source == f || e.name.eq_ignore_ascii_case(f)),
+            // A one-file upload: the platform need not name the file.
+            None if entries.len() == 1 && p.row.is_some() => entries.first(),
+            None => None,
+        };
+        let file = entry.map(|e| e.source.clone()).or_else(|| p.file.clone());
+        let row = match (p.row, entry) {
+            (Some(r), Some(e)) => Some(e.source_row(r)),
+            (r, _) => r,
+        };
+        let finding = Finding {
+            code: match p.severity {
+                Severity::Error => "platform.error",
+                Severity::Warning => "platform.warning",
+                Severity::Info => "platform.info",
+            }
+            .into(),
+            severity: p.severity,
+            file: file.clone(),
+            row,
+            line: None,
+            column: None,
+            column_number: None,
+            value: None,
+            message: redact(&p.message),
+            platform_message: Some(redact(&p.message)),
+        };
+        let Some(path) = file else {
+            loose.push(finding);
+            continue;
+        };
+        match files.iter_mut().find(|f| f.path == path) {
+            Some(f) => f.findings.push(finding),
+            None => {
+                let mut fr = prepared
+                    .and_then(|p| p.report.files.iter().find(|f| f.path == path))
+                    .cloned()
+                    .unwrap_or_else(|| FileReport {
+                        path: path.clone(),
+                        kind: None,
+                        rows: 0,
+                        bytes: 0,
+                        encoding: String::new(),
+                        bom: false,
+                        delimiter: String::new(),
+                        line_ending: None,
+                        header: Vec::new(),
+                        findings: Vec::new(),
+                        omitted: Vec::new(),
+                    });
+                fr.findings = vec![finding];
+                fr.omitted.clear();
+                files.push(fr);
+            }
+        }
+    }
+    for f in &mut files {
+        f.findings.sort_by_key(|x| x.row);
+    }
+    let all = files.iter().flat_map(|f| &f.findings).chain(&loose);
+    let mut sum = Summary {
+        files: files.len() as u64,
+        rows: files.iter().map(|f| f.rows).sum(),
+        ..Summary::default()
+    };
+    for f in all {
+        match f.severity {
+            Severity::Error => sum.errors += 1,
+            Severity::Warning => sum.warnings += 1,
+            Severity::Info => sum.infos += 1,
+        }
+    }
+    Report {
+        version: validator_core::report::REPORT_VERSION,
+        target: prepared.map_or_else(
+            || profile.profile.target.name().to_owned(),
+            |p| p.report.target.clone(),
+        ),
+        files,
+        findings: loose,
+        omitted: Vec::new(),
+        summary: sum,
+    }
+}
+
+/// Whether an upload error means the request may have arrived (so it must not be re-sent).
+fn lost_answer(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Http {
+            failure: Failure::Timeout | Failure::Connection,
+            ..
+        }
+    ) || matches!(
+        e,
+        Error::Http {
+            failure: Failure::Status(s),
+            ..
+        } if *s >= 500 && *s != 503
+    )
+}
+
+/// Asks on the terminal; `false` without one (scripts must pass `--resend`).
+fn confirm(question: &str) -> bool {
+    if !io::stdin().is_terminal() || !io::stderr().is_terminal() {
+        return false;
+    }
+    let _ = write!(io::stderr(), "{question} [y/N] ");
+    let _ = io::stderr().flush();
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer).is_ok()
+        && matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Removes the outgoing bundle when the command ends.
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_answers_are_not_resent() {
+        let e = |failure| Error::Http {
+            what: "upload".into(),
+            failure,
+            reason: String::new(),
+        };
+        assert!(lost_answer(&e(Failure::Timeout)));
+        assert!(lost_answer(&e(Failure::Status(502))));
+        assert!(!lost_answer(&e(Failure::Status(503))));
+        assert!(!lost_answer(&e(Failure::Status(400))));
+        assert!(!lost_answer(&e(Failure::Refused)));
+    }
+}
+
+/// `preflight imports …`: the platform's own list of imports, and stopping one.
+#[derive(Debug, clap::Subcommand)]
+pub enum ImportsCommand {
+    /// List imports (Canvas, Watershed)
+    List {
+        #[command(flatten)]
+        conn: Conn,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Abort a running import (Canvas: PUT …/sis_imports/ID/abort)
+    Abort {
+        #[command(flatten)]
+        conn: Conn,
+        /// Import id
+        id: String,
+    },
+    /// Void an import and the statements it created (Watershed: DELETE …/csv-import/ID)
+    Void {
+        #[command(flatten)]
+        conn: Conn,
+        /// Import id
+        id: String,
+    },
+}
+
+fn only(profile: &Loaded, what: &str, targets: &str) -> Error {
+    Error::Usage(format!(
+        "`{what}` is for {targets}; profile '{}' is {}",
+        profile.name,
+        profile.profile.target.name()
+    ))
+}
+
+/// Runs `preflight imports …`.
+pub fn imports(cmd: &ImportsCommand) -> Result<ExitCode, Error> {
+    match cmd {
+        ImportsCommand::List { conn, format } => {
+            let (profile, http) = conn.open()?;
+            let list = match profile.profile.target {
+                Name::Canvas => platforms::canvas::Canvas::new(&profile, http)?.list()?,
+                Name::Watershed => platforms::watershed::Watershed::new(&profile, http)?.list()?,
+                _ => return Err(only(&profile, "imports list", "canvas and watershed")),
+            };
+            print_list(&list, *format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ImportsCommand::Abort { conn, id } => {
+            let (profile, http) = conn.open()?;
+            if profile.profile.target != Name::Canvas {
+                return Err(only(&profile, "imports abort", "canvas"));
+            }
+            let s = platforms::canvas::Canvas::new(&profile, http)?.abort(id)?;
+            println!("import {}: {}", s.id, s.state);
+            Ok(ExitCode::SUCCESS)
+        }
+        ImportsCommand::Void { conn, id } => {
+            let (profile, http) = conn.open()?;
+            if profile.profile.target != Name::Watershed {
+                return Err(only(&profile, "imports void", "watershed"));
+            }
+            platforms::watershed::Watershed::new(&profile, http)?.void(id)?;
+            println!("import {id}: voided");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_list(list: &[platforms::Listed], format: Format) -> Result<(), Error> {
+    let out = &mut io::stdout().lock();
+    match format {
+        Format::Json => {
+            let text = serde_json::to_string_pretty(list)
+                .map_err(|e| Error::Output(io::Error::other(e)))?;
+            writeln!(out, "{text}").map_err(Error::Output)
+        }
+        Format::Human => {
+            for l in list {
+                writeln!(out, "{}\t{}\t{}\t{}", l.id, l.state, l.created, l.file)
+                    .map_err(Error::Output)?;
+            }
+            if list.is_empty() {
+                writeln!(out, "(none)").map_err(Error::Output)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Arguments of `preflight preview` (Watershed's server-side preview).
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    #[command(flatten)]
+    conn: Conn,
+    /// Output format of the report
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Send even when the local check finds errors
+    #[arg(long)]
+    force: bool,
+    /// The CSV file
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+}
+
+/// Runs `preflight preview`: the local check, then the platform's preview, whose failed rows
+/// are mapped onto the file like `submit --wait` does.
+pub fn preview(args: &PreviewArgs) -> Result<ExitCode, Error> {
+    let (profile, http) = args.conn.open()?;
+    if profile.profile.target != Name::Watershed {
+        return Err(only(&profile, "preview", "watershed"));
+    }
+    let local = Local {
+        force: args.force,
+        drop_invalid: false,
+        location_type: None,
+        param: &[],
+        format: args.format,
+        paths: &args.paths,
+    };
+    let (prepared, upload, _cleanup) = match prepare_upload(&profile, &local)? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let s = platforms::watershed::Watershed::new(&profile, http)?.preview(&upload)?;
+    print_outcome(&profile, &s, Some(&prepared), args.format)?;
+    Ok(exit_for(&s))
+}
+
+/// `preflight exports …` (Encoura Data Lab file exports).
+#[derive(Debug, clap::Subcommand)]
+pub enum ExportsCommand {
+    /// List export files not yet delivered
+    List {
+        #[command(flatten)]
+        conn: Conn,
+        /// productKey (aos, prospect, affinity, ematch, score-reporter, declared, inquiry, enrollment-marketing)
+        #[arg(long, value_name = "KEY")]
+        product: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Download every export file not yet delivered into DIR (each once, atomically, checksummed)
+    Download {
+        #[command(flatten)]
+        conn: Conn,
+        /// productKey to restrict to
+        #[arg(long, value_name = "KEY")]
+        product: Option<String>,
+        /// Destination folder
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+/// Runs `preflight exports …`.
+pub fn exports(cmd: &ExportsCommand) -> Result<ExitCode, Error> {
+    match cmd {
+        ExportsCommand::List {
+            conn,
+            product,
+            format,
+        } => {
+            let (profile, http) = conn.open()?;
+            if profile.profile.target != Name::Encoura {
+                return Err(only(&profile, "exports list", "encoura"));
+            }
+            let list =
+                platforms::encoura::Encoura::new(&profile, http)?.exports(product.as_deref())?;
+            print_list(&list, *format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ExportsCommand::Download { conn, product, dir } => {
+            let (profile, http) = conn.open()?;
+            if profile.profile.target != Name::Encoura {
+                return Err(only(&profile, "exports download", "encoura"));
+            }
+            let got = platforms::encoura::Encoura::new(&profile, http)?
+                .download(dir, product.as_deref())?;
+            let out = &mut io::stdout().lock();
+            for line in &got {
+                writeln!(out, "{line}").map_err(Error::Output)?;
+            }
+            if got.is_empty() {
+                writeln!(out, "nothing new to download").map_err(Error::Output)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
