@@ -173,11 +173,19 @@ fn prepare_upload(
         .location_type
         .map(str::to_owned)
         .or_else(|| profile.profile.location_type.clone());
+    // The Encoura productType is also what the layout's per-product rules key on.
+    let mut param: Vec<String> = profile
+        .profile
+        .product
+        .iter()
+        .map(|p| format!("product={p}"))
+        .collect();
+    param.extend(local.param.iter().cloned());
     let bundle_args = BundleArgs {
         target,
         target_file,
         location_type: location_type.clone(),
-        param: local.param.to_vec(),
+        param,
         out: out.clone(),
         drop_invalid: local.drop_invalid,
         rejects: Some(PathBuf::from(format!("{}.rejected.csv", profile.name))),
