@@ -207,7 +207,12 @@ fn finding_plain(renderer: &Renderer, target: &str, f: &Finding) -> String {
             .primary_title(f.message.as_str())
             .id(f.code.as_str()),
     );
-    if let Some(path) = f.file.as_deref() {
+    // Without a line (a platform's report names rows only), the row goes with the path.
+    let shown_path = match (f.file.as_deref(), f.line, f.row) {
+        (Some(p), None, Some(r)) => Some(format!("{p} (row {r})")),
+        (p, _, _) => p.map(str::to_owned),
+    };
+    if let Some(path) = shown_path.as_deref() {
         let mut origin = Origin::path(path);
         if let Some(line) = f.line.and_then(|l| usize::try_from(l).ok()) {
             origin = origin.line(line);
@@ -215,7 +220,7 @@ fn finding_plain(renderer: &Renderer, target: &str, f: &Finding) -> String {
         group = group.element(origin);
     }
     let note;
-    if let Some(pm) = &f.platform_message {
+    if let Some(pm) = f.platform_message.as_ref().filter(|pm| **pm != f.message) {
         note = format!("{} says: {pm}", title(target));
         group = group.element(Level::NOTE.message(note.as_str()));
     }

@@ -210,13 +210,30 @@ impl Ctx<'_> {
         presented == Some(self.secret)
     }
 
-    /// Runs the core on uploaded files (a ZIP's CSV entries, or one CSV).
+    /// Runs the core on uploaded files (a ZIP's CSV entries, or one CSV), listing every
+    /// finding (a platform reports them all, not the first hundred per code).
     pub fn check(&self, files: &[(String, Vec<u8>)]) -> Report {
-        let refs: Vec<(&str, &[u8])> = files
-            .iter()
-            .map(|(n, b)| (n.as_str(), b.as_slice()))
-            .collect();
-        validator_core::validate_files(self.target, &refs)
+        let options = validator_core::Options {
+            max_findings_per_code: u64::MAX,
+            ..validator_core::Options::default()
+        };
+        let mut session = match validator_core::Session::with_options(self.target.clone(), options)
+        {
+            Ok(s) => s,
+            Err(_) => {
+                let refs: Vec<(&str, &[u8])> = files
+                    .iter()
+                    .map(|(n, b)| (n.as_str(), b.as_slice()))
+                    .collect();
+                return validator_core::validate_files(self.target, &refs);
+            }
+        };
+        for (name, bytes) in files {
+            // Cannot fail: each name is pushed once and finished once.
+            let _ = session.push(name, bytes);
+            let _ = session.finish_file(name);
+        }
+        session.finish()
     }
 }
 
