@@ -366,6 +366,93 @@ mod tests {
         assert_eq!(basic_password(&req("Basic !!")), None);
     }
 
+    fn call(ws: &mut Watershed, req: &Req, steps: u32, stall: bool) -> (u16, Value) {
+        let target = validator_core::targets::watershed::from_template(
+            r#"{"statements": [{"actor": {"mbox": "mailto:{{columns.[Email]}}"}}]}"#,
+        )
+        .unwrap();
+        let faults = crate::sandbox::Faults {
+            stall,
+            ..Default::default()
+        };
+        let ctx = Ctx {
+            base: "http://127.0.0.1:1",
+            faults: &faults,
+            steps,
+            secret: "s3cret",
+            target: &target,
+        };
+        let resp = ws.handle(req, &ctx);
+        (
+            resp.status,
+            serde_json::from_slice(&resp.body).unwrap_or(Value::Null),
+        )
+    }
+
+    fn req(method: &str, path: &str, query: &[(&str, &str)], csv: Option<&str>) -> Req {
+        let auth = crate::platforms::watershed::base64(b"key:s3cret");
+        let mut headers = vec![("authorization".to_owned(), format!("Basic {auth}"))];
+        let mut body = Vec::new();
+        if let Some(csv) = csv {
+            headers.push((
+                "content-type".into(),
+                "multipart/form-data; boundary=XyZ".into(),
+            ));
+            body = format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--XyZ--\r\n"
+            )
+            .into_bytes();
+        }
+        Req {
+            method: method.into(),
+            path: path.into(),
+            query: query
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            headers,
+            body,
+        }
+    }
+
+    #[test]
+    fn imports_are_listed_after_steps_and_voided() {
+        let mut ws = Watershed::default();
+        let csv = "Email\nada@x.org\n";
+        let path = "/api/organizations/9/csv-import";
+        let size = csv.len().to_string();
+        let wrong = (csv.len() + 1).to_string();
+        let up = |size: &str| {
+            req(
+                "POST",
+                path,
+                &[("template", "T"), ("fileSize", size)],
+                Some(csv),
+            )
+        };
+        assert_eq!(call(&mut ws, &up(&wrong), 3, false).0, 400);
+        let (s, v) = call(&mut ws, &up(&size), 3, false);
+        assert_eq!((s, &v), (202, &json!({"id": FIRST_ID})));
+        let list = req("GET", path, &[("id", "7001")], None);
+        assert_eq!(call(&mut ws, &list, 3, false).1["count"], 0);
+        assert_eq!(call(&mut ws, &list, 3, false).1["count"], 0);
+        let (_, v) = call(&mut ws, &list, 3, false);
+        assert_eq!(v["results"][0]["originalFilename"], "a.csv");
+        assert_eq!(v["results"][0]["failedRows"], json!({}));
+        // Another organization sees nothing; a stalled sandbox never lists.
+        let other = req("GET", "/api/organizations/8/csv-import", &[], None);
+        assert_eq!(call(&mut ws, &other, 1, false).1["count"], 0);
+        assert_eq!(call(&mut ws, &list, 1, true).1["count"], 0);
+        let void = req("DELETE", &format!("{path}/7001"), &[], None);
+        assert_eq!(call(&mut ws, &void, 3, false).0, 200);
+        assert_eq!(call(&mut ws, &list, 1, false).1["count"], 0);
+        assert_eq!(call(&mut ws, &void, 3, false).0, 404);
+        // Wrong password.
+        let mut bad = req("GET", path, &[], None);
+        bad.headers[0].1 = format!("Basic {}", crate::platforms::watershed::base64(b"key:nope"));
+        assert_eq!(call(&mut ws, &bad, 1, false).0, 401);
+    }
+
     #[test]
     fn file_size_must_be_exact() {
         assert!(size_check(Some("12"), 12).is_ok());
