@@ -60,6 +60,11 @@ pub struct SandboxArgs {
     /// timeout on the POST, with the import created anyway)
     #[arg(long = "slow-upload", value_name = "SECS")]
     pub slow_upload: Option<f64>,
+    /// Fault: imports never leave their first state (Sunbird: a process that failed while
+    /// parsing stays NOT STARTED; Watershed: an import never listed). Emulators that
+    /// support it say so
+    #[arg(long)]
+    pub stall: bool,
 }
 
 /// Injected faults.
@@ -73,6 +78,8 @@ pub struct Faults {
     pub token_lifetime: Option<Duration>,
     /// Delay of the answer to the first upload.
     pub slow_upload: Option<Duration>,
+    /// Imports never leave their first state.
+    pub stall: bool,
 }
 
 /// A request as the emulators see it.
@@ -323,6 +330,7 @@ pub fn run(args: &SandboxArgs) -> Result<std::process::ExitCode, Error> {
         fail_first: args.fail_first,
         token_lifetime: args.token_lifetime.map(Duration::from_secs_f64),
         slow_upload: args.slow_upload.map(Duration::from_secs_f64),
+        stall: args.stall,
     };
     let server = tiny_http::Server::http(("127.0.0.1", args.port))
         .map_err(|e| Error::Usage(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
