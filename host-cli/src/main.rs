@@ -67,7 +67,7 @@ enum Command {
     Bundle(bundle::BundleArgs),
     /// Check, bundle and upload to a platform (profile from the config file)
     #[command(
-        after_help = "Exit status: 0 accepted (with --wait: the platform says it succeeded), 1 refused by the check or failed on the platform, 2 could not run, 3 a person must act (field mapping, unknown outcome of an upload, a re-send to confirm, wait timed out)."
+        after_help = "Exit status: 0 accepted (with --wait: the platform says it succeeded), 1 refused by the check, refused by the platform (4xx) or failed on it, 2 could not run (credentials, network, config), 3 a person must act (field mapping, unknown outcome of an upload, a re-send to confirm, wait timed out)."
     )]
     Submit(submit::SubmitArgs),
     /// Show (or --wait for) an import's status

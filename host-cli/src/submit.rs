@@ -120,7 +120,9 @@ pub struct StatusArgs {
 fn check_target(profile: &Loaded) -> Result<(String, Option<PathBuf>), Error> {
     let p = &profile.profile;
     if let Some(f) = &p.target_file {
-        return Ok((String::new(), Some(f.clone())));
+        // The platform's name goes along: a Sunbird deployment's profile-config JSON is read
+        // as such only for target sunbird.
+        return Ok((p.target.name().to_owned(), Some(f.clone())));
     }
     match p.target {
         Name::Canvas | Name::Watermark | Name::Sunbird => {
@@ -355,6 +357,12 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
         Err(e) => {
             // The platform refused it (or it never left): nothing was created.
             journal.remove(&entry)?;
+            if refused(&e) {
+                // The platform looked at the upload and said no (a header Sunbird rejects,
+                // a batch term Canvas cannot find): that is a failed import, exit 1.
+                let _ = writeln!(stderr, "preflight: {}", redact(&e.to_string()));
+                return Ok(ExitCode::from(1));
+            }
             return Err(e);
         }
     };
@@ -680,6 +688,18 @@ fn lost_answer(e: &Error) -> bool {
     )
 }
 
+/// Whether an upload error is the platform refusing the upload's content (4xx other than
+/// credentials, missing routes and rate limits), as opposed to not being able to talk to it.
+fn refused(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Http {
+            failure: Failure::Status(s),
+            ..
+        } if (400..500).contains(s) && !matches!(s, 401 | 403 | 404 | 407 | 408 | 429)
+    )
+}
+
 /// Asks on the terminal; `false` without one (scripts must pass `--resend`).
 fn confirm(question: &str) -> bool {
     if !io::stdin().is_terminal() || !io::stderr().is_terminal() {
@@ -721,6 +741,9 @@ mod tests {
         assert!(!lost_answer(&e(Failure::Status(503))));
         assert!(!lost_answer(&e(Failure::Status(400))));
         assert!(!lost_answer(&e(Failure::Refused)));
+        assert!(refused(&e(Failure::Status(400))));
+        assert!(!refused(&e(Failure::Status(401))));
+        assert!(!refused(&e(Failure::Timeout)));
     }
 }
 

@@ -220,22 +220,30 @@ impl Ctx<'_> {
     /// Runs the core on uploaded files (a ZIP's CSV entries, or one CSV), listing every
     /// finding (a platform reports them all, not the first hundred per code).
     pub fn check(&self, files: &[(String, Vec<u8>)]) -> Report {
+        self.check_with(files, std::collections::BTreeMap::new())
+    }
+
+    /// [`Ctx::check`] with the values an upload carries besides its files (Sunbird's
+    /// location `type` → `location_type`).
+    pub fn check_with(
+        &self,
+        files: &[(String, Vec<u8>)],
+        params: std::collections::BTreeMap<String, String>,
+    ) -> Report {
         let options = validator_core::Options {
             max_findings_per_code: u64::MAX,
-            ..validator_core::Options::default()
+            params,
         };
-        let mut session = match validator_core::Session::with_options(self.target.clone(), options)
-        {
-            Ok(s) => s,
-            Err(_) => {
-                let refs: Vec<(&str, &[u8])> = files
-                    .iter()
-                    .map(|(n, b)| (n.as_str(), b.as_slice()))
-                    .collect();
-                return validator_core::validate_files(self.target, &refs);
-            }
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        let Ok(mut session) = validator_core::Session::with_options(self.target.clone(), options)
+        else {
+            // An unusable target: the core's own report of it.
+            return validator_core::validate_files(self.target, &refs);
         };
-        for (name, bytes) in files {
+        for (name, bytes) in refs {
             // Cannot fail: each name is pushed once and finished once.
             let _ = session.push(name, bytes);
             let _ = session.finish_file(name);

@@ -170,7 +170,7 @@ impl Sunbird {
             params.insert("location_type".to_owned(), t);
         }
         let name = file.file_name.clone().unwrap_or_default();
-        let report = check_uncapped(ctx.target, &name, &file.data, params);
+        let report = ctx.check_with(&[(name.clone(), file.data.clone())], params);
         let Some(f) = report.files.first() else {
             return client_error(kind, "CSV_FILE_EMPTY", "CSV file is Empty.");
         };
@@ -320,31 +320,6 @@ impl Sunbird {
             200,
             &envelope("api.upload.status", "OK", None, json!({"response": [r]})),
         )
-    }
-}
-
-/// What the server finds in one uploaded file: the core's report with every finding
-/// (`Ctx::check` keeps 100 per code, a server reports every failed row) and the values the
-/// upload carries besides the file (Sunbird's location `type`).
-pub(super) fn check_uncapped(
-    target: &validator_core::Target,
-    name: &str,
-    bytes: &[u8],
-    params: BTreeMap<String, String>,
-) -> validator_core::Report {
-    let options = validator_core::Options {
-        max_findings_per_code: u64::MAX,
-        params,
-    };
-    match validator_core::Session::with_options(target.clone(), options) {
-        Ok(mut s) => {
-            // Cannot fail: the one path is pushed once and finished once.
-            let _ = s.push(name, bytes);
-            let _ = s.finish_file(name);
-            s.finish()
-        }
-        // An unusable target: the core's own report of it.
-        Err(_) => validator_core::validate(target, name, bytes),
     }
 }
 

@@ -125,7 +125,7 @@ fn evaluate(part: &Part, ctx: &Ctx<'_>) -> (BTreeMap<u64, String>, Vec<u64>) {
         .file_name
         .clone()
         .unwrap_or_else(|| "upload.csv".into());
-    let report = super::sunbird::check_uncapped(ctx.target, &name, &part.data, BTreeMap::new());
+    let report = ctx.check(&[(name.clone(), part.data.clone())]);
     let mut failed: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     let mut whole_file: Vec<String> = Vec::new();
     let rows = report.files.first().map_or(0, |f| f.rows);
