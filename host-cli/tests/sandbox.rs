@@ -53,6 +53,9 @@ struct Run {
     stderr: Vec<String>,
     /// Snapshot stdout under this name (JSON pretty-printed when it parses).
     snapshot: Option<String>,
+    /// Files (paths relative to the folder the runs start in) that must exist afterwards.
+    #[serde(default)]
+    files: Vec<String>,
 }
 
 struct Sandbox {
@@ -182,6 +185,9 @@ fn run_case(platform: &str, dir: &Path) {
                 stderr.contains(want.as_str()),
                 "stderr lacks {want:?} in {what}"
             );
+        }
+        for f in &run.files {
+            assert!(work.path().join(f).is_file(), "{f} is missing after {what}");
         }
         if let Some(name) = &run.snapshot {
             let shown = match serde_json::from_str::<serde_json::Value>(&stdout) {
