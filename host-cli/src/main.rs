@@ -5,24 +5,14 @@
 //! run goes through [`Error`] and becomes 2 with one line on stderr.
 
 mod bundle;
-// TODO(issue 5): drop once every platform flow uses the shared HTTP pieces.
-#[allow(dead_code)]
 mod config;
 mod error;
-// TODO(issue 5): drop once every platform flow uses the shared HTTP pieces.
-#[allow(dead_code)]
 mod http;
 mod input;
 mod journal;
-// TODO(issue 5): drop once every platform flow uses the shared HTTP pieces.
-#[allow(dead_code)]
 mod multipart;
-// TODO(issue 5): drop once every platform flow uses the shared HTTP pieces.
-#[allow(dead_code)]
 mod platforms;
 mod render;
-// TODO(issue 5): drop once every platform flow uses the shared HTTP pieces.
-#[allow(dead_code)]
 mod sandbox;
 mod secrets;
 mod submit;

@@ -76,11 +76,6 @@ impl Form {
         format!("multipart/form-data; boundary={}", self.boundary)
     }
 
-    /// Field names in order (for logs and tests).
-    pub fn names(&self) -> Vec<&str> {
-        self.parts.iter().map(|(n, _)| n.as_str()).collect()
-    }
-
     /// The exact body length and a fresh reader over the body (files are opened now).
     pub fn body(&self) -> io::Result<(u64, Box<dyn Read + Send + Sync>)> {
         let mut len = 0u64;
