@@ -193,7 +193,8 @@ fn finding(
         .id(f.code.as_str())
         .element(snippet);
     let note;
-    if let Some(pm) = &f.platform_message {
+    // A platform's own report (submit) has its words as the message already.
+    if let Some(pm) = f.platform_message.as_ref().filter(|pm| **pm != f.message) {
         note = format!("{} says: {pm}", title(target));
         group = group.element(Level::NOTE.message(note.as_str()));
     }

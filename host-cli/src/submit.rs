@@ -249,7 +249,7 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
         format: args.format,
         paths: &args.paths,
     };
-    let (prepared, upload, _cleanup) = match prepare_upload(&profile, &local)? {
+    let (mut prepared, upload, _cleanup) = match prepare_upload(&profile, &local)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -289,7 +289,7 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
                 prepared.target.title()
             );
             if !args.resend {
-                return follow(args, &profile, platform.as_mut(), &id, Some(&prepared));
+                return follow(args, &profile, platform.as_mut(), &id, Some(&mut prepared));
             }
             known = Some(id);
         }
@@ -369,7 +369,7 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
     entry.id = Some(id.clone());
     entry.state = State::Sent;
     journal.update(&entry)?;
-    follow(args, &profile, platform.as_mut(), &id, Some(&prepared))
+    follow(args, &profile, platform.as_mut(), &id, Some(&mut prepared))
 }
 
 /// After an upload: print the id, and with `--wait` poll and print the outcome.
@@ -378,7 +378,7 @@ fn follow(
     profile: &Loaded,
     platform: &mut dyn Platform,
     id: &str,
-    prepared: Option<&Prepared>,
+    prepared: Option<&mut Prepared>,
 ) -> Result<ExitCode, Error> {
     {
         let out = &mut io::stdout().lock();
@@ -413,7 +413,7 @@ fn outcome(
     profile: &Loaded,
     platform: &mut dyn Platform,
     id: &str,
-    prepared: Option<&Prepared>,
+    mut prepared: Option<&mut Prepared>,
     format: Format,
 ) -> Result<ExitCode, Error> {
     match wait(profile, platform, id)? {
@@ -422,7 +422,7 @@ fn outcome(
             Ok(exit_for(&s))
         }
         Waited::TimedOut(s, why) => {
-            print_outcome(profile, &s, prepared, format)?;
+            print_outcome(profile, &s, prepared.take(), format)?;
             let _ = writeln!(io::stderr(), "preflight: {why}");
             Ok(ExitCode::from(3))
         }
@@ -510,10 +510,13 @@ fn wait(profile: &Loaded, platform: &mut dyn Platform, id: &str) -> Result<Waite
 fn print_outcome(
     profile: &Loaded,
     s: &Status,
-    prepared: Option<&Prepared>,
+    mut prepared: Option<&mut Prepared>,
     format: Format,
 ) -> Result<(), Error> {
-    let report = map_back(profile, s, prepared);
+    let mut report = map_back(profile, s, prepared.as_deref());
+    if let Some(p) = prepared.as_deref_mut() {
+        add_lines(&mut report, &mut p.inputs)?;
+    }
     let out = &mut io::stdout().lock();
     match format {
         Format::Json => {
@@ -565,10 +568,64 @@ fn print_outcome(
             if !s.problems.is_empty() {
                 let mut buf = Vec::new();
                 let mut empty = crate::input::Inputs::collect(&[])?;
-                crate::render::report(&report, &mut empty, false, &mut buf)?;
+                let inputs = match prepared {
+                    Some(p) => &mut p.inputs,
+                    None => &mut empty,
+                };
+                crate::render::report(&report, inputs, false, &mut buf)?;
                 out.write_all(redact(&String::from_utf8_lossy(&buf)).as_bytes())
                     .map_err(Error::Output)?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// Sets the physical line of each platform finding that has a row, so the report shows the
+/// user's CSV line as `check` does. Read from the source file: a record starts a line
+/// outside quotes, and empty lines are no records (as in the core). UTF-8 files with LF or
+/// CRLF line ends only; others keep rows without lines.
+fn add_lines(report: &mut Report, inputs: &mut crate::input::Inputs) -> Result<(), Error> {
+    for file in &mut report.files {
+        let wanted: std::collections::BTreeSet<u64> =
+            file.findings.iter().filter_map(|f| f.row).collect();
+        let plain = file.encoding.starts_with("UTF-8") && file.line_ending.as_deref() != Some("CR");
+        let (Some(&last), Some(i), true) = (wanted.last(), inputs.find(&file.path), plain) else {
+            continue;
+        };
+        let mut found = std::collections::HashMap::new();
+        let (mut line, mut row, mut start, mut quoted) = (1u64, 0u64, true, false);
+        inputs.for_each_chunk(i, |chunk| {
+            for &b in chunk {
+                if start {
+                    match b {
+                        b'\n' => {
+                            line += 1;
+                            continue;
+                        }
+                        b'\r' => continue,
+                        _ => {
+                            start = false;
+                            row += 1;
+                            if wanted.contains(&row) {
+                                found.insert(row, line);
+                            }
+                        }
+                    }
+                }
+                match b {
+                    b'"' => quoted = !quoted,
+                    b'\n' => {
+                        line += 1;
+                        start = !quoted;
+                    }
+                    _ => {}
+                }
+            }
+            row < last
+        })?;
+        for f in &mut file.findings {
+            f.line = f.row.and_then(|r| found.get(&r).copied());
         }
     }
     Ok(())
@@ -725,28 +782,6 @@ impl Drop for Cleanup {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lost_answers_are_not_resent() {
-        let e = |failure| Error::Http {
-            what: "upload".into(),
-            failure,
-            reason: String::new(),
-        };
-        assert!(lost_answer(&e(Failure::Timeout)));
-        assert!(lost_answer(&e(Failure::Status(502))));
-        assert!(!lost_answer(&e(Failure::Status(503))));
-        assert!(!lost_answer(&e(Failure::Status(400))));
-        assert!(!lost_answer(&e(Failure::Refused)));
-        assert!(refused(&e(Failure::Status(400))));
-        assert!(!refused(&e(Failure::Status(401))));
-        assert!(!refused(&e(Failure::Timeout)));
-    }
-}
-
 /// `preflight imports …`: the platform's own list of imports, and stopping one.
 #[derive(Debug, clap::Subcommand)]
 pub enum ImportsCommand {
@@ -868,12 +903,12 @@ pub fn preview(args: &PreviewArgs) -> Result<ExitCode, Error> {
         format: args.format,
         paths: &args.paths,
     };
-    let (prepared, upload, _cleanup) = match prepare_upload(&profile, &local)? {
+    let (mut prepared, upload, _cleanup) = match prepare_upload(&profile, &local)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
     let s = platforms::watershed::Watershed::new(&profile, http)?.preview(&upload)?;
-    print_outcome(&profile, &s, Some(&prepared), args.format)?;
+    print_outcome(&profile, &s, Some(&mut prepared), args.format)?;
     Ok(exit_for(&s))
 }
 
@@ -937,5 +972,73 @@ pub fn exports(cmd: &ExportsCommand) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_answers_are_not_resent() {
+        let e = |failure| Error::Http {
+            what: "upload".into(),
+            failure,
+            reason: String::new(),
+        };
+        assert!(lost_answer(&e(Failure::Timeout)));
+        assert!(lost_answer(&e(Failure::Status(502))));
+        assert!(!lost_answer(&e(Failure::Status(503))));
+        assert!(!lost_answer(&e(Failure::Status(400))));
+        assert!(!lost_answer(&e(Failure::Refused)));
+        assert!(refused(&e(Failure::Status(400))));
+        assert!(!refused(&e(Failure::Status(429))));
+        assert!(!refused(&e(Failure::Status(401))));
+        assert!(!refused(&e(Failure::Timeout)));
+    }
+
+    #[test]
+    fn rows_get_their_physical_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("u.csv");
+        // Row 2 spans two lines; an empty line is no row; CRLF line ends.
+        std::fs::write(&path, "id,note\r\n1,\"two\r\nlines\"\r\n\r\n2,x\r\n3,y\r\n").unwrap();
+        let mut inputs = crate::input::Inputs::collect(std::slice::from_ref(&path)).unwrap();
+        let shown = inputs.entries[0].path.clone();
+        let finding = |row| Finding {
+            code: "platform.error".into(),
+            severity: Severity::Error,
+            file: Some(shown.clone()),
+            row: Some(row),
+            line: None,
+            column: None,
+            column_number: None,
+            value: None,
+            message: String::new(),
+            platform_message: None,
+        };
+        let mut report = Report {
+            version: 1,
+            target: "t".into(),
+            files: vec![FileReport {
+                path: shown.clone(),
+                kind: None,
+                rows: 4,
+                bytes: 0,
+                encoding: "UTF-8".into(),
+                bom: false,
+                delimiter: ",".into(),
+                line_ending: Some("CRLF".into()),
+                header: Vec::new(),
+                findings: vec![finding(2), finding(3), finding(4)],
+                omitted: Vec::new(),
+            }],
+            findings: Vec::new(),
+            omitted: Vec::new(),
+            summary: Summary::default(),
+        };
+        add_lines(&mut report, &mut inputs).unwrap();
+        let lines: Vec<_> = report.files[0].findings.iter().map(|f| f.line).collect();
+        assert_eq!(lines, [Some(2), Some(5), Some(6)]);
     }
 }
