@@ -67,6 +67,22 @@ pub struct Prepared {
     pub rejects: PathBuf,
 }
 
+impl Prepared {
+    /// Says on `out` why the bundle was refused: `what (N errors; detail):`, the reasons,
+    /// then what to do.
+    pub fn refused(&self, out: &mut dyn Write, what: &str, detail: &str, hint: &str) {
+        let _ = writeln!(
+            out,
+            "preflight: {what} ({} errors; {detail}):",
+            self.report.summary.errors
+        );
+        for why in &self.plan.blocking {
+            let _ = writeln!(out, "  - {why}");
+        }
+        let _ = writeln!(out, "{hint}");
+    }
+}
+
 /// Checks the inputs, then bundles them unless the plan is refused. With `force`, errors do
 /// not refuse the bundle: the files are written as they are (repairs still applied), for
 /// a platform that should report the errors itself.
@@ -147,17 +163,11 @@ pub fn run(args: &BundleArgs) -> Result<ExitCode, Error> {
     let prepared = prepare(args, false)?;
     let stderr = &mut io::stderr().lock();
     let Some(summary) = &prepared.summary else {
-        let _ = writeln!(
+        prepared.refused(
             stderr,
-            "preflight: bundle refused ({} errors; nothing written):",
-            prepared.report.summary.errors
-        );
-        for why in &prepared.plan.blocking {
-            let _ = writeln!(stderr, "  - {why}");
-        }
-        let _ = writeln!(
-            stderr,
-            "run `preflight check` for the findings, or add --drop-invalid to write only valid rows"
+            "bundle refused",
+            "nothing written",
+            "run `preflight check` for the findings, or add --drop-invalid to write only valid rows",
         );
         return Ok(ExitCode::from(1));
     };

@@ -96,6 +96,39 @@ pub enum Error {
     Output(io::Error),
 }
 
+impl Error {
+    /// Whether the request may have reached the server and been acted on, though no
+    /// answer came back (a timeout, a broken connection, a 5xx other than 503): such an
+    /// upload must never be re-sent blindly.
+    pub fn answer_lost(&self) -> bool {
+        matches!(
+            self,
+            Error::Http {
+                failure: Failure::Timeout | Failure::Connection,
+                ..
+            }
+        ) || matches!(
+            self,
+            Error::Http {
+                failure: Failure::Status(s),
+                ..
+            } if *s >= 500 && *s != 503
+        )
+    }
+
+    /// Whether the platform looked at the request and refused its content (a 4xx other
+    /// than credentials, missing routes, timeouts and rate limits).
+    pub fn refused_by_platform(&self) -> bool {
+        matches!(
+            self,
+            Error::Http {
+                failure: Failure::Status(s),
+                ..
+            } if (400..500).contains(s) && !matches!(s, 401 | 403 | 404 | 407 | 408 | 429)
+        )
+    }
+}
+
 /// How an HTTP call failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {
@@ -138,5 +171,23 @@ mod tests {
             e.to_string(),
             "cannot read 'x.csv': No such file or directory"
         );
+    }
+
+    #[test]
+    fn lost_answers_are_not_resent_and_refusals_are_failures() {
+        let e = |failure| Error::Http {
+            what: "upload".into(),
+            failure,
+            reason: String::new(),
+        };
+        assert!(e(Failure::Timeout).answer_lost());
+        assert!(e(Failure::Status(502)).answer_lost());
+        assert!(!e(Failure::Status(503)).answer_lost());
+        assert!(!e(Failure::Status(400)).answer_lost());
+        assert!(!e(Failure::Refused).answer_lost());
+        assert!(e(Failure::Status(400)).refused_by_platform());
+        assert!(!e(Failure::Status(429)).refused_by_platform());
+        assert!(!e(Failure::Status(401)).refused_by_platform());
+        assert!(!e(Failure::Timeout).refused_by_platform());
     }
 }

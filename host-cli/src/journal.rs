@@ -125,6 +125,13 @@ impl Journal {
         self.save(&all)
     }
 
+    /// Records that the platform has the upload as import `id`.
+    pub fn mark_sent(&self, entry: &mut Entry, id: &str) -> Result<(), Error> {
+        entry.id = Some(id.to_owned());
+        entry.state = State::Sent;
+        self.update(entry)
+    }
+
     /// Drops the entry started at `time` for `sha256` (an upload the platform refused).
     pub fn remove(&self, entry: &Entry) -> Result<(), Error> {
         let mut all = self.entries()?;

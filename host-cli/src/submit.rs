@@ -23,7 +23,7 @@ use validator_core::{FileReport, Finding, Report, Severity, Summary};
 use crate::Format;
 use crate::bundle::{BundleArgs, Prepared};
 use crate::config::{self, Loaded, Platform as Name};
-use crate::error::{Error, Failure};
+use crate::error::Error;
 use crate::http::{Http, Policy};
 use crate::journal::{self, Entry, Journal, State};
 use crate::platforms::{self, Phase, Platform, Status, Upload};
@@ -151,9 +151,9 @@ struct Local<'a> {
 fn prepare_upload(
     profile: &Loaded,
     local: &Local<'_>,
+    journal: &Journal,
 ) -> Result<Result<(Prepared, Upload, Cleanup), ExitCode>, Error> {
     let (target, target_file) = check_target(profile)?;
-    let journal = Journal::open()?;
     let outgoing = journal
         .path()
         .parent()
@@ -198,18 +198,14 @@ fn prepare_upload(
     let stderr = &mut io::stderr().lock();
     let Some(summary) = prepared.summary.clone() else {
         crate::write_report(&prepared.report, &mut prepared.inputs, local.format)?;
-        let _ = writeln!(
+        prepared.refused(
             stderr,
-            "preflight: not sent ({} errors):",
-            prepared.report.summary.errors
-        );
-        for why in &prepared.plan.blocking {
-            let _ = writeln!(stderr, "  - {why}");
-        }
-        let _ = writeln!(
-            stderr,
-            "fix them, or add --drop-invalid to send only valid rows, or --force to let {} report them",
-            prepared.target.title()
+            "not sent",
+            "nothing left this machine",
+            &format!(
+                "fix them, or add --drop-invalid to send only valid rows, or --force to let {} report them",
+                prepared.target.title()
+            ),
         );
         return Ok(Err(ExitCode::from(1)));
     };
@@ -249,11 +245,11 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
         format: args.format,
         paths: &args.paths,
     };
-    let (mut prepared, upload, _cleanup) = match prepare_upload(&profile, &local)? {
+    let journal = Journal::open()?;
+    let (mut prepared, upload, _cleanup) = match prepare_upload(&profile, &local, &journal)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let journal = Journal::open()?;
     let sha256 = upload.sha256.clone();
     let stderr = &mut io::stderr().lock();
     let mut platform = platforms::connect(&profile, http)?;
@@ -279,10 +275,7 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
             && platform.can_recover()
             && let Some(id) = platform.recover(&upload, prev.time.saturating_sub(120))?
         {
-            let mut e = prev.clone();
-            e.id = Some(id.clone());
-            e.state = State::Sent;
-            journal.update(&e)?;
+            journal.mark_sent(&mut prev.clone(), &id)?;
             let _ = writeln!(
                 stderr,
                 "preflight: the upload of {when} did reach {}: import {id}",
@@ -327,16 +320,14 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
     journal.add(&entry)?;
     let id = match platform.submit(&upload) {
         Ok(id) => id,
-        Err(e) if lost_answer(&e) => {
+        Err(e) if e.answer_lost() => {
             entry.state = State::Unconfirmed;
             journal.update(&entry)?;
             let _ = writeln!(stderr, "preflight: {}", redact(&e.to_string()));
             if platform.can_recover()
                 && let Ok(Some(id)) = platform.recover(&upload, entry.time.saturating_sub(120))
             {
-                entry.id = Some(id.clone());
-                entry.state = State::Sent;
-                journal.update(&entry)?;
+                journal.mark_sent(&mut entry, &id)?;
                 let _ = writeln!(
                     stderr,
                     "preflight: the upload did arrive: {} lists it as import {id}",
@@ -357,7 +348,7 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
         Err(e) => {
             // The platform refused it (or it never left): nothing was created.
             journal.remove(&entry)?;
-            if refused(&e) {
+            if e.refused_by_platform() {
                 // The platform looked at the upload and said no (a header Sunbird rejects,
                 // a batch term Canvas cannot find): that is a failed import, exit 1.
                 let _ = writeln!(stderr, "preflight: {}", redact(&e.to_string()));
@@ -366,9 +357,7 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
             return Err(e);
         }
     };
-    entry.id = Some(id.clone());
-    entry.state = State::Sent;
-    journal.update(&entry)?;
+    journal.mark_sent(&mut entry, &id)?;
     follow(args, &profile, platform.as_mut(), &id, Some(&mut prepared))
 }
 
@@ -728,35 +717,6 @@ pub fn map_back(profile: &Loaded, s: &Status, prepared: Option<&Prepared>) -> Re
     }
 }
 
-/// Whether an upload error means the request may have arrived (so it must not be re-sent).
-fn lost_answer(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Http {
-            failure: Failure::Timeout | Failure::Connection,
-            ..
-        }
-    ) || matches!(
-        e,
-        Error::Http {
-            failure: Failure::Status(s),
-            ..
-        } if *s >= 500 && *s != 503
-    )
-}
-
-/// Whether an upload error is the platform refusing the upload's content (4xx other than
-/// credentials, missing routes and rate limits), as opposed to not being able to talk to it.
-fn refused(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Http {
-            failure: Failure::Status(s),
-            ..
-        } if (400..500).contains(s) && !matches!(s, 401 | 403 | 404 | 407 | 408 | 429)
-    )
-}
-
 /// Asks on the terminal; `false` without one (scripts must pass `--resend`).
 fn confirm(question: &str) -> bool {
     if !io::stdin().is_terminal() || !io::stderr().is_terminal() {
@@ -903,7 +863,8 @@ pub fn preview(args: &PreviewArgs) -> Result<ExitCode, Error> {
         format: args.format,
         paths: &args.paths,
     };
-    let (mut prepared, upload, _cleanup) = match prepare_upload(&profile, &local)? {
+    let journal = Journal::open()?;
+    let (mut prepared, upload, _cleanup) = match prepare_upload(&profile, &local, &journal)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -978,24 +939,6 @@ pub fn exports(cmd: &ExportsCommand) -> Result<ExitCode, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lost_answers_are_not_resent() {
-        let e = |failure| Error::Http {
-            what: "upload".into(),
-            failure,
-            reason: String::new(),
-        };
-        assert!(lost_answer(&e(Failure::Timeout)));
-        assert!(lost_answer(&e(Failure::Status(502))));
-        assert!(!lost_answer(&e(Failure::Status(503))));
-        assert!(!lost_answer(&e(Failure::Status(400))));
-        assert!(!lost_answer(&e(Failure::Refused)));
-        assert!(refused(&e(Failure::Status(400))));
-        assert!(!refused(&e(Failure::Status(429))));
-        assert!(!refused(&e(Failure::Status(401))));
-        assert!(!refused(&e(Failure::Timeout)));
-    }
 
     #[test]
     fn rows_get_their_physical_lines() {

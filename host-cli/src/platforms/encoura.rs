@@ -528,7 +528,7 @@ impl Platform for Encoura {
             })));
         let created: Created = match self.authorized(&record) {
             Ok(r) => r.json()?,
-            Err(e @ Error::Http { .. }) if lost(&e) => {
+            Err(e @ Error::Http { .. }) if e.answer_lost() => {
                 // Nothing was uploaded yet: say so plainly, so that `submit` does not
                 // journal this as an upload whose outcome is unknown.
                 return Err(Error::Platform(format!(
@@ -685,23 +685,6 @@ fn bad_answer(what: &str, reason: &str) -> Error {
         failure: Failure::BadResponse,
         reason: reason.into(),
     }
-}
-
-/// Whether a call's answer was lost (it may have been acted on).
-fn lost(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Http {
-            failure: Failure::Timeout | Failure::Connection,
-            ..
-        }
-    ) || matches!(
-        e,
-        Error::Http {
-            failure: Failure::Status(s),
-            ..
-        } if *s >= 500 && *s != 503
-    )
 }
 
 /// A list `date` (Unix milliseconds) for people; other shapes as written.
@@ -976,26 +959,7 @@ mod tests {
             let mut emulator = sandbox::encoura::Encoura::default();
             let faults = Faults::default();
             for mut request in server.incoming_requests() {
-                let mut body = Vec::new();
-                let _ = request.as_reader().read_to_end(&mut body);
-                let url = request.url().to_owned();
-                let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-                let req = Req {
-                    method: request.method().as_str().to_ascii_uppercase(),
-                    path: sandbox::percent_decode(path),
-                    query: sandbox::decode_pairs(query),
-                    headers: request
-                        .headers()
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.field.as_str().as_str().to_ascii_lowercase(),
-                                h.value.as_str().to_owned(),
-                            )
-                        })
-                        .collect(),
-                    body,
-                };
+                let req = Req::read(&mut request);
                 seen.lock().unwrap().push((
                     req.method.clone(),
                     req.path.clone(),

@@ -98,6 +98,31 @@ pub struct Req {
 }
 
 impl Req {
+    /// Reads a tiny_http request (body included): path and query decoded, header names
+    /// lower-case.
+    pub fn read(request: &mut tiny_http::Request) -> Req {
+        let mut body = Vec::new();
+        let _ = request.as_reader().read_to_end(&mut body);
+        let url = request.url().to_owned();
+        let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+        Req {
+            method: request.method().as_str().to_ascii_uppercase(),
+            path: percent_decode(path),
+            query: decode_pairs(query),
+            headers: request
+                .headers()
+                .iter()
+                .map(|h| {
+                    (
+                        h.field.as_str().as_str().to_ascii_lowercase(),
+                        h.value.as_str().to_owned(),
+                    )
+                })
+                .collect(),
+            body,
+        }
+    }
+
     /// A header value.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -410,26 +435,7 @@ struct Shared {
 
 impl Shared {
     fn serve(&self, mut request: tiny_http::Request) {
-        let mut body = Vec::new();
-        let _ = request.as_reader().read_to_end(&mut body);
-        let url = request.url().to_owned();
-        let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-        let req = Req {
-            method: request.method().as_str().to_ascii_uppercase(),
-            path: percent_decode(path),
-            query: decode_pairs(query),
-            headers: request
-                .headers()
-                .iter()
-                .map(|h| {
-                    (
-                        h.field.as_str().as_str().to_ascii_lowercase(),
-                        h.value.as_str().to_owned(),
-                    )
-                })
-                .collect(),
-            body,
-        };
+        let req = Req::read(&mut request);
         let resp = self.answer(&req);
         let mut r = tiny_http::Response::from_data(resp.body).with_status_code(resp.status);
         for (k, v) in resp.headers {
