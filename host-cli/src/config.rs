@@ -169,12 +169,43 @@ impl Loaded {
     /// The secret held by the variable that `key` (an `*_env` key) names.
     pub fn secret(&self, key: &str, var: &Option<String>) -> Result<Secret, Error> {
         let var = self.need(key, var)?;
+        if !is_env_name(var) {
+            return Err(self.bad(not_a_name(key)));
+        }
         match std::env::var(var) {
             Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
             _ => Err(self.bad(format!(
                 "`{key}` names the environment variable {var}, which is not set"
             ))),
         }
+    }
+
+    /// Every `*_env` key holds a variable name, and no URL carries a user or password;
+    /// the messages never show the offending value (it may be the secret itself).
+    fn check_secrets_stay_out(&self) -> Result<(), Error> {
+        let p = &self.profile;
+        for (key, value) in [
+            ("client_secret_env", &p.client_secret_env),
+            ("token_env", &p.token_env),
+            ("user_token_env", &p.user_token_env),
+            ("secret_env", &p.secret_env),
+            ("api_key_env", &p.api_key_env),
+            ("password_env", &p.password_env),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty())
+                && !is_env_name(v)
+            {
+                return Err(self.bad(not_a_name(key)));
+            }
+        }
+        for (key, value) in [("base_url", &p.base_url), ("auth_url", &p.auth_url)] {
+            if value.as_deref().is_some_and(has_userinfo) {
+                return Err(self.bad(format!(
+                    "`{key}` holds a user name or password (user:password@host); that is refused, and the URL is not repeated here. Remove it: credentials come from the environment variables the `*_env` keys name"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// An error about this profile.
@@ -184,6 +215,26 @@ impl Loaded {
             reason: format!("profile '{}': {reason}", self.name),
         }
     }
+}
+
+/// An environment variable name as shells write it: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_env_name(v: &str) -> bool {
+    v.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn not_a_name(key: &str) -> String {
+    format!(
+        "`{key}` must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), and its value is not a variable name (it is not shown: it may be the secret itself). Put the secret in an environment variable and write that variable's name here"
+    )
+}
+
+/// Whether a URL's authority has a `user[:password]@` part.
+pub fn has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split(['/', '?', '#'])
+        .next()
+        .is_some_and(|authority| authority.contains('@'))
 }
 
 fn secs(v: Option<f64>, default: f64) -> Duration {
@@ -253,6 +304,7 @@ pub fn load(flag: Option<&Path>, name: &str) -> Result<Loaded, Error> {
         let base = path.parent().unwrap_or(Path::new("."));
         loaded.profile.target_file = Some(base.join(t));
     }
+    loaded.check_secrets_stay_out()?;
     Ok(loaded)
 }
 
@@ -276,5 +328,53 @@ mod tests {
             .to_string();
         assert!(e.contains("unknown field `client_secret`"), "{e}");
         assert!(parse("[profiles.x]\ntarget = \"moodle\"\n").is_err());
+    }
+
+    fn write(dir: &Path, profile: &str) -> PathBuf {
+        let p = dir.join("preflight.toml");
+        std::fs::write(&p, format!("[profiles.t]\n{profile}")).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_pasted_secret_is_refused_unechoed() {
+        let dir = tempfile::tempdir().unwrap();
+        for (key, value) in [
+            ("token_env", "7~Zq9xPasted-Token/Value"),
+            ("api_key_env", "abc def"),
+            ("secret_env", "1LEADINGDIGIT"),
+            ("password_env", "p@ss"),
+        ] {
+            let p = write(
+                dir.path(),
+                &format!("target = \"canvas\"\n{key} = \"{value}\"\n"),
+            );
+            let e = load(Some(&p), "t").unwrap_err().to_string();
+            assert!(e.contains(key) && !e.contains(value), "{e}");
+        }
+        assert!(is_env_name("CANVAS_TOKEN") && is_env_name("_x1"));
+    }
+
+    #[test]
+    fn urls_with_userinfo_are_refused_unechoed() {
+        let dir = tempfile::tempdir().unwrap();
+        for key in ["base_url", "auth_url"] {
+            let p = write(
+                dir.path(),
+                &format!(
+                    "target = \"watermark\"\n{key} = \"https://admin:hunter2-pw@h.example.com/x\"\n"
+                ),
+            );
+            let e = load(Some(&p), "t").unwrap_err().to_string();
+            assert!(
+                e.contains(key) && !e.contains("hunter2") && !e.contains("admin"),
+                "{e}"
+            );
+        }
+        let p = write(
+            dir.path(),
+            "target = \"canvas\"\nbase_url = \"https://h.example.com/a@b\"\n",
+        );
+        assert!(load(Some(&p), "t").is_ok());
     }
 }

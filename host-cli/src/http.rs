@@ -8,6 +8,13 @@
 //! unavailable). A POST that timed out or got another 5xx may have created an import, so
 //! it is never re-sent: the caller records it as unconfirmed in the journal instead.
 //!
+//! Redirects are ours, not ureq's (which would follow them with our custom credential
+//! headers, `x-api-key` and the like, to any host): a GET answered with a 3xx is followed
+//! only to the same origin (scheme, host and port), at most [`MAX_REDIRECTS`] times, with
+//! the same headers. A redirect to another origin, a redirect of any other method (a POST is
+//! never replayed as a GET) and one past the bound are errors that name the origins only
+//! (no path or query, which may carry signatures). Nothing is re-sent.
+//!
 //! ```ignore
 //! let http = Http::new(Policy::default());
 //! let resp = http.send(Request::get(format!("{base}/v1/import/{id}/status")).bearer(&token))?;
@@ -238,12 +245,17 @@ impl Response {
     }
 }
 
-/// The first 300 characters of a body, on one line.
+/// The first 300 characters of a body, on one line, secrets redacted *before* it is cut (so
+/// that no piece of a secret survives at the cut). Only the first [`SNIPPET_SCAN`] bytes are
+/// looked at, which keeps error paths fast on a huge body.
 pub fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    let head = &body[..body.len().min(SNIPPET_SCAN)];
+    let text = redact(&String::from_utf8_lossy(head));
     let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Joining whitespace may bring pieces together: once more.
+    let one = redact(&one);
     let mut s: String = one.chars().take(300).collect();
-    if one.chars().count() > 300 {
+    if one.chars().count() > 300 || body.len() > SNIPPET_SCAN {
         s.push('…');
     }
     if s.is_empty() {
@@ -251,6 +263,10 @@ pub fn snippet(body: &[u8]) -> String {
     }
     s
 }
+
+/// How much of a body [`snippet`] reads: far more than it shows, so that any secret that
+/// starts in the shown part ends inside what was redacted.
+const SNIPPET_SCAN: usize = 64 << 10;
 
 /// The client.
 #[derive(Debug)]
@@ -263,6 +279,9 @@ pub struct Http {
 
 /// Response bodies larger than this are refused (a status or list response, not a file).
 const MAX_BODY: u64 = 256 << 20;
+
+/// Same-origin redirects of a GET followed before giving up.
+pub const MAX_REDIRECTS: u32 = 5;
 
 impl Http {
     /// A client with the platform's root certificates.
@@ -300,16 +319,41 @@ impl Http {
         req: &Request,
         out: &mut dyn std::io::Write,
     ) -> Result<(Response, u64), Error> {
-        let url = req.url();
+        let mut url = req.url();
         check_scheme(&url, &req.what)?;
-        let mut n = 0;
-        let r = self.once(req, &url, Some((out, &mut n)))?;
-        Ok((r, n))
+        let mut hops = 0;
+        loop {
+            let mut n = 0;
+            let r = self.once(req, &url, Some((&mut *out, &mut n)))?;
+            match follow(req, &url, &r, hops)? {
+                Some(next) => {
+                    url = next;
+                    hops += 1;
+                }
+                None => return Ok((r, n)),
+            }
+        }
     }
 
     fn run(&self, req: &Request) -> Result<Response, Error> {
-        let url = req.url();
+        let mut url = req.url();
         check_scheme(&url, &req.what)?;
+        let mut hops = 0;
+        loop {
+            let r = self.attempts(req, &url)?;
+            match follow(req, &url, &r, hops)? {
+                Some(next) => {
+                    url = next;
+                    hops += 1;
+                }
+                None => return Ok(r),
+            }
+        }
+    }
+
+    /// One URL, retried as the module documentation says.
+    fn attempts(&self, req: &Request, url: &str) -> Result<Response, Error> {
+        let url = url.to_owned();
         let mut attempt = 0;
         loop {
             let started = Instant::now();
@@ -472,6 +516,100 @@ fn classify(e: &ureq::Error, fail: &dyn Fn(Failure, String) -> Error) -> Error {
     }
 }
 
+/// Where a 3xx leads: `None` when the answer is no redirect; the next URL when it is a GET
+/// redirected within its origin and the bound is not reached; else an error naming the
+/// origins only.
+fn follow(req: &Request, url: &str, resp: &Response, hops: u32) -> Result<Option<String>, Error> {
+    if !(300..400).contains(&resp.status) || resp.status == 304 {
+        return Ok(None);
+    }
+    let refuse = |reason: String| Error::Http {
+        what: req.what.clone(),
+        failure: Failure::Status(resp.status),
+        reason,
+    };
+    let from = origin(url).unwrap_or_else(|| "?".into());
+    let next = resp
+        .header("location")
+        .and_then(|l| resolve(url, l))
+        .filter(|n| origin(n).is_some());
+    let Some(next) = next else {
+        return Err(refuse(format!(
+            "the platform answered HTTP {} (a redirect) without a usable Location; a redirect is not an answer, nothing was re-sent",
+            resp.status
+        )));
+    };
+    let to = origin(&next).unwrap_or_default();
+    if req.method != "GET" {
+        return Err(refuse(format!(
+            "the platform answered the {} with a redirect (HTTP {} to {to}) instead of an answer; nothing was re-sent (a {} is never repeated after a redirect)",
+            req.method, resp.status, req.method
+        )));
+    }
+    if to != from {
+        return Err(refuse(format!(
+            "refused to follow a redirect (HTTP {}) from {from} to {to}: another origin (scheme, host or port), and credentials are only ever sent to the origin they are for",
+            resp.status
+        )));
+    }
+    if hops >= MAX_REDIRECTS {
+        return Err(refuse(format!(
+            "more than {MAX_REDIRECTS} redirects within {from}; gave up"
+        )));
+    }
+    check_scheme(&next, &req.what)?;
+    Ok(Some(next))
+}
+
+/// A URL's origin, `scheme://host:port` (lower case, the default port written out), for
+/// comparisons and messages; `None` unless it is an absolute http(s) URL.
+pub fn origin(url: &str) -> Option<String> {
+    let uri: ureq::http::Uri = url.trim().parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let default = match scheme.as_str() {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
+    };
+    let host = uri.host().filter(|h| !h.is_empty())?.to_ascii_lowercase();
+    Some(format!(
+        "{scheme}://{host}:{}",
+        uri.port_u16().unwrap_or(default)
+    ))
+}
+
+/// `location` (absolute, scheme-relative, absolute-path, query-only or relative) against the
+/// URL it answered.
+pub fn resolve(base: &str, location: &str) -> Option<String> {
+    let loc = location.trim();
+    if loc.is_empty() {
+        return None;
+    }
+    let head = loc.split(['/', '?', '#']).next().unwrap_or("");
+    if let Some((scheme, _)) = head.split_once(':') {
+        let valid = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        return valid.then(|| loc.to_owned());
+    }
+    let uri: ureq::http::Uri = base.parse().ok()?;
+    let scheme = uri.scheme_str()?;
+    let authority = uri.authority()?.as_str();
+    if let Some(rest) = loc.strip_prefix("//") {
+        return Some(format!("{scheme}://{rest}"));
+    }
+    if loc.starts_with('/') {
+        return Some(format!("{scheme}://{authority}{loc}"));
+    }
+    let path = uri.path();
+    if loc.starts_with('?') {
+        return Some(format!("{scheme}://{authority}{path}{loc}"));
+    }
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    Some(format!("{scheme}://{authority}{dir}{loc}"))
+}
+
 /// `Retry-After` in seconds.
 fn retry_after(r: &Response) -> Option<Duration> {
     r.header("retry-after")?
@@ -491,11 +629,16 @@ pub fn check_scheme(url: &str, what: &str) -> Result<(), Error> {
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| bad(format!("'{}' is not an http(s) URL", redact(url))))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        // The URL is not shown: its user part may be a password.
+        return Err(bad(
+            "refusing a URL with a user name or password in it (user:password@host); credentials come from environment variables".into(),
+        ));
+    }
     match scheme.to_ascii_lowercase().as_str() {
         "https" => Ok(()),
         "http" => {
-            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-            let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
             let host = if let Some(v6) = authority.strip_prefix('[') {
                 v6.split(']').next().unwrap_or("")
             } else {
@@ -544,5 +687,107 @@ mod tests {
             "http://h/csv-import?template=My%20Template&notify=a%40b.c%2Cd%40e.f"
         );
         assert_eq!(r.what, "GET /csv-import");
+    }
+
+    #[test]
+    fn origins_and_locations() {
+        assert_eq!(
+            origin("https://A.example.com/x?y").as_deref(),
+            Some("https://a.example.com:443")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8080/").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            origin("https://a.example.com:443/"),
+            origin("https://a.example.com/z")
+        );
+        assert_ne!(
+            origin("http://a.example.com/"),
+            origin("https://a.example.com/")
+        );
+        assert_eq!(origin("ftp://a.example.com/"), None);
+        let base = "http://127.0.0.1:9/api/v1/x?page=1";
+        assert_eq!(resolve(base, "/p?q=1").unwrap(), "http://127.0.0.1:9/p?q=1");
+        assert_eq!(resolve(base, "y").unwrap(), "http://127.0.0.1:9/api/v1/y");
+        assert_eq!(
+            resolve(base, "?page=2").unwrap(),
+            "http://127.0.0.1:9/api/v1/x?page=2"
+        );
+        assert_eq!(
+            resolve(base, "//127.0.0.2:9/a").unwrap(),
+            "http://127.0.0.2:9/a"
+        );
+        assert_eq!(resolve(base, "https://h/a").unwrap(), "https://h/a");
+        assert_eq!(resolve(base, ""), None);
+    }
+
+    fn answer(status: u16, location: &str) -> Response {
+        Response {
+            status,
+            headers: vec![("location".into(), location.into())],
+            body: Vec::new(),
+            what: "t".into(),
+        }
+    }
+
+    #[test]
+    fn redirects_followed_only_within_the_origin_and_only_for_get() {
+        let get = Request::get("http://127.0.0.1:9/a?sig=s3cr3t-sig-value");
+        let url = get.url();
+        assert_eq!(
+            follow(&get, &url, &answer(302, "/b"), 0)
+                .unwrap()
+                .as_deref(),
+            Some("http://127.0.0.1:9/b")
+        );
+        assert_eq!(follow(&get, &url, &answer(200, "/b"), 0).unwrap(), None);
+        assert_eq!(follow(&get, &url, &answer(304, "/b"), 0).unwrap(), None);
+        let e = follow(
+            &get,
+            &url,
+            &answer(307, "http://127.0.0.2:9/b?token=abc"),
+            0,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("from http://127.0.0.1:9 to http://127.0.0.2:9"),
+            "{e}"
+        );
+        assert!(!e.contains("token=") && !e.contains("sig="), "{e}");
+        let e = follow(&get, &url, &answer(302, "/b"), MAX_REDIRECTS).unwrap_err();
+        assert!(e.to_string().contains("redirects"), "{e}");
+        let e = follow(&get, &url, &answer(302, ""), 0).unwrap_err();
+        assert!(e.to_string().contains("without a usable Location"), "{e}");
+        let post = Request::post("http://127.0.0.1:9/upload");
+        let e = follow(&post, &post.url(), &answer(303, "/done"), 0).unwrap_err();
+        assert!(e.to_string().contains("nothing was re-sent"), "{e}");
+        assert!(matches!(
+            e,
+            Error::Http {
+                failure: Failure::Status(303),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn snippets_are_redacted_before_they_are_cut() {
+        let secret = "snip-secret-0123456789abcdef";
+        let _ = Secret::new(secret.into());
+        for cut in 280..300 {
+            let body = format!("{}{secret} and more", "x".repeat(cut));
+            let s = snippet(body.as_bytes());
+            assert!(!s.contains("snip-sec") && !s.contains("0123"), "{s}");
+            assert!(s.ends_with('…') || s.contains("***"), "{s}");
+        }
+    }
+
+    #[test]
+    fn urls_with_userinfo_are_refused_unshown() {
+        let e = check_scheme("https://user:hunter2-pass@h.example.com/", "t").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 }

@@ -29,7 +29,7 @@ use validator_core::Severity;
 use super::{Listed, Phase, Platform, Problem, Status, Upload, base_url};
 use crate::config::Loaded;
 use crate::error::{Error, Failure};
-use crate::http::{Body, Http, Request, Response, encode};
+use crate::http::{Body, Http, Request, Response, encode, origin};
 use crate::multipart::Form;
 use crate::secrets::Secret;
 
@@ -182,8 +182,25 @@ impl Canvas {
                     all.push(e);
                 }
             }
-            match resp.header("link").and_then(next_link) {
+            let next = resp
+                .header("link")
+                .and_then(next_link)
+                .map(|n| crate::http::resolve(&url, &n).unwrap_or(n));
+            match next {
                 Some(next) if next != url => {
+                    // The token goes to base_url's origin only, whatever the header names.
+                    let (to, home) = (origin(&next), origin(&self.base));
+                    if to.is_none() || to != home {
+                        return Err(Error::Http {
+                            what: "errors request".into(),
+                            failure: Failure::BadResponse,
+                            reason: format!(
+                                "Canvas's `Link: rel=\"next\"` points to {}, not to {}; not followed (the token is only sent to base_url's origin)",
+                                to.as_deref().unwrap_or("an unusable URL"),
+                                home.as_deref().unwrap_or("?")
+                            ),
+                        });
+                    }
                     url = next.clone();
                     req = Request::get(next);
                 }

@@ -800,7 +800,9 @@ impl<W: Write> Write for Hashing<W> {
 /// GETs a one-time URL (no headers of ours, never retried) into `dir`: a temporary file,
 /// hashed while written, fsynced, renamed into place. On failure nothing stays behind.
 fn save(http: &Http, dir: &Path, url: &Secret, uid: &str) -> Result<Saved, Error> {
+    // A name that holds a piece of a secret (a token in the URL's path) is not used.
     let wanted = file_name_of(url.expose())
+        .filter(|n| crate::secrets::redact(n) == *n)
         .unwrap_or_else(|| format!("{}.csv", sanitise(uid).unwrap_or_else(|| "export".into())));
     let tmp = TempFile {
         path: dir.join(format!(
