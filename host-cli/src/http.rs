@@ -289,6 +289,10 @@ impl Http {
         let agent = |timeout: Duration| {
             ureq::Agent::config_builder()
                 .http_status_as_error(false)
+                // 3xx come back to us (see the module documentation): ureq would follow
+                // them itself, with every header but Authorization, to any host.
+                .max_redirects(0)
+                .save_redirect_history(false)
                 .timeout_global(Some(timeout))
                 .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
                 .tls_config(
