@@ -724,6 +724,8 @@ fn redirected(p: P, status: u16, all: bool) {
     for args in commands(p) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let r = run(p, &h.hosts.main, &args);
+        // First what matters most: nothing, credentials least of all, reached the other host.
+        assert_untouched(&h, &r);
         r.assert_failed_with(&["redirect"]);
         assert!(
             r.stderr.contains("127.0.0.2"),
@@ -731,7 +733,6 @@ fn redirected(p: P, status: u16, all: bool) {
             r.what()
         );
         r.assert_no_leak();
-        assert_untouched(&h, &r);
     }
 }
 
@@ -757,6 +758,10 @@ fn echoed(p: P, status: u16, all: bool) {
                 &format!("Basic realm=\"{}\"", base64(TOKEN.as_bytes())),
             )
             .with("X-Echo", &percent(PASSWORD, true))
+            .with(
+                "Set-Cookie",
+                &format!("session={}; Path=/", percent(API_KEY, false)),
+            )
     });
     let h = Hostile::start(handler);
     for args in commands(p) {
