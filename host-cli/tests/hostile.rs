@@ -676,27 +676,26 @@ fn assert_no_credentials_sent(h: &Hostile) {
 // ---------------------------------------------------------------------------------------
 // Scenarios
 
-/// The commands of a platform: (name, args without `--profile t`).
+/// The commands run against a platform.
 fn commands(p: P) -> Vec<Vec<String>> {
     let input = input(p).display().to_string();
-    let mut out = vec![
-        vec![
-            "submit",
-            "--profile",
-            "t",
-            "-v",
-            "--format",
-            "json",
-            "--force",
-            &input,
-        ],
-        vec!["status", "--profile", "t", "-v", "some-id-1"],
-    ];
+    // Reads first, the upload last (each must fail on its own).
+    let mut out = vec![vec!["status", "--profile", "t", "-v", "some-id-1"]];
     match p {
         P::Canvas | P::Watershed => out.push(vec!["imports", "list", "--profile", "t"]),
         P::Encoura => out.push(vec!["exports", "download", "out", "--profile", "t"]),
         _ => {}
     }
+    out.push(vec![
+        "submit",
+        "--profile",
+        "t",
+        "-v",
+        "--format",
+        "json",
+        "--force",
+        &input,
+    ]);
     out.into_iter()
         .map(|c| c.into_iter().map(str::to_owned).collect())
         .collect()
