@@ -768,6 +768,15 @@ fn echoed(p: P, status: u16, all: bool) {
         let r = run(p, &h.hosts.main, &args);
         assert_ne!(r.out.status.code(), Some(0), "{}", r.what());
         r.assert_no_leak();
+        if args.contains(&"json") && !r.stdout.trim().is_empty() {
+            // Redaction keeps the report well-formed.
+            let v: Result<serde_json::Value, _> = serde_json::from_str(&r.stdout);
+            assert!(
+                v.is_ok(),
+                "--format json output no longer parses:\n{}",
+                r.what()
+            );
+        }
         assert_no_credentials_sent(&h);
     }
     assert!(!h.main_seen().is_empty());
@@ -973,4 +982,33 @@ fn the_oracle_sees_every_encoding() {
     }
     assert!(leak(&echo_json(&[]), &secrets()).is_some());
     assert_eq!(leak("nothing here, hx- and Basic abc", &secrets()), None);
+}
+
+/// A one-time URL whose file name is the API key: the file is named after the export's uid.
+#[test]
+fn encoura_download_named_after_a_secret_is_not_written_under_that_name() {
+    let handler: Arc<Handler> = Arc::new(|s: &Seen, hosts: &Hosts, is_other: bool| {
+        if is_other {
+            return other_host(s);
+        }
+        if s.url.contains("/download") {
+            return reply(
+                200,
+                format!(
+                    r#"{{"downloadUrl":"{}/exports/{API_KEY}.csv?X-Amz-Signature=dl-sig-abcdef0123456789"}}"#,
+                    hosts.other
+                ),
+            );
+        }
+        normal(s, hosts)
+    });
+    let h = Hostile::start(handler);
+    let r = run(
+        P::Encoura,
+        &h.hosts.main,
+        &["exports", "download", "out", "--profile", "t"],
+    );
+    assert_eq!(r.out.status.code(), Some(0), "{}", r.what());
+    assert!(r.work.path().join("out/e-1.csv").is_file(), "{}", r.what());
+    r.assert_no_leak();
 }
