@@ -41,6 +41,9 @@ use crate::input::Inputs;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Bounds on what is read (ZIP entries, sizes and ratios; streams)
+    #[command(flatten)]
+    limits: input::Limits,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +162,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    input::set_limits(cli.limits);
     let result = match cli.command {
         Command::Check(args) => check(&args),
         Command::Bundle(args) => bundle::run(&args),
@@ -234,6 +238,9 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
             message: format!("not a .csv file; {title} skips it"),
             platform_message: unknown_message.clone(),
         })?;
+    }
+    for note in std::mem::take(&mut inputs.notes) {
+        session.add_finding(note)?;
     }
     let report = session.finish()?;
     write_report(&report, &mut inputs, args.format)?;

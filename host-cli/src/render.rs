@@ -4,6 +4,7 @@
 //! numbers, not text, so each file with located findings is read once more, streaming,
 //! keeping only the lines needed.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::ops::Range;
@@ -21,6 +22,40 @@ use crate::input::Inputs;
 const WIDTH: usize = 120;
 /// Bytes of a wanted line kept; a cell past this is underlined as the whole line.
 const MAX_LINE: usize = 256 * 1024;
+
+/// A name (file, ZIP entry, argument) made safe for a terminal: control characters (C0,
+/// DEL, C1: ESC sequences, CR, LF, BEL) and the invisible direction and format characters
+/// that reorder or hide text (U+202E and the other bidi controls, zero-width characters)
+/// are written as Rust escapes (`\u{1b}`, `\n`, `\u{202e}`); a backslash is doubled only
+/// when the name needs escaping, so ordinary names are shown as they are. JSON output
+/// keeps names exact (JSON escapes them itself).
+pub fn escape(name: &str) -> Cow<'_, str> {
+    if !name.chars().any(unsafe_char) {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if unsafe_char(c) || c == '\\' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Characters a terminal would act on or that change how the text around them reads.
+fn unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
 
 /// Writes the human report.
 pub fn report(
@@ -147,7 +182,12 @@ fn file_line(f: &FileReport) -> String {
         "|" => "pipe".to_owned(),
         d => format!("`{d}`"),
     };
-    format!("{}  {kind}  {rows}  {}{bom}  {delim}", f.path, f.encoding)
+    let kind = escape(kind);
+    format!(
+        "{}  {kind}  {rows}  {}{bom}  {delim}",
+        escape(&f.path),
+        f.encoding
+    )
 }
 
 fn level(s: Severity) -> Level<'static> {
@@ -169,6 +209,7 @@ fn finding(
     let (Some(path), Some(line)) = (f.file.as_deref(), f.line) else {
         return finding_plain(renderer, target, f);
     };
+    let path = escape(path);
     let Some(text) = lines.get(&line) else {
         return finding_plain(renderer, target, f);
     };
@@ -179,23 +220,24 @@ fn finding(
         .map(|r| trim_span(text, r));
     let (shown, span) = excerpt(text, span);
     let label = match (f.row, f.column.as_deref()) {
-        (Some(r), Some(c)) if !c.is_empty() => format!("row {r}, {c}"),
+        (Some(r), Some(c)) if !c.is_empty() => format!("row {r}, {}", escape(c)),
         (Some(r), _) => format!("row {r}"),
-        (None, Some(c)) => c.to_owned(),
+        (None, Some(c)) => escape(c).into_owned(),
         (None, None) => String::new(),
     };
     let snippet = Snippet::source(shown.as_str())
         .line_start(usize::try_from(line).unwrap_or(usize::MAX))
-        .path(path)
+        .path(path.as_ref())
         .annotation(AnnotationKind::Primary.span(span).label(label.as_str()));
+    let message = escape(&f.message);
     let mut group = level(f.severity)
-        .primary_title(f.message.as_str())
+        .primary_title(message.as_ref())
         .id(f.code.as_str())
         .element(snippet);
     let note;
     // A platform's own report (submit) has its words as the message already.
     if let Some(pm) = f.platform_message.as_ref().filter(|pm| **pm != f.message) {
-        note = format!("{} says: {pm}", title(target));
+        note = format!("{} says: {}", title(target), escape(pm));
         group = group.element(Level::NOTE.message(note.as_str()));
     }
     renderer.render(&[group])
@@ -203,15 +245,16 @@ fn finding(
 
 /// A finding without a snippet (file-level, bundle-level, or line text unavailable).
 fn finding_plain(renderer: &Renderer, target: &str, f: &Finding) -> String {
+    let message = escape(&f.message);
     let mut group = Group::with_title(
         level(f.severity)
-            .primary_title(f.message.as_str())
+            .primary_title(message.as_ref())
             .id(f.code.as_str()),
     );
     // Without a line (a platform's report names rows only), the row goes with the path.
-    let shown_path = match (f.file.as_deref(), f.line, f.row) {
+    let shown_path = match (f.file.as_deref().map(escape), f.line, f.row) {
         (Some(p), None, Some(r)) => Some(format!("{p} (row {r})")),
-        (p, _, _) => p.map(str::to_owned),
+        (p, _, _) => p.map(Cow::into_owned),
     };
     if let Some(path) = shown_path.as_deref() {
         let mut origin = Origin::path(path);
@@ -222,7 +265,7 @@ fn finding_plain(renderer: &Renderer, target: &str, f: &Finding) -> String {
     }
     let note;
     if let Some(pm) = f.platform_message.as_ref().filter(|pm| **pm != f.message) {
-        note = format!("{} says: {pm}", title(target));
+        note = format!("{} says: {}", title(target), escape(pm));
         group = group.element(Level::NOTE.message(note.as_str()));
     }
     renderer.render(&[group])
@@ -308,7 +351,7 @@ pub fn excerpt(line: &str, span: Option<Range<usize>>) -> (String, Range<usize>)
         out.push(match c {
             '\0' => '␀',
             '\t' => ' ',
-            c if c.is_control() => '\u{FFFD}',
+            c if unsafe_char(c) => '\u{FFFD}',
             c => c,
         });
     }
@@ -400,6 +443,12 @@ impl Lines<'_> {
             if self.wanted.contains(&self.line) {
                 let room = MAX_LINE.saturating_sub(self.cur.len());
                 self.cur.extend_from_slice(&part[..part.len().min(room)]);
+                // The last wanted line is all we show of it: do not read on to its end,
+                // which may be gigabytes away (a line of NULs, /dev/zero).
+                if end.is_none() && self.line == self.last && self.cur.len() >= MAX_LINE {
+                    self.end_line();
+                    return false;
+                }
             }
             match end {
                 Some(i) => {
@@ -567,5 +616,17 @@ mod tests {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(1204), "1,204");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn names_with_control_and_bidi_characters_are_escaped() {
+        assert_eq!(escape("users.csv"), "users.csv");
+        assert_eq!(escape("a\\b.csv"), "a\\b.csv");
+        assert_eq!(
+            escape("x\u{1b}[2J\r\n\u{7}\u{9b}\u{202e}vsc.\\csv"),
+            "x\\u{1b}[2J\\r\\n\\u{7}\\u{9b}\\u{202e}vsc.\\\\csv"
+        );
+        let (shown, _) = excerpt("a\u{202e}b", None);
+        assert_eq!(shown, "a\u{FFFD}b");
     }
 }

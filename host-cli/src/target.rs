@@ -17,21 +17,23 @@ pub fn choose(name: &str, file: Option<&Path>, inputs: &mut Inputs) -> Result<Ta
     if file.is_some() || name != "auto" {
         return load(name, file);
     }
-    let mut prefixes = Vec::with_capacity(inputs.entries.len());
+    // One prefix at a time, each target's verdict kept: holding every file's 64 KiB
+    // prefix would cost 640 MB for a 10,000-entry ZIP.
+    let candidates: Vec<Target> = targets::NAMES
+        .iter()
+        .filter_map(|n| targets::builtin(n))
+        .collect();
+    let mut kinds_by_target: Vec<Vec<String>> = vec![Vec::new(); candidates.len()];
     let mut buf = Vec::new();
-    for i in 0..inputs.entries.len() {
+    let files = inputs.entries.len();
+    for i in 0..files {
         inputs.prefix(i, &mut buf)?;
-        prefixes.push(buf.clone());
+        for (t, kinds) in candidates.iter().zip(&mut kinds_by_target) {
+            kinds.extend(validator_core::detect::kind_of_prefix(t, &buf));
+        }
     }
     let mut best: Option<(usize, Target, Vec<String>)> = None;
-    for n in targets::NAMES {
-        let Some(t) = targets::builtin(n) else {
-            continue;
-        };
-        let kinds: Vec<String> = prefixes
-            .iter()
-            .filter_map(|p| validator_core::detect::kind_of_prefix(&t, p))
-            .collect();
+    for (t, kinds) in candidates.into_iter().zip(kinds_by_target) {
         // First in NAMES wins a tie.
         if best
             .as_ref()
@@ -47,7 +49,7 @@ pub fn choose(name: &str, file: Option<&Path>, inputs: &mut Inputs) -> Result<Ta
     eprintln!(
         "preflight: --target auto chose {}: it recognises {score} of {} files ({})",
         target.name,
-        prefixes.len(),
+        files,
         if distinct.is_empty() {
             "none".to_owned()
         } else {

@@ -92,8 +92,8 @@ impl Canvas {
         let name = att.file_name.clone().unwrap_or_else(|| "upload".into());
         let files = if att.data.starts_with(b"PK") {
             match unzip(&att.data) {
-                Some(f) => f,
-                None => return error(400, "Invalid or corrupt zip file"),
+                Ok(f) => f,
+                Err(why) => return error(400, &format!("Invalid or corrupt zip file ({why})")),
             }
         } else {
             vec![(name.clone(), att.data.clone())]

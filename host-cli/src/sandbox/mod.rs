@@ -65,7 +65,17 @@ pub struct SandboxArgs {
     /// support it say so
     #[arg(long)]
     pub stall: bool,
+    /// Largest request body accepted; a larger one is answered 413 without being read
+    /// (e.g. 64MiB)
+    #[arg(long = "max-body", value_name = "BYTES", default_value = "64MiB", value_parser = crate::input::parse_bytes)]
+    pub max_body: u64,
+    /// Requests kept in the log at `GET /_sandbox/requests` (the oldest are dropped)
+    #[arg(long = "max-log", value_name = "N", default_value_t = 1000)]
+    pub max_log: usize,
 }
+
+/// Longest string value the request log keeps (form fields, JSON values, headers).
+const LOG_VALUE_CHARS: usize = 1024;
 
 /// Injected faults.
 #[derive(Clone, Debug, Default)]
@@ -100,9 +110,37 @@ pub struct Req {
 impl Req {
     /// Reads a tiny_http request (body included): path and query decoded, header names
     /// lower-case.
+    #[cfg(test)]
     pub fn read(request: &mut tiny_http::Request) -> Req {
         let mut body = Vec::new();
         let _ = request.as_reader().read_to_end(&mut body);
+        Req::with_body(request, body)
+    }
+
+    /// [`Req::read`], refusing a body over `max` bytes (declared or sent): `Err` is the
+    /// 413 to answer. The body is read no further than one byte past the limit.
+    pub fn read_limited(request: &mut tiny_http::Request, max: u64) -> Result<Req, Resp> {
+        let too_large = || {
+            Resp::json(
+                413,
+                &json!({"message": format!("Payload Too Large: the sandbox accepts bodies up to {} (--max-body)", crate::input::show_bytes(max))}),
+            )
+        };
+        if request.body_length().is_some_and(|n| n as u64 > max) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        let _ = request
+            .as_reader()
+            .take(max.saturating_add(1))
+            .read_to_end(&mut body);
+        if body.len() as u64 > max {
+            return Err(too_large());
+        }
+        Ok(Req::with_body(request, body))
+    }
+
+    fn with_body(request: &tiny_http::Request, body: Vec<u8>) -> Req {
         let url = request.url().to_owned();
         let (path, query) = url.split_once('?').unwrap_or((&url, ""));
         Req {
@@ -304,21 +342,11 @@ impl Tokens {
 }
 
 /// The CSV entries of a ZIP upload, in archive order (`__MACOSX/` and dot files skipped,
-/// as the platforms do); `None` when the bytes are not a readable ZIP.
-pub fn unzip(bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
-    let mut out = Vec::new();
-    for i in 0..zip.len() {
-        let mut f = zip.by_index(i).ok()?;
-        let name = f.name().ok()?.to_string();
-        if f.is_dir() || crate::input::ignored(&name) {
-            continue;
-        }
-        let mut data = Vec::new();
-        f.read_to_end(&mut data).ok()?;
-        out.push((name, data));
-    }
-    Some(out)
+/// as the platforms do), read within the same bounds as `check` reads a ZIP (entries,
+/// total size, compression ratio, duplicate names: a ZIP bomb is refused, not expanded);
+/// `Err` says why the bytes are not a readable ZIP.
+pub fn unzip(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    crate::input::read_zip_csvs(bytes, &crate::input::limits())
 }
 
 /// One platform's emulated API.
@@ -389,7 +417,9 @@ pub fn run(args: &SandboxArgs) -> Result<std::process::ExitCode, Error> {
     crate::secrets::register(&secret);
     let shared = Arc::new(Shared {
         emulator: Mutex::new(emulator),
-        log: Mutex::new(Vec::new()),
+        log: Mutex::new(std::collections::VecDeque::new()),
+        max_log: args.max_log,
+        max_body: args.max_body,
         calls: AtomicU32::new(0),
         uploads: AtomicU32::new(0),
         faults,
@@ -423,7 +453,9 @@ fn default_target(name: Name) -> Result<Target, Error> {
 
 struct Shared {
     emulator: Mutex<Box<dyn Emulator>>,
-    log: Mutex<Vec<Value>>,
+    log: Mutex<std::collections::VecDeque<Value>>,
+    max_log: usize,
+    max_body: u64,
     calls: AtomicU32,
     uploads: AtomicU32,
     faults: Faults,
@@ -435,8 +467,10 @@ struct Shared {
 
 impl Shared {
     fn serve(&self, mut request: tiny_http::Request) {
-        let req = Req::read(&mut request);
-        let resp = self.answer(&req);
+        let resp = match Req::read_limited(&mut request, self.max_body) {
+            Ok(req) => self.answer(&req),
+            Err(resp) => resp,
+        };
         let mut r = tiny_http::Response::from_data(resp.body).with_status_code(resp.status);
         for (k, v) in resp.headers {
             if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
@@ -449,16 +483,21 @@ impl Shared {
     fn answer(&self, req: &Req) -> Resp {
         if req.path == "/_sandbox/requests" {
             let log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
-            return Resp::json(200, &Value::Array(log.clone()));
+            return Resp::json(200, &Value::Array(log.iter().cloned().collect()));
         }
         let emulator = self.emulator.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = log_entry(req, emulator.secret_fields());
         let upload = emulator.is_upload(req);
         drop(emulator);
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(entry);
+        {
+            let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+            if log.len() >= self.max_log {
+                log.pop_front();
+            }
+            if self.max_log > 0 {
+                log.push_back(entry);
+            }
+        }
         if !self.faults.latency.is_zero() {
             std::thread::sleep(self.faults.latency);
         }
@@ -504,7 +543,7 @@ fn log_entry(req: &Req, secret: &[&str]) -> Value {
                 "***".to_owned()
             }
         } else {
-            v.to_owned()
+            clip(v)
         }
     };
     let mut headers: Vec<(String, String)> = req
@@ -552,7 +591,14 @@ fn log_entry(req: &Req, secret: &[&str]) -> Value {
             .map(|(k, v)| {
                 let v = match v {
                     Value::String(s) => Value::String(hide(k, s)),
-                    other => other.clone(),
+                    other => {
+                        let text = other.to_string();
+                        if text.len() > LOG_VALUE_CHARS {
+                            Value::String(clip(&text))
+                        } else {
+                            other.clone()
+                        }
+                    }
                 };
                 (k.clone(), v)
             })
@@ -560,6 +606,14 @@ fn log_entry(req: &Req, secret: &[&str]) -> Value {
             .into();
     }
     e
+}
+
+/// A logged value, cut to [`LOG_VALUE_CHARS`] characters so the log stays bounded.
+fn clip(v: &str) -> String {
+    match v.char_indices().nth(LOG_VALUE_CHARS) {
+        Some((i, _)) => format!("{}… ({} bytes)", &v[..i], v.len()),
+        None => v.to_owned(),
+    }
 }
 
 /// Decodes `a=b&c=d` (form bodies and query strings).

@@ -80,8 +80,14 @@ impl Watermark {
                 &json!({"message": "Bad Request: part 'filename' is missing"}),
             );
         };
-        let Some(files) = unzip(&part.data) else {
-            return Resp::json(400, &json!({"message": "Bad Request: not a ZIP file"}));
+        let files = match unzip(&part.data) {
+            Ok(files) => files,
+            Err(why) => {
+                return Resp::json(
+                    400,
+                    &json!({"message": format!("Bad Request: not a readable ZIP file ({why})")}),
+                );
+            }
         };
         let report = ctx.check(&files);
         let mut failures: Vec<String> = Vec::new();
