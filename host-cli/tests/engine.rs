@@ -151,12 +151,12 @@ fn over_limit_inputs_give_the_native_findings_on_the_wasm_engine() {
     assert_eq!(
         found,
         [
+            ("csv.record_too_large".to_owned(), "users.csv".to_owned(), 3),
             (
                 "csv.too_many_columns".to_owned(),
                 "courses.csv".to_owned(),
                 1
             ),
-            ("csv.record_too_large".to_owned(), "users.csv".to_owned(), 3),
         ]
     );
     assert_eq!(
