@@ -46,9 +46,45 @@ pub struct BundleArgs {
     /// modification time, so the same inputs give the same bytes)
     #[arg(long, value_name = "TIME")]
     pub timestamp: Option<String>,
+    /// Input limits
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// CSV files, folders or .zip archives
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
+}
+
+/// Limits on what one input may make the validator hold (check, bundle, submit).
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Longest record (row) in bytes; a longer one is an error at its row and the rest of
+    /// its file is not read
+    #[arg(long = "max-record-bytes", value_name = "BYTES", default_value_t = validator_core::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: u64,
+    /// Most cells in a row (the header included); more is an error at that row and the rest
+    /// of the file is not read
+    #[arg(long = "max-columns", value_name = "N", default_value_t = validator_core::DEFAULT_MAX_COLUMNS)]
+    pub max_columns: u64,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        LimitArgs {
+            max_record_bytes: validator_core::DEFAULT_MAX_RECORD_BYTES,
+            max_columns: validator_core::DEFAULT_MAX_COLUMNS,
+        }
+    }
+}
+
+impl LimitArgs {
+    /// Sets these limits on session options.
+    pub fn apply(&self, options: Options) -> Options {
+        Options {
+            max_record_bytes: self.max_record_bytes,
+            max_columns: self.max_columns,
+            ..options
+        }
+    }
 }
 
 /// A check and, unless refused, a bundle written to `args.out`.
@@ -98,16 +134,17 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
         None => newest_mtime(&args.paths),
     };
     let order = crate::processing_order(&mut inputs, &target)?;
-    let options = Options {
+    let options = args.limits.apply(Options {
         params: crate::target::params(args.location_type.as_deref(), &args.param)?,
         ..Options::default()
-    };
+    });
     let mut session = Session::with_options(target.clone(), options)?;
     for &i in &order {
         let path = inputs.entries[i].path.clone();
         let mut failed = None;
         inputs.for_each_chunk(i, |chunk| match session.push(&path, chunk) {
-            Ok(_) => true,
+            // Past a record over a limit the session wants no more of the file.
+            Ok(_) => session.wants(&path),
             Err(e) => {
                 failed = Some(e);
                 false
@@ -308,7 +345,7 @@ fn write(
         bundler.begin(&entry.source)?;
         let mut failed = None;
         inputs.for_each_chunk(i, |chunk| match bundler.push(chunk) {
-            Ok(()) => true,
+            Ok(()) => bundler.wants(),
             Err(e) => {
                 failed = Some(e);
                 false

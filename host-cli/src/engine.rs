@@ -18,7 +18,10 @@ use validator_core::{Finding, Options, Report, Session, Target};
 use wasmtime::{Instance, Linker, Memory, Module, Store, TypedFunc};
 
 /// The ABI version this host speaks (`pf_abi_version`).
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
+
+/// `pf_push` status: taken, and the session wants no more of that file.
+const WANTS_NO_MORE: i32 = 2;
 
 /// The validator module embedded at build time; empty when the build could not make it.
 pub const EMBEDDED_MODULE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/validator.wasm"));
@@ -85,10 +88,14 @@ impl Engine {
         Ok(Engine::Wasm(Box::new(module.session(&spec, options)?)))
     }
 
-    /// Feeds the next chunk of the file at `path`.
-    pub fn push(&mut self, path: &str, chunk: &[u8]) -> Result<(), EngineError> {
+    /// Feeds the next chunk of the file at `path`; `Ok(false)` when the session wants no
+    /// more of that file (a record went over a limit): the host stops reading it.
+    pub fn push(&mut self, path: &str, chunk: &[u8]) -> Result<bool, EngineError> {
         match self {
-            Engine::Native(s) => s.push(path, chunk).map(|_| ()).map_err(Into::into),
+            Engine::Native(s) => {
+                s.push(path, chunk)?;
+                Ok(s.wants(path))
+            }
             Engine::Wasm(s) => s.push(path, chunk),
         }
     }
@@ -225,6 +232,8 @@ impl WasmModule {
         let options = serde_json::json!({
             "max_findings_per_code": options.max_findings_per_code,
             "params": options.params,
+            "max_record_bytes": options.max_record_bytes,
+            "max_columns": options.max_columns,
         })
         .to_string();
         let len = s.stage(&[target.as_bytes(), options.as_bytes()])?;
@@ -357,8 +366,9 @@ impl WasmSession {
         }
     }
 
-    /// Feeds the next chunk of the file at `path`.
-    pub fn push(&mut self, path: &str, chunk: &[u8]) -> Result<(), EngineError> {
+    /// Feeds the next chunk of the file at `path`; `Ok(false)` when the session wants no
+    /// more of that file.
+    pub fn push(&mut self, path: &str, chunk: &[u8]) -> Result<bool, EngineError> {
         let path_len = path.len() as u32;
         let total = self.stage(&[path.as_bytes(), chunk])?;
         let at = self.scratch;
@@ -369,7 +379,10 @@ impl WasmSession {
                 (self.handle, at, path_len, at + path_len, total - path_len),
             )
             .map_err(wasm_err("pf_push"))?;
-        self.check(status, "push")
+        match status {
+            WANTS_NO_MORE => Ok(false),
+            s => self.check(s, "push").map(|()| true),
+        }
     }
 
     /// Ends the file at `path`.

@@ -131,6 +131,9 @@ struct CheckArgs {
     /// wasm-bindgen); default: the module built into this binary. Implies `--engine wasm`
     #[arg(long, value_name = "FILE")]
     module: Option<PathBuf>,
+    /// Input limits
+    #[command(flatten)]
+    limits: bundle::LimitArgs,
     /// CSV files, folders or .zip archives
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
@@ -200,10 +203,11 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     let order = processing_order(&mut inputs, &target)?;
     let unknown_message = target.platform_messages.get("file.unknown_type").cloned();
     let title = target.title().to_owned();
-    let options = Options {
+    let options = args.limits.apply(Options {
         max_findings_per_code: args.max_per_code,
         params: target::params(args.location_type.as_deref(), &args.param)?,
-    };
+        ..Options::default()
+    });
     let mut session = match (args.engine, &args.module) {
         (EngineKind::Native, None) => Engine::native(target, options)?,
         (_, Some(file)) => Engine::wasm(&WasmModule::from_file(file)?, &target, options)?,
@@ -214,7 +218,8 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
         // `push` fails only for a file already finished; each path is pushed once.
         let mut failed = None;
         inputs.for_each_chunk(i, |chunk| match session.push(&path, chunk) {
-            Ok(()) => true,
+            // False past a record over a limit: the rest of the file is not read.
+            Ok(wants_more) => wants_more,
             Err(e) => {
                 failed = Some(e);
                 false

@@ -95,6 +95,9 @@ pub struct SubmitArgs {
     /// Output format of the report
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Input limits
+    #[command(flatten)]
+    limits: crate::bundle::LimitArgs,
     /// CSV files, folders or .zip archives
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
@@ -145,6 +148,7 @@ struct Local<'a> {
     param: &'a [String],
     format: Format,
     paths: &'a [PathBuf],
+    limits: crate::bundle::LimitArgs,
 }
 
 /// Checks and bundles for a profile; `Err(code)` inside when refused (report printed).
@@ -193,6 +197,7 @@ fn prepare_upload(
         rejects: Some(PathBuf::from(format!("{}.rejected.csv", profile.name))),
         timestamp: None,
         paths: local.paths.to_vec(),
+        limits: local.limits.clone(),
     };
     let mut prepared = crate::bundle::prepare(&bundle_args, local.force)?;
     let stderr = &mut io::stderr().lock();
@@ -244,6 +249,7 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
         param: &args.param,
         format: args.format,
         paths: &args.paths,
+        limits: Default::default(),
     };
     let journal = Journal::open()?;
     let (mut prepared, upload, _cleanup) = match prepare_upload(&profile, &local, &journal)? {
@@ -862,6 +868,7 @@ pub fn preview(args: &PreviewArgs) -> Result<ExitCode, Error> {
         param: &[],
         format: args.format,
         paths: &args.paths,
+        limits: Default::default(),
     };
     let journal = Journal::open()?;
     let (mut prepared, upload, _cleanup) = match prepare_upload(&profile, &local, &journal)? {

@@ -361,3 +361,56 @@ fn sunbird_deployment_profile_config_replaces_the_reference_columns() {
         "Mandatory parameter state is missing."
     );
 }
+
+/// `--drop-invalid` rejects the row holding a bad byte, not the row before it: a byte at
+/// the very start of row 3 rejected row 2 and shipped row 3 with U+FFFD.
+#[test]
+fn drop_invalid_blames_a_bad_byte_on_its_own_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users.csv");
+    std::fs::write(
+        &csv,
+        b"user_id,login_id,status\nu1,l1,active\n\xE9u2,l2,active\nu3,l3,active\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.zip");
+    let o = preflight(&["bundle", "--drop-invalid", "-o", s(&out), s(&csv)]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let rejects = std::fs::read_to_string(dir.path().join("out.rejected.csv")).unwrap();
+    assert!(
+        rejects.contains("users.csv,3,encoding.invalid_utf8"),
+        "{rejects}"
+    );
+    assert!(!rejects.contains("users.csv,2,"), "{rejects}");
+    let written = entries(&out);
+    assert_eq!(
+        written[0].1,
+        "user_id,login_id,status\nu1,l1,active\nu3,l3,active\n"
+    );
+}
+
+/// A record over the limit stops the read of that file: `/dev/zero` (which never ends)
+/// ends in a located error instead of filling memory.
+#[cfg(unix)]
+#[test]
+fn an_endless_line_ends_with_a_located_error() {
+    let o = preflight(&[
+        "check",
+        "--format",
+        "json",
+        "--max-record-bytes",
+        "1000000",
+        "/dev/zero",
+    ]);
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let f = &r["files"][0]["findings"][0];
+    assert_eq!(f["code"], "csv.record_too_large");
+    assert_eq!(f["row"], 1);
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-record-bytes")
+    );
+}

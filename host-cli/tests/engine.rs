@@ -99,3 +99,74 @@ fn a_bad_module_is_exit_2_with_a_reason() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+/// Inputs over the limits (a 5 MB line of NULs, a header wider than the column limit) give
+/// the same located findings on both engines: the limits cross into the module, and the
+/// module says it wants no more of such a file instead of trapping.
+#[test]
+fn over_limit_inputs_give_the_native_findings_on_the_wasm_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut long = b"user_id,login_id,status\nu1,l1,active\nu2,".to_vec();
+    long.resize(long.len() + 5_000_000, 0);
+    long.extend_from_slice(b",active\nu3,l3,active\n");
+    fs::write(dir.path().join("users.csv"), &long).unwrap();
+    let mut wide = b"course_id,short_name,long_name,status".to_vec();
+    for i in 0..100 {
+        wide.extend_from_slice(format!(",extra{i}").as_bytes());
+    }
+    wide.extend_from_slice(b"\nC1,c1,Course 1,active\n");
+    fs::write(dir.path().join("courses.csv"), &wide).unwrap();
+    let args = [
+        "check",
+        "--format",
+        "json",
+        "--max-record-bytes",
+        "100000",
+        "--max-columns",
+        "50",
+        s(dir.path()),
+    ];
+    let native = preflight(&args);
+    let wasm = preflight(&[&args[..], &["--engine", "wasm"]].concat());
+    assert_eq!(
+        native.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&native.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&native.stdout).unwrap();
+    let found: Vec<(String, String, u64)> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["findings"].as_array().unwrap().iter())
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["file"].as_str().unwrap().to_owned(),
+                f["row"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("csv.record_too_large".to_owned(), "users.csv".to_owned(), 3),
+            (
+                "csv.too_many_columns".to_owned(),
+                "courses.csv".to_owned(),
+                1
+            ),
+        ]
+    );
+    assert_eq!(
+        wasm.status.code(),
+        native.status.code(),
+        "{}",
+        String::from_utf8_lossy(&wasm.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&wasm.stdout),
+        String::from_utf8_lossy(&native.stdout)
+    );
+}

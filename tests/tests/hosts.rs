@@ -182,6 +182,8 @@ fn js_host(host: &str, cases: &[Case]) -> BTreeMap<String, String> {
                 "options": {
                     "maxPerCode": c.options.max_findings_per_code,
                     "params": c.options.params,
+                    "maxRecordBytes": c.options.max_record_bytes,
+                    "maxColumns": c.options.max_columns,
                 },
             });
             (c.name.clone(), v)

@@ -480,11 +480,17 @@ impl<'a, W: Write, R: Write> Bundler<'a, W, R> {
         }
         self.current = Some(Entry {
             plan: self.next,
-            parser: Parser::new(),
+            parser: Parser::new(self.verdicts.limits),
             state,
         });
         self.next += 1;
         Ok(())
+    }
+
+    /// Whether the current entry still needs bytes: false past a record over a limit (the
+    /// check reported it; the rest of the file is not read).
+    pub fn wants(&self) -> bool {
+        self.current.as_ref().is_some_and(|e| e.parser.wants_more())
     }
 
     /// Feeds the next chunk of the current entry's input.
@@ -627,6 +633,9 @@ struct Writing<'e> {
 
 impl Events for Writing<'_> {
     fn invalid(&mut self, _inv: Invalid) {}
+
+    // The session reported it (a file error): such a file is rejected whole.
+    fn overflow(&mut self, _o: crate::reader::Overflow) {}
 
     fn sniffed(&mut self, delimiter: u8, ending: Option<LineEnding>) {
         self.state.delimiter = delimiter;

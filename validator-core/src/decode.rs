@@ -88,7 +88,6 @@ impl Decoder {
 
     /// Decodes `input`, appending UTF-8 to `out`.
     pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        let start = out.len();
         let mut input = input;
         if let State::Start(buf) = &mut self.state {
             let need = 3 - buf.len();
@@ -96,25 +95,21 @@ impl Decoder {
             buf.extend_from_slice(&input[..take]);
             input = &input[take..];
             if buf.len() < 3 {
-                self.out_pos += (out.len() - start) as u64;
                 return;
             }
             let head = std::mem::take(buf);
             self.begin(&head, out, false);
         }
         self.body(input, out, false);
-        self.out_pos += (out.len() - start) as u64;
     }
 
     /// Flushes what is held back at end of input.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        let start = out.len();
         if let State::Start(buf) = &mut self.state {
             let head = std::mem::take(buf);
             self.begin(&head, out, true);
         }
         self.body(&[], out, true);
-        self.out_pos += (out.len() - start) as u64;
     }
 
     /// Chooses the encoding from the first bytes and decodes them.
@@ -145,7 +140,15 @@ impl Decoder {
         self.body(rest, out, last);
     }
 
+    /// Decodes `input` and advances `out_pos` by what it wrote, so that a second call in
+    /// the same chunk (after `begin`) places its replacements right.
     fn body(&mut self, input: &[u8], out: &mut Vec<u8>, last: bool) {
+        let start = out.len();
+        self.body_inner(input, out, last);
+        self.out_pos += (out.len() - start) as u64;
+    }
+
+    fn body_inner(&mut self, input: &[u8], out: &mut Vec<u8>, last: bool) {
         match &mut self.state {
             State::Start(_) => {}
             State::Utf16(dec) => {
@@ -319,6 +322,17 @@ mod tests {
         assert_eq!(o, "Ren\u{FFFD}e!".as_bytes());
         assert_eq!(d.invalid[0].raw(), b"\xE9");
         assert_eq!(d.invalid[0].in_offset, 3);
+    }
+
+    /// The first chunk is decoded in two steps (the BOM probe, then the rest): offsets
+    /// after the probe must count the probe's output (a bad byte was blamed on the row
+    /// before it).
+    #[test]
+    fn out_offset_counts_the_bom_probe() {
+        let (o, d) = run(&[b"abc,d\n\xE9x\n"]);
+        assert_eq!(o, "abc,d\n\u{FFFD}x\n".as_bytes());
+        assert_eq!(d.invalid[0].out_offset, 6);
+        assert_eq!(d.invalid[0].in_offset, 6);
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! assert_eq!(kind.map(|k| k.name.as_str()), Some("sections"));
 //! ```
 
+use std::collections::HashSet;
+
 use crate::schema::{HeaderRules, Kind, Target};
 
 /// Normalises a header cell for detection (trim, case) as the target says.
@@ -78,19 +80,29 @@ fn has(names: &[String], col: &str) -> bool {
 /// Whether a header (detection names) meets a kind's predicate, aliases applied.
 pub(crate) fn meets(rules: &HeaderRules, kind: &Kind, names: &[String]) -> bool {
     let d = &kind.detect;
-    let mapped: Vec<String> = names.iter().map(|n| canonical(rules, kind, n)).collect();
+    // Sets, so that a wide header costs linear time.
+    let mapped: HashSet<String> = names.iter().map(|n| canonical(rules, kind, n)).collect();
     let has = |c: &String| {
         let c = detection_name(rules, c);
         mapped.contains(&c)
     };
+    let columns = kind_columns(rules, kind);
     d.all.iter().all(has)
         && d.any.iter().all(|g| g.iter().any(has))
         && !d.none.iter().any(has)
         && !(d.all.is_empty() && d.any.is_empty())
         && (!d.only
-            || mapped.iter().all(|n| {
-                n.is_empty() || kind.columns.iter().any(|c| detection_name(rules, c) == *n)
-            }))
+            || mapped
+                .iter()
+                .all(|n| n.is_empty() || columns.contains(n.as_str())))
+}
+
+/// A kind's columns as detection sees them.
+fn kind_columns(rules: &HeaderRules, kind: &Kind) -> HashSet<String> {
+    kind.columns
+        .iter()
+        .map(|c| detection_name(rules, c))
+        .collect()
 }
 
 /// A header name (already normalised) as the column it stands for, normalised.
@@ -105,12 +117,10 @@ pub(crate) fn canonical(rules: &HeaderRules, kind: &Kind, name: &str) -> String 
 
 /// How many header columns a kind reads.
 fn explained(rules: &HeaderRules, k: &Kind, names: &[String]) -> usize {
+    let columns = kind_columns(rules, k);
     names
         .iter()
-        .filter(|n| {
-            let n = canonical(rules, k, n);
-            k.columns.iter().any(|c| detection_name(rules, c) == n)
-        })
+        .filter(|n| columns.contains(&canonical(rules, k, n)))
         .count()
 }
 
@@ -171,12 +181,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// A header cell that is probably a misspelling of `want`.
 fn lookalike<'a>(names: &'a [String], want: &str) -> Option<&'a str> {
     let w = squash(want);
+    let w_chars = w.chars().count();
     names
         .iter()
-        .filter(|n| !n.is_empty() && n.as_str() != want)
+        // A cell much longer than any column name cannot be within 2 edits: skip it
+        // before squashing, so a huge header cell costs nothing.
+        .filter(|n| !n.is_empty() && n.as_str() != want && n.len() <= 4 * (want.len() + 2) + 64)
         .find(|n| {
             let s = squash(n);
-            s == w || (w.len() >= 5 && edit_distance(&s, &w) <= 2)
+            s == w
+                || (w.len() >= 5
+                    && s.chars().count().abs_diff(w_chars) <= 2
+                    && edit_distance(&s, &w) <= 2)
         })
         .map(String::as_str)
 }
@@ -256,10 +272,11 @@ pub(crate) fn near_miss(target: &Target, names: &[String]) -> String {
         .iter()
         .map(|n| canonical(&target.header, f.kind, n))
         .collect();
+    let columns = kind_columns(&target.header, f.kind);
     let unknown: Vec<String> = names
         .iter()
         .zip(&mapped)
-        .filter(|(_, m)| !f.kind.columns.iter().any(|c| norm(c) == **m))
+        .filter(|(_, m)| !columns.contains(m.as_str()))
         .map(|(n, _)| n.clone())
         .collect();
     let mut seen = Vec::new();

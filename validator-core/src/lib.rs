@@ -36,7 +36,10 @@ pub mod targets;
 pub use decode::Encoding;
 pub use report::{FileReport, Finding, Omitted, REPORT_VERSION, Report, Severity, Summary};
 pub use schema::Target;
-pub use session::{FileVerdict, Options, Progress, Session, Verdicts};
+pub use session::{
+    DEFAULT_MAX_COLUMNS, DEFAULT_MAX_RECORD_BYTES, FileVerdict, Options, Progress, Session,
+    Verdicts,
+};
 
 /// What stops the machine: API misuse or a bad target definition. Never bad input data.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

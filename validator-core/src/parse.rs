@@ -2,7 +2,7 @@
 //! for anyone who reads a file (the validator and the bundler).
 
 use crate::decode::{Decoder, Invalid};
-use crate::reader::{LineEnding, Record, RecordReader, enough_to_sniff, sniff};
+use crate::reader::{Limits, LineEnding, Overflow, Record, RecordReader, enough_to_sniff, sniff};
 
 /// What a [`Parser`] reports while it reads.
 pub(crate) trait Events {
@@ -12,6 +12,8 @@ pub(crate) trait Events {
     fn sniffed(&mut self, delimiter: u8, ending: Option<LineEnding>);
     /// A complete record.
     fn record(&mut self, rec: &Record<'_>);
+    /// A record over a limit; nothing after it is read (once, after the last record).
+    fn overflow(&mut self, o: Overflow);
 }
 
 /// Streaming parser of one file.
@@ -21,17 +23,31 @@ pub(crate) struct Parser {
     scratch: Vec<u8>,
     /// Decoded bytes held until the delimiter is chosen.
     sniff_buf: Option<Vec<u8>>,
+    /// Line feeds in `sniff_buf`.
+    sniff_lines: usize,
     reader: Option<RecordReader>,
+    limits: Limits,
+    /// A record went over a limit: the rest of the file is not read.
+    stopped: bool,
 }
 
 impl Parser {
-    pub fn new() -> Parser {
+    pub fn new(limits: Limits) -> Parser {
         Parser {
             decoder: Decoder::new(),
             scratch: Vec::new(),
             sniff_buf: Some(Vec::new()),
+            sniff_lines: 0,
             reader: None,
+            limits,
+            stopped: false,
         }
+    }
+
+    /// False once a record went over a limit: further bytes of the file are ignored, and
+    /// a host can stop reading it.
+    pub fn wants_more(&self) -> bool {
+        !self.stopped
     }
 
     pub fn decoder(&self) -> &Decoder {
@@ -40,6 +56,9 @@ impl Parser {
 
     /// Feeds the next chunk of raw bytes.
     pub fn push(&mut self, chunk: &[u8], ev: &mut dyn Events) {
+        if self.stopped {
+            return;
+        }
         let mut decoded = std::mem::take(&mut self.scratch);
         decoded.clear();
         self.decoder.decode(chunk, &mut decoded);
@@ -52,6 +71,9 @@ impl Parser {
 
     /// Ends the input.
     pub fn finish(&mut self, ev: &mut dyn Events) {
+        if self.stopped {
+            return;
+        }
         let mut decoded = std::mem::take(&mut self.scratch);
         decoded.clear();
         self.decoder.finish(&mut decoded);
@@ -67,13 +89,14 @@ impl Parser {
         let bytes = match &mut self.sniff_buf {
             Some(buf) => {
                 buf.extend_from_slice(decoded);
-                if !last && !enough_to_sniff(buf) {
+                self.sniff_lines += memchr::memchr_iter(b'\n', decoded).count();
+                if !last && !enough_to_sniff(buf.len(), self.sniff_lines) {
                     return;
                 }
                 held = self.sniff_buf.take().unwrap_or_default();
                 let (delimiter, ending) = sniff(&held);
                 ev.sniffed(delimiter, ending);
-                self.reader = Some(RecordReader::new(delimiter, ending));
+                self.reader = Some(RecordReader::new(delimiter, ending, self.limits));
                 &held[..]
             }
             None => decoded,
@@ -85,6 +108,11 @@ impl Parser {
         reader.feed(bytes, &mut emit);
         if last {
             reader.finish(&mut emit);
+        }
+        if let Some(o) = reader.overflow() {
+            self.stopped = true;
+            self.decoder.invalid.clear();
+            ev.overflow(o);
         }
     }
 }

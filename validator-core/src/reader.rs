@@ -36,9 +36,47 @@ pub(crate) const SNIFF_BYTES: usize = 64 * 1024;
 /// Lines to look at before choosing a delimiter.
 const SNIFF_LINES: usize = 6;
 
-/// Whether `buf` holds enough lines to sniff from.
-pub(crate) fn enough_to_sniff(buf: &[u8]) -> bool {
-    buf.len() >= SNIFF_BYTES || memchr::memchr_iter(b'\n', buf).count() > SNIFF_LINES
+/// Whether a sniff buffer of `len` bytes holding `lines` line feeds is enough to sniff
+/// from (the caller counts line feeds as bytes arrive, so tiny chunks stay linear).
+pub(crate) fn enough_to_sniff(len: usize, lines: usize) -> bool {
+    len >= SNIFF_BYTES || lines > SNIFF_LINES
+}
+
+/// Bounds on one record, so that no input makes the reader hold a record whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Decoded bytes of one record, its line break not counted.
+    pub max_record_bytes: u64,
+    /// Cells of one record.
+    pub max_columns: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_record_bytes: crate::session::DEFAULT_MAX_RECORD_BYTES,
+            max_columns: crate::session::DEFAULT_MAX_COLUMNS as usize,
+        }
+    }
+}
+
+/// Why the reader stopped reading a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OverflowKind {
+    /// The record is longer than [`Limits::max_record_bytes`].
+    RecordTooLarge,
+    /// The record has more cells than [`Limits::max_columns`].
+    TooManyColumns,
+}
+
+/// A record over a limit: the reader reads nothing more of the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Overflow {
+    pub kind: OverflowKind,
+    /// Physical line where the record starts.
+    pub line: u64,
+    /// 0-based cell the reader was in when the limit was reached.
+    pub field: usize,
 }
 
 /// Picks the delimiter that splits the first lines most consistently, and the line ending.
@@ -145,6 +183,12 @@ impl<'a> Record<'a> {
         self.ends.len()
     }
 
+    /// The field holding byte `offset` of [`Record::bytes`] (binary search).
+    pub fn field_at(&self, offset: usize) -> Option<usize> {
+        let i = self.ends.partition_point(|&e| e <= offset);
+        (i < self.ends.len()).then_some(i)
+    }
+
     /// End offset of field `i` in [`Record::bytes`].
     pub fn field_end(&self, i: usize) -> usize {
         self.ends[i]
@@ -190,17 +234,25 @@ pub(crate) struct RecordReader {
     field: usize,
     quote_line: u64,
     issues: Vec<QuoteIssue>,
+    limits: Limits,
+    /// Decoded offset where the current record starts.
+    record_start: u64,
+    /// Set once a record is over a limit; the reader then ignores all input.
+    overflow: Option<Overflow>,
 }
 
 impl RecordReader {
-    pub fn new(delimiter: u8, ending: Option<LineEnding>) -> RecordReader {
+    pub fn new(delimiter: u8, ending: Option<LineEnding>, limits: Limits) -> RecordReader {
         RecordReader {
+            limits,
+            record_start: 0,
+            overflow: None,
             rdr: ReaderBuilder::new().delimiter(delimiter).build(),
             delimiter,
             cr_lines: ending == Some(LineEnding::Cr),
             out: vec![0; 4096],
             out_len: 0,
-            ends: vec![0; 64],
+            ends: vec![0; 64.min(limits.max_columns)],
             ends_len: 0,
             at_record_start: true,
             line: 1,
@@ -214,9 +266,14 @@ impl RecordReader {
         }
     }
 
+    /// The record over a limit, if one was met: nothing after it is read.
+    pub fn overflow(&self) -> Option<Overflow> {
+        self.overflow
+    }
+
     /// Feeds decoded bytes; calls `emit` for each complete record.
     pub fn feed(&mut self, mut input: &[u8], emit: &mut dyn FnMut(&Record<'_>)) {
-        while !input.is_empty() {
+        while !input.is_empty() && self.overflow.is_none() {
             if self.at_record_start {
                 let skip = input
                     .iter()
@@ -229,14 +286,21 @@ impl RecordReader {
                     return;
                 }
                 self.at_record_start = false;
+                self.record_start = self.pos;
                 self.record_line = self.line;
                 self.q = Q::FieldStart;
                 self.field = 0;
                 self.issues.clear();
                 self.quoted = 0;
             }
+            // Offer at most one byte past the limit: the record's buffers never grow
+            // beyond it, and a record one byte too long is caught at once.
+            let used = self.pos - self.record_start;
+            let budget = self.limits.max_record_bytes.saturating_sub(used);
+            let take = usize::try_from(budget)
+                .map_or(input.len(), |b| b.saturating_add(1).min(input.len()));
             let (res, nin, nout, nend) = self.rdr.read_record(
-                input,
+                &input[..take],
                 &mut self.out[self.out_len..],
                 &mut self.ends[self.ends_len..],
             );
@@ -246,11 +310,30 @@ impl RecordReader {
             self.out_len += nout;
             self.ends_len += nend;
             self.handle(res, emit);
+            if !self.at_record_start && self.pos - self.record_start > self.limits.max_record_bytes
+            {
+                self.stop(OverflowKind::RecordTooLarge);
+            }
         }
+    }
+
+    fn stop(&mut self, kind: OverflowKind) {
+        self.overflow = Some(Overflow {
+            kind,
+            line: self.record_line,
+            field: self.field,
+        });
+        // Free the partial record: nothing of it is reported but where it is.
+        self.out = Vec::new();
+        self.ends = Vec::new();
+        self.issues = Vec::new();
     }
 
     /// Flushes the last record at end of input.
     pub fn finish(&mut self, emit: &mut dyn FnMut(&Record<'_>)) {
+        if self.overflow.is_some() {
+            return;
+        }
         if matches!(self.q, Q::Quoted) && !self.at_record_start {
             self.issues.push(QuoteIssue {
                 error: QuoteError::Unclosed,
@@ -270,6 +353,9 @@ impl RecordReader {
                 return;
             }
             self.handle(res, emit);
+            if self.overflow.is_some() {
+                return;
+            }
         }
     }
 
@@ -277,12 +363,20 @@ impl RecordReader {
         match res {
             ReadRecordResult::InputEmpty | ReadRecordResult::End => {}
             ReadRecordResult::OutputFull => {
-                let n = self.out.len() * 2;
+                // At most the record limit plus one byte is ever offered (see `feed`).
+                let cap = usize::try_from(self.limits.max_record_bytes)
+                    .map_or(usize::MAX, |m| m.saturating_add(1));
+                let n = (self.out.len() * 2).min(cap).max(self.out.len() + 1);
                 self.out.resize(n, 0);
             }
             ReadRecordResult::OutputEndsFull => {
-                let n = self.ends.len() * 2;
-                self.ends.resize(n, 0);
+                // One more cell than fits: the record has more cells than the limit.
+                if self.ends_len >= self.limits.max_columns {
+                    self.stop(OverflowKind::TooManyColumns);
+                    return;
+                }
+                let n = (self.ends.len() * 2).min(self.limits.max_columns);
+                self.ends.resize(n.max(self.ends.len() + 1), 0);
             }
             ReadRecordResult::Record => {
                 let rec = Record {
@@ -394,8 +488,81 @@ impl RecordReader {
 mod tests {
     use super::*;
 
+    const TEST_LIMITS: Limits = Limits {
+        max_record_bytes: 1 << 20,
+        max_columns: 1000,
+    };
+
+    fn overflow_of(input: &[u8], limits: Limits, chunk: usize) -> (usize, Option<Overflow>) {
+        let mut r = RecordReader::new(b',', None, limits);
+        let mut n = 0;
+        let mut emit = |_: &Record<'_>| n += 1;
+        for c in input.chunks(chunk) {
+            r.feed(c, &mut emit);
+        }
+        r.finish(&mut emit);
+        (n, r.overflow())
+    }
+
+    #[test]
+    fn record_limit_is_exact_and_buffers_stay_bounded() {
+        let limits = Limits {
+            max_record_bytes: 10,
+            max_columns: 100,
+        };
+        // 10 bytes and a line break: fits; 11 bytes: over.
+        for chunk in [1, 3, 64] {
+            assert_eq!(
+                overflow_of(b"a,b\n12345,7890\nx\n", limits, chunk),
+                (3, None)
+            );
+            assert_eq!(overflow_of(b"a,b\n12345,7890", limits, chunk), (2, None));
+            let (n, o) = overflow_of(b"a,b\n12345,78901\nx\n", limits, chunk);
+            assert_eq!(n, 1);
+            let o = o.expect("over the limit");
+            assert_eq!(
+                (o.kind, o.line, o.field),
+                (OverflowKind::RecordTooLarge, 2, 1)
+            );
+        }
+        // Unbounded input: the reader holds at most the limit.
+        let mut r = RecordReader::new(b',', None, limits);
+        let zeros = [0u8; 4096];
+        for _ in 0..100 {
+            r.feed(&zeros, &mut |_| {});
+        }
+        assert_eq!(
+            r.overflow().map(|o| o.kind),
+            Some(OverflowKind::RecordTooLarge)
+        );
+        assert!(
+            r.out.len() <= 11 && r.pos <= 11,
+            "{} {}",
+            r.out.len(),
+            r.pos
+        );
+    }
+
+    #[test]
+    fn column_limit() {
+        let limits = Limits {
+            max_record_bytes: 1 << 20,
+            max_columns: 3,
+        };
+        assert_eq!(overflow_of(b"a,b,c\n1,2,3", limits, 2), (2, None));
+        let (n, o) = overflow_of(b"a,b,c\n1,2,3,4\n", limits, 2);
+        assert_eq!(n, 1);
+        assert_eq!(
+            o.map(|o| (o.kind, o.line)),
+            Some((OverflowKind::TooManyColumns, 2))
+        );
+        // At end of input without a line break too.
+        let (_, o) = overflow_of(b"a,b,c,d", limits, 64);
+        assert_eq!(o.map(|o| o.kind), Some(OverflowKind::TooManyColumns));
+    }
+
     fn records(input: &[u8], delim: u8) -> Vec<(u64, Vec<String>, Vec<QuoteError>)> {
-        let mut r = RecordReader::new(delim, None);
+        let mut r = RecordReader::new(delim, None, TEST_LIMITS);
         let mut v = Vec::new();
         let mut emit = |rec: &Record<'_>| {
             v.push((
@@ -486,8 +653,8 @@ mod tests {
                 .collect();
             let ending = [None, Some(LineEnding::Cr)][case % 2];
             let (mut fast, mut slow) = (
-                RecordReader::new(b',', ending),
-                RecordReader::new(b',', ending),
+                RecordReader::new(b',', ending, TEST_LIMITS),
+                RecordReader::new(b',', ending, TEST_LIMITS),
             );
             let mut at = 0;
             while at < bytes.len() {

@@ -67,6 +67,13 @@ pub struct Finding {
 /// Longest value quoted in a finding, in characters.
 pub const MAX_VALUE_CHARS: usize = 80;
 
+/// Longest cell value a message template (`{value}`) quotes, in characters.
+pub const MAX_QUOTED_CHARS: usize = 200;
+
+/// Longest message (and platform message) in a finding, in characters: messages quote
+/// cells and target values, which have no bound of their own.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
 /// Totals for one finding code whose findings were capped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Omitted {
@@ -153,9 +160,33 @@ impl Report {
 
 /// Truncates a value for display in a finding.
 pub(crate) fn truncate_value(v: &str) -> String {
-    match v.char_indices().nth(MAX_VALUE_CHARS) {
+    truncate_chars(v, MAX_VALUE_CHARS)
+}
+
+/// The first `max` characters of `v` (cut on a char boundary), with `…` if cut.
+pub(crate) fn truncate_chars(v: &str, max: usize) -> String {
+    if v.len() <= max {
+        // No more bytes than `max`, so no more characters.
+        return v.to_owned();
+    }
+    if v.as_bytes()[..max].is_ascii() {
+        // The common case, without walking characters one by one.
+        return format!("{}…", &v[..max]);
+    }
+    match v.char_indices().nth(max) {
         None => v.to_owned(),
         Some((i, _)) => format!("{}…", &v[..i]),
+    }
+}
+
+/// Bounds a message in place (see [`MAX_MESSAGE_CHARS`]).
+fn bound_message(m: &mut String) {
+    if m.len() <= MAX_MESSAGE_CHARS {
+        return;
+    }
+    if let Some((i, _)) = m.char_indices().nth(MAX_MESSAGE_CHARS) {
+        m.truncate(i);
+        m.push('…');
     }
 }
 
@@ -170,6 +201,10 @@ struct CodeCount {
     kept: u64,
     /// Largest row among the kept findings of this code.
     max_row: u64,
+    /// Report-order key of the last kept finding of this code, once full: a finding
+    /// that sorts after it is refused without scanning the kept ones (many findings on
+    /// one row, e.g. every bad byte of a long cell, stay linear).
+    worst: Option<(u64, u32, String)>,
 }
 
 #[derive(Debug)]
@@ -234,6 +269,7 @@ impl Sink {
                     total: 0,
                     kept: 0,
                     max_row: 0,
+                    worst: None,
                 });
                 self.counts.last_mut().expect("just pushed")
             }
@@ -246,10 +282,14 @@ impl Sink {
     }
 
     /// Adds an admitted finding, evicting the kept one with the largest row if full.
-    pub fn push(&mut self, f: Finding) {
+    pub fn push(&mut self, mut f: Finding) {
         let Some(i) = self.counts.iter().position(|c| c.code == f.code) else {
             return;
         };
+        bound_message(&mut f.message);
+        if let Some(m) = &mut f.platform_message {
+            bound_message(m);
+        }
         let row = f.row.unwrap_or(0);
         if self.counts[i].kept < self.cap {
             self.counts[i].kept += 1;
@@ -258,35 +298,39 @@ impl Sink {
             return;
         }
         // Keep the findings that come first in report order, whatever order they arrived in.
-        let key = |g: &Finding| {
-            (
-                g.row.unwrap_or(0),
-                g.column_number.unwrap_or(0),
-                g.message.clone(),
-            )
-        };
-        let victim = self
-            .findings
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| g.code == f.code)
-            .max_by_key(|(_, g)| key(g))
-            .map(|(n, g)| (n, key(g)));
-        match victim {
-            Some((n, k)) if key(&f) < k => {
-                self.findings.remove(n);
-                self.findings.push(f);
-            }
+        let key = |g: &Finding| (g.row.unwrap_or(0), g.column_number.unwrap_or(0));
+        if self.counts[i].worst.is_none() {
+            self.counts[i].worst = self.worst_of(i);
+        }
+        match &self.counts[i].worst {
+            Some((r, c, m)) if (key(&f), f.message.as_str()) < ((*r, *c), m.as_str()) => {}
             _ => return,
         }
         let code = &self.counts[i].code;
-        self.counts[i].max_row = self
-            .findings
+        if let Some(n) = self.findings.iter().enumerate().rev().find_map(|(n, g)| {
+            (&g.code == code
+                && self.counts[i]
+                    .worst
+                    .as_ref()
+                    .is_some_and(|(r, c, m)| key(g) == (*r, *c) && &g.message == m))
+            .then_some(n)
+        }) {
+            self.findings.remove(n);
+        }
+        self.findings.push(f);
+        self.counts[i].worst = self.worst_of(i);
+        self.counts[i].max_row = self.counts[i].worst.as_ref().map_or(0, |w| w.0);
+    }
+
+    /// The report-order key of the kept finding of code `i` that sorts last.
+    fn worst_of(&self, i: usize) -> Option<(u64, u32, String)> {
+        let code = &self.counts[i].code;
+        let key = |g: &Finding| (g.row.unwrap_or(0), g.column_number.unwrap_or(0));
+        self.findings
             .iter()
             .filter(|g| &g.code == code)
-            .map(|g| g.row.unwrap_or(0))
-            .max()
-            .unwrap_or(0);
+            .max_by(|a, b| (key(a), &a.message).cmp(&(key(b), &b.message)))
+            .map(|g| (key(g).0, key(g).1, g.message.clone()))
     }
 
     /// Codes over the cap, with exact totals.

@@ -5,7 +5,7 @@
 use crate::Error;
 use crate::date::{DateClass, classify};
 use crate::keys::{Id, Keys, Locs};
-use crate::report::{Finding, Severity, Sink, truncate_value};
+use crate::report::{Finding, MAX_QUOTED_CHARS, Severity, Sink, truncate_chars, truncate_value};
 use std::collections::BTreeMap;
 
 use crate::schema::{Check, Condition, DateForm, Matching, Rule, Target};
@@ -31,6 +31,9 @@ pub(crate) enum C {
     Enum {
         col: Col,
         values: Vec<String>,
+        /// `values` as a set, for exact and case-insensitive matching: a target may list
+        /// a million values.
+        set: std::collections::HashSet<String>,
         /// The values as the target spells them, for messages.
         shown: Vec<String>,
         matching: Matching,
@@ -205,6 +208,10 @@ impl Compiled {
                         col: col(column),
                         values: match matching {
                             Matching::Exact => values.clone(),
+                            _ => values.iter().map(|v| v.to_lowercase()).collect(),
+                        },
+                        set: match matching {
+                            Matching::Exact => values.iter().cloned().collect(),
                             _ => values.iter().map(|v| v.to_lowercase()).collect(),
                         },
                         shown: values.clone(),
@@ -721,7 +728,7 @@ pub(crate) fn render(template: &str, column: &str, value: &str, row: Option<&Row
         let name = &after[..close];
         match name {
             "column" => out.push_str(column),
-            "value" => out.push_str(value),
+            "value" => out.push_str(&truncate_chars(value, MAX_QUOTED_CHARS)),
             _ => match row.and_then(|r| r.lookup(name)) {
                 Some(v) => out.push_str(v),
                 None => {
@@ -771,10 +778,17 @@ fn starts_with_ignore_case(v: &str, prefix: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
-fn enum_ok(v: &str, values: &[String], matching: Matching) -> bool {
+fn enum_ok(
+    v: &str,
+    values: &[String],
+    set: &std::collections::HashSet<String>,
+    matching: Matching,
+) -> bool {
     match matching {
-        Matching::Exact => values.iter().any(|x| x == v),
-        Matching::IgnoreCase => values.iter().any(|x| x.eq_ignore_ascii_case(v)),
+        Matching::Exact => set.contains(v),
+        // `set` holds lower-case values: an ASCII-case-insensitive match is a lookup of
+        // the ASCII-lower-cased cell.
+        Matching::IgnoreCase => set.contains(&v.to_ascii_lowercase()),
         Matching::IgnoreCasePrefix => values.iter().any(|x| starts_with_ignore_case(v, x)),
     }
 }
@@ -863,6 +877,22 @@ impl Emit<'_> {
     }
 }
 
+/// Values an enum message lists in full; a longer list shows the first
+/// [`LISTED_VALUES`] and how many more (a target may list a million).
+pub(crate) const MAX_LISTED_VALUES: usize = 30;
+const LISTED_VALUES: usize = 20;
+
+fn list_values(values: &[String]) -> String {
+    if values.len() <= MAX_LISTED_VALUES {
+        return values.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        values[..LISTED_VALUES].join(", "),
+        values.len() - LISTED_VALUES
+    )
+}
+
 fn names(row: &Row<'_>, cols: &[Col]) -> String {
     cols.iter()
         .map(|&c| format!("`{}`", row.columns[c]))
@@ -939,6 +969,7 @@ pub(crate) fn check_row(
             C::Enum {
                 col,
                 values,
+                set,
                 shown,
                 matching,
                 blank_invalid,
@@ -951,7 +982,7 @@ pub(crate) fn check_row(
                 let bad = if cell.is_empty() {
                     Some(cell)
                 } else {
-                    items(cell, *sep).find(|v| !enum_ok(v, values, *matching))
+                    items(cell, *sep).find(|v| !enum_ok(v, values, set, *matching))
                 };
                 let Some(v) = bad else {
                     continue;
@@ -964,9 +995,10 @@ pub(crate) fn check_row(
                         Matching::IgnoreCasePrefix => "",
                     };
                     format!(
-                        "`{v}` is not a valid {}; expected {how}one of: {}",
+                        "`{}` is not a valid {}; expected {how}one of: {}",
+                        truncate_value(v),
                         row.columns[*col],
-                        values.join(", ")
+                        list_values(values)
                     )
                 });
             }

@@ -19,9 +19,10 @@ use crate::Error;
 use crate::decode::{Decoder, Encoding, Invalid};
 use crate::detect;
 use crate::parse::{Events, Parser};
-use crate::reader::{LineEnding, QuoteError, Record};
+use crate::reader::{Limits, LineEnding, Overflow, OverflowKind, QuoteError, Record};
 use crate::report::{
-    FileReport, Finding, REPORT_VERSION, Report, Severity, Sink, Summary, truncate_value,
+    FileReport, Finding, MAX_VALUE_CHARS, REPORT_VERSION, Report, Severity, Sink, Summary,
+    truncate_chars, truncate_value,
 };
 use crate::rules::{Compiled, Emit, Index, Row, check_row, resolve};
 use crate::schema::Target;
@@ -34,13 +35,39 @@ pub struct Options {
     /// Values the host supplies for kinds that need them (see
     /// [`Kind::parameter`](crate::schema::Kind::parameter)), e.g. `location_type`.
     pub params: std::collections::BTreeMap<String, String>,
+    /// Longest record, in bytes after decoding to UTF-8 (line break not counted). A longer
+    /// record is an error at its row and the rest of its file is not read, so no input
+    /// (a line of NULs, `/dev/zero`) is ever held whole. Default
+    /// [`DEFAULT_MAX_RECORD_BYTES`] (16 MiB); CLI `--max-record-bytes`.
+    pub max_record_bytes: u64,
+    /// Most cells in a record (the header included). More is an error at that row and the
+    /// rest of the file is not read. Default [`DEFAULT_MAX_COLUMNS`]; CLI `--max-columns`.
+    pub max_columns: u64,
 }
+
+/// Default of [`Options::max_record_bytes`]: 16 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
+/// Default of [`Options::max_columns`].
+pub const DEFAULT_MAX_COLUMNS: u64 = 10_000;
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             max_findings_per_code: 100,
             params: Default::default(),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            max_columns: DEFAULT_MAX_COLUMNS,
+        }
+    }
+}
+
+impl Options {
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max_record_bytes: self.max_record_bytes.max(1),
+            max_columns: usize::try_from(self.max_columns)
+                .unwrap_or(usize::MAX)
+                .max(1),
         }
     }
 }
@@ -61,6 +88,8 @@ pub struct Progress {
 pub struct Verdicts {
     /// One entry per file, in push order.
     pub files: Vec<FileVerdict>,
+    /// The session's record limits, so the bundler reads files exactly as it did.
+    pub(crate) limits: Limits,
 }
 
 impl Verdicts {
@@ -127,6 +156,10 @@ impl Events for CheckEvents<'_> {
         self.check
             .record(rec, self.c, self.index, self.paths, self.progress);
     }
+
+    fn overflow(&mut self, o: Overflow) {
+        self.check.overflow(o, self.c);
+    }
 }
 
 /// Per-file state the record callback needs (kept apart from the reader it is called from).
@@ -150,6 +183,19 @@ struct FileCheck {
     /// Byte spans of the current row's values, per kind column.
     spans: Vec<Option<(usize, usize)>>,
     invalid: std::collections::VecDeque<Invalid>,
+    /// Limits, for messages.
+    limits: Limits,
+    /// Work done, for tests that bound it.
+    work: Work,
+    /// A record went over a limit; the rest of the file was not read.
+    stopped: bool,
+}
+
+/// Counters of work whose growth tests bound (no timing in tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Work {
+    /// Decoded bytes searched to place invalid bytes in their cells.
+    pub located_bytes: u64,
 }
 
 impl Session {
@@ -193,7 +239,7 @@ impl Session {
         }
         let i = self.files.len();
         self.files.push(FileState {
-            parser: Parser::new(),
+            parser: Parser::new(self.options.limits()),
             finished: false,
             check: FileCheck {
                 file: i as u32,
@@ -210,6 +256,9 @@ impl Session {
                 positions: Vec::new(),
                 spans: Vec::new(),
                 invalid: Default::default(),
+                limits: self.options.limits(),
+                work: Work::default(),
+                stopped: false,
             },
         });
         self.by_path.insert(path.to_owned(), i);
@@ -242,6 +291,15 @@ impl Session {
         };
         f.parser.push(chunk, &mut ev);
         Ok(*progress)
+    }
+
+    /// Whether the file at `path` still needs bytes: false once a record of it went over a
+    /// limit (the rest is ignored and reported as not read), so a host can stop reading
+    /// it, which matters for inputs that never end. True for a path not pushed yet.
+    pub fn wants(&self, path: &str) -> bool {
+        self.by_path
+            .get(path)
+            .is_none_or(|&i| !self.files[i].finished && self.files[i].parser.wants_more())
     }
 
     /// Ends the file at `path`. A path never pushed is an empty file.
@@ -465,7 +523,13 @@ impl Session {
             omitted,
             summary,
         };
-        (report, Verdicts { files: verdicts })
+        (
+            report,
+            Verdicts {
+                files: verdicts,
+                limits: self.options.limits(),
+            },
+        )
     }
 }
 
@@ -557,6 +621,40 @@ impl FileCheck {
         });
     }
 
+    /// A record over a limit: one error at its row; nothing after it was read.
+    fn overflow(&mut self, o: Overflow, c: &Compiled) {
+        self.stopped = true;
+        // Replacements the decoder met in the unread part belong to no row.
+        self.invalid.clear();
+        let row = self.records + 1;
+        let (code, message) = match o.kind {
+            OverflowKind::RecordTooLarge => (
+                "csv.record_too_large",
+                format!(
+                    "row {row} is longer than {} bytes (the limit; raise it with --max-record-bytes); the rest of the file was not read",
+                    self.limits.max_record_bytes
+                ),
+            ),
+            OverflowKind::TooManyColumns => (
+                "csv.too_many_columns",
+                format!(
+                    "row {row} has more than {} cells (the limit; raise it with --max-columns); the rest of the file was not read",
+                    self.limits.max_columns
+                ),
+            ),
+        };
+        self.note(
+            c,
+            code,
+            Severity::Error,
+            Some(row),
+            Some(o.line),
+            Some(o.field).filter(|&i| i < self.header.len()),
+            None,
+            || message,
+        );
+    }
+
     fn delimiter_finding(&mut self, c: &Compiled) {
         let d = self.delimiter;
         match c.target.delimiter {
@@ -638,21 +736,38 @@ impl FileCheck {
                 || format!("{msg}; {t} rejects the whole file"),
             );
         }
+        // This record's replacements are its U+FFFD characters, in order: one forward
+        // search over the record for all of them (a literal U+FFFD in the input can only
+        // move the column, never the row).
+        let mut cursor = 0;
+        let mut shown: Option<(Option<usize>, String)> = None;
         while let Some(inv) = self.invalid.front().copied() {
             if inv.out_offset >= rec.end {
                 break;
             }
             self.invalid.pop_front();
-            let col = (0..rec.len()).find(|&i| field(i).contains('\u{FFFD}'));
-            let cell = col.map(field).unwrap_or("");
-            let guess = WINDOWS_1252.decode_without_bom_handling(inv.raw()).0;
-            let reading = cell.replacen('\u{FFFD}', &guess, 1);
-            let bytes: Vec<String> = inv.raw().iter().map(|b| format!("0x{b:02X}")).collect();
+            let at = memchr::memmem::find(&text.as_bytes()[cursor..], "\u{FFFD}".as_bytes())
+                .map(|p| cursor + p);
+            let next = at.map_or(text.len(), |p| p + 3);
+            self.work.located_bytes += (next - cursor) as u64;
+            cursor = next;
+            let col = at.and_then(|p| rec.field_at(p));
+            // What a message shows of the cell, once per cell (a cell may hold many).
+            if shown.as_ref().is_none_or(|(c, _)| *c != col) {
+                let cell = col.map(field).unwrap_or("");
+                shown = Some((col, truncate_chars(cell, MAX_VALUE_CHARS + 1)));
+            }
+            let shown = shown.as_ref().map_or("", |(_, s)| s.as_str());
             let line = rec.line;
-            self.note(c, "encoding.invalid_utf8", Severity::Error, Some(row), Some(line), col, Some(cell), || {
+            self.note(c, "encoding.invalid_utf8", Severity::Error, Some(row), Some(line), col, Some(shown), || {
                 if inv.raw().is_empty() {
                     format!("invalid UTF-16 at byte {}", inv.in_offset)
                 } else {
+                    let guess = WINDOWS_1252.decode_without_bom_handling(inv.raw()).0;
+                    // Only the part of the cell a message shows is re-read.
+                    let reading = shown.replacen('\u{FFFD}', &guess, 1);
+                    let bytes: Vec<String> =
+                        inv.raw().iter().map(|b| format!("0x{b:02X}")).collect();
                     format!(
                         "byte {} at offset {} is not UTF-8; read as Windows-1252 this cell is `{}`: save the file as UTF-8",
                         bytes.join(" "),
@@ -797,6 +912,11 @@ impl FileCheck {
             // The header itself cannot be parsed: no kind, as on the server.
             return;
         }
+        // First position of each name: duplicates in linear time, however wide the header.
+        let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            first_at.entry(n.as_str()).or_insert(i);
+        }
         for (i, n) in names.iter().enumerate() {
             if n.is_empty() {
                 self.note(
@@ -809,7 +929,7 @@ impl FileCheck {
                     None,
                     || format!("header cell {} is blank; its column is ignored", i + 1),
                 );
-            } else if let Some(first) = names[..i].iter().position(|m| m == n) {
+            } else if let Some(first) = first_at.get(n.as_str()).copied().filter(|&f| f < i) {
                 let n = n.clone();
                 self.note(
                     c,
@@ -873,7 +993,12 @@ impl FileCheck {
             .iter()
             .map(|h| canonical(detect::reading_name(rules, h)))
             .collect();
+        drop(first_at);
         let names: Vec<String> = names.into_iter().map(canonical).collect();
+        let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            first_at.entry(n.as_str()).or_insert(i);
+        }
         // Columns the platform reads by their exact cell; a padded cell is reported once
         // (header.padded) and its values are still checked, as the bundle will repair it.
         let strict: Vec<Option<usize>> = ck
@@ -890,7 +1015,7 @@ impl FileCheck {
         self.spans = vec![None; ck.columns.len()];
         let kind_name = c.target.kinds[kind].name.clone();
         for (i, n) in names.iter().enumerate() {
-            if n.is_empty() || names[..i].contains(n) {
+            if n.is_empty() || first_at.get(n.as_str()) != Some(&i) {
                 continue;
             }
             match ck.columns.iter().position(|col| col == n) {
@@ -987,14 +1112,11 @@ impl FileCheck {
             }
         }
         if k.ordered_columns {
-            let order: Vec<usize> = names
-                .iter()
-                .filter_map(|n| {
-                    k.columns
-                        .iter()
-                        .position(|c| detect::detection_name(rules, c) == *n)
-                })
-                .collect();
+            let mut at: HashMap<String, usize> = HashMap::with_capacity(k.columns.len());
+            for (i, c) in k.columns.iter().enumerate() {
+                at.entry(detect::detection_name(rules, c)).or_insert(i);
+            }
+            let order: Vec<usize> = names.iter().filter_map(|n| at.get(n).copied()).collect();
             if let Some(w) = order.windows(2).position(|w| w[0] > w[1]) {
                 let (col, at) = (k.columns[order[w + 1]].clone(), w + 1);
                 let expected = k.columns.join(",");
@@ -1121,7 +1243,7 @@ impl FileCheck {
                 "UTF-8 byte-order mark at the start of the file".to_owned()
             });
         }
-        if self.records == 0 {
+        if self.records == 0 && !self.stopped {
             self.note(
                 c,
                 "csv.empty_file",
@@ -1138,4 +1260,174 @@ impl FileCheck {
 
 fn rec_end(rec: &Record<'_>, i: usize) -> usize {
     rec.field_end(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets;
+
+    fn options(max_record_bytes: u64, max_columns: u64) -> Options {
+        Options {
+            max_record_bytes,
+            max_columns,
+            ..Options::default()
+        }
+    }
+
+    fn codes(r: &Report) -> Vec<(String, Option<u64>, Option<String>)> {
+        r.all_findings()
+            .map(|f| (f.code.clone(), f.row, f.column.clone()))
+            .collect()
+    }
+
+    /// A bad byte at the start of row 3 is row 3's, in the cell that holds it (it was
+    /// blamed on row 2, without a column).
+    #[test]
+    fn invalid_byte_blamed_on_its_row_and_cell() {
+        let csv = b"user_id,login_id,status\nu1,l1,active\n\xE9u2,l2,active\nu3,l3,active\n";
+        for split in [1, 7, csv.len()] {
+            let mut s = Session::new(targets::canvas()).unwrap();
+            for c in csv.chunks(split) {
+                s.push("users.csv", c).unwrap();
+            }
+            let (r, v) = s.finish_with_verdicts();
+            assert_eq!(
+                codes(&r),
+                [(
+                    "encoding.invalid_utf8".to_owned(),
+                    Some(3),
+                    Some("user_id".to_owned())
+                )],
+                "split {split}"
+            );
+            let rows: Vec<u64> = v.files[0].rows.keys().copied().collect();
+            assert_eq!(rows, [3]);
+        }
+    }
+
+    /// Placing N bad bytes of one long cell costs one pass over the record, not N: the
+    /// bytes searched are bounded by the record's length (it was N × the record).
+    #[test]
+    fn invalid_bytes_located_in_linear_work() {
+        let mut csv = b"user_id,login_id,status\nu1,".to_vec();
+        let mut cell = vec![b'a'; 1_000_000];
+        cell.iter_mut().step_by(20).for_each(|b| *b = 0xE9);
+        csv.extend_from_slice(&cell);
+        csv.extend_from_slice(b",active\n");
+        let mut s = Session::new(targets::canvas()).unwrap();
+        for c in csv.chunks(64 * 1024) {
+            s.push("users.csv", c).unwrap();
+        }
+        s.finish_file("users.csv").unwrap();
+        let work = s.files[0].check.work;
+        // 50,000 replacements of 3 bytes in a 1.1 MB record (each searched the record
+        // before: 50,000 × 1.1 MB, minutes).
+        assert!(work.located_bytes <= 1_200_000, "{}", work.located_bytes);
+        let r = s.finish();
+        let total = r.files[0]
+            .omitted
+            .iter()
+            .find(|o| o.code == "encoding.invalid_utf8")
+            .map(|o| o.total);
+        assert_eq!(total, Some(50_000));
+        let kept: Vec<&Finding> = r
+            .all_findings()
+            .filter(|f| f.code == "encoding.invalid_utf8")
+            .collect();
+        assert_eq!(kept.len(), 100);
+        assert!(kept.iter().all(|f| f.column.as_deref() == Some("login_id")));
+        assert!(
+            kept.iter()
+                .all(|f| f.value.as_ref().unwrap().chars().count() <= 81)
+        );
+    }
+
+    /// A cp1252 export with one stray quote: the quote swallows the rest of the file into
+    /// one record holding every bad byte; placing them stays one pass over it.
+    #[test]
+    fn stray_quote_with_many_bad_bytes_is_linear() {
+        let mut csv = b"user_id,login_id,status
+\"u0,l0,active\n"
+            .to_vec();
+        for i in 0..50_000 {
+            csv.extend_from_slice(format!("u{i},Ren_e,active\n").as_bytes());
+            let n = csv.len();
+            csv[n - 10] = 0xE9;
+        }
+        let mut s = Session::new(targets::canvas()).unwrap();
+        for c in csv.chunks(64 * 1024) {
+            s.push("users.csv", c).unwrap();
+        }
+        s.finish_file("users.csv").unwrap();
+        assert!(s.files[0].check.work.located_bytes <= csv.len() as u64 * 2);
+        let r = s.finish();
+        let codes: Vec<&str> = r.all_findings().map(|f| f.code.as_str()).collect();
+        assert!(codes.contains(&"csv.unclosed_quote"), "{codes:?}");
+        assert_eq!(r.summary.errors, 50_001);
+    }
+
+    /// A record over the limit is an error at its row naming the limit and the flag; the
+    /// session wants no more bytes of that file and ignores any it gets.
+    #[test]
+    fn record_over_the_limit_stops_the_file() {
+        let mut s = Session::with_options(targets::canvas(), options(1000, 100)).unwrap();
+        s.push("users.csv", b"user_id,login_id,status\nu1,l1,active\nu2,")
+            .unwrap();
+        assert!(s.wants("users.csv"));
+        let zeros = vec![0u8; 64 * 1024];
+        let mut pushed = 0;
+        while s.wants("users.csv") {
+            s.push("users.csv", &zeros).unwrap();
+            pushed += 1;
+            assert!(pushed < 10, "never stopped wanting bytes");
+        }
+        s.push("users.csv", b"\nu3,l3,active\n").unwrap();
+        assert!(s.wants("other.csv"));
+        let r = s.finish();
+        assert_eq!(
+            codes(&r),
+            [(
+                "csv.record_too_large".to_owned(),
+                Some(3),
+                Some("login_id".to_owned())
+            )]
+        );
+        let f = &r.files[0].findings[0];
+        assert!(
+            f.message.contains("1000 bytes")
+                && f.message.contains("--max-record-bytes")
+                && f.message.contains("rest of the file was not read"),
+            "{}",
+            f.message
+        );
+        assert_eq!(r.files[0].rows, 1);
+    }
+
+    /// A header wider than the limit is an error at row 1 naming the limit and the flag;
+    /// a wide header under the limit is checked in linear time (duplicates included).
+    #[test]
+    fn column_limit_and_wide_headers() {
+        let mut header: Vec<u8> = b"user_id,login_id,status".to_vec();
+        for i in 0..20_000 {
+            header.extend_from_slice(format!(",x{}", i % 10_000).as_bytes());
+        }
+        header.push(b'\n');
+        let r = crate::validate(&targets::canvas(), "users.csv", &header);
+        assert_eq!(
+            codes(&r),
+            [("csv.too_many_columns".to_owned(), Some(1), None)]
+        );
+        assert!(r.files[0].findings[0].message.contains("--max-columns"));
+        let s = Session::with_options(targets::canvas(), options(1 << 24, 30_000)).unwrap();
+        let mut s = s;
+        s.push("users.csv", &header).unwrap();
+        let r = s.finish();
+        let dup = r.files[0]
+            .omitted
+            .iter()
+            .find(|o| o.code == "header.duplicate")
+            .map(|o| o.total);
+        assert_eq!(dup, Some(10_000));
+    }
 }

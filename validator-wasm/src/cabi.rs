@@ -15,11 +15,13 @@
 //!    (and frees once the call that reads them returned) or reads results from.
 //! 3. `pf_session_new(target_ptr, target_len, options_ptr, options_len) -> handle`: the
 //!    target is a built-in name (`canvas`) or a target file's JSON text; the options are
-//!    JSON `{"max_findings_per_code": 100, "params": {"name": "value"}}` (each field
-//!    optional, unknown fields ignored; empty = defaults). `0` = error.
+//!    JSON `{"max_findings_per_code": 100, "params": {"name": "value"},
+//!    "max_record_bytes": 16777216, "max_columns": 10000}` (each field optional, unknown
+//!    fields ignored; empty = defaults). `0` = error.
 //! 4. `pf_push(handle, path_ptr, path_len, chunk_ptr, chunk_len) -> status`, any number of
 //!    times per file, in chunks of any size (hosts use 64 KiB: the guest never holds a
-//!    whole file). `pf_finish_file(handle, path_ptr, path_len) -> status`.
+//!    whole file). Status `2`: taken, and the session wants no more of that file (a record
+//!    went over a limit); the host stops reading it (new in ABI version 2). `pf_finish_file(handle, path_ptr, path_len) -> status`.
 //!    `pf_add_finding(handle, json_ptr, json_len) -> status` adds a host-made finding (a
 //!    [`validator_core::Finding`] as JSON), e.g. a ZIP entry that is not CSV.
 //! 5. `pf_finish(handle) -> u64`: ends the session and returns the report as compact JSON
@@ -41,10 +43,13 @@ use std::cell::RefCell;
 use validator_core::{Finding, Options, Session, Target};
 
 /// Version of this ABI; bumped when a signature or the protocol changes.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 const OK: i32 = 0;
 const FAILED: i32 = 1;
+/// `pf_push` only: taken, and the session wants no more bytes of that file (a record went
+/// over a limit); the host stops reading it.
+const WANTS_NO_MORE: i32 = 2;
 
 thread_local! {
     /// Open sessions; handle `n` is slot `n - 1`. wasm32-unknown-unknown has one thread.
@@ -178,6 +183,8 @@ pub unsafe extern "C" fn pf_free(ptr: *mut u8, len: u32) {
 struct AbiOptions {
     max_findings_per_code: u64,
     params: std::collections::BTreeMap<String, String>,
+    max_record_bytes: u64,
+    max_columns: u64,
 }
 
 impl Default for AbiOptions {
@@ -186,6 +193,8 @@ impl Default for AbiOptions {
         AbiOptions {
             max_findings_per_code: d.max_findings_per_code,
             params: d.params,
+            max_record_bytes: d.max_record_bytes,
+            max_columns: d.max_columns,
         }
     }
 }
@@ -199,6 +208,8 @@ fn parse_options(json: &str) -> Result<Options, String> {
     Ok(Options {
         max_findings_per_code: o.max_findings_per_code,
         params: o.params,
+        max_record_bytes: o.max_record_bytes,
+        max_columns: o.max_columns,
     })
 }
 
@@ -266,11 +277,19 @@ pub unsafe extern "C" fn pf_push(
             bytes(chunk_ptr, chunk_len),
         )
     };
-    status(path.and_then(|path| {
+    let wants = path.and_then(|path| {
         with_session(handle, |s| {
-            s.push(path, chunk).map(|_| ()).map_err(|e| e.to_string())
+            s.push(path, chunk).map_err(|e| e.to_string())?;
+            Ok(s.wants(path))
         })
-    }))
+    });
+    match wants {
+        Ok(false) => {
+            clear_error();
+            WANTS_NO_MORE
+        }
+        other => status(other.map(|_| ())),
+    }
 }
 
 /// Ends the file at `path`.

@@ -109,6 +109,13 @@ export interface SessionOptions {
   maxPerCode?: number;
   /** Host parameters of kinds that need them, e.g. `{location_type: "district"}`. */
   params?: Record<string, string>;
+  /** Longest record in bytes (after decoding to UTF-8, line break not counted); a longer one
+   * is an error at its row and the rest of its file is not read (`wants(path)` turns false).
+   * Default 16777216 (16 MiB), as the CLI's `--max-record-bytes`. */
+  maxRecordBytes?: number;
+  /** Most cells in a record (header included); more is an error at that row and the rest of
+   * the file is not read. Default 10000, as the CLI's `--max-columns`. */
+  maxColumns?: number;
   /** Keep every pushed byte so that `bundle()` can write the bundle. The session then holds
    * the whole input in wasm memory. Default false. */
   bundle?: boolean;
@@ -149,6 +156,8 @@ struct JsOptions {
     max_per_code: Option<u64>,
     /// Host parameters, e.g. `{"location_type": "district"}` (as `preflight --location-type`).
     params: Option<std::collections::BTreeMap<String, String>>,
+    max_record_bytes: Option<u64>,
+    max_columns: Option<u64>,
     /// Keep the pushed bytes for `bundle()`.
     bundle: Option<bool>,
 }
@@ -216,6 +225,12 @@ impl Session {
         if let Some(p) = options.params {
             core_options.params = p;
         }
+        if let Some(n) = options.max_record_bytes {
+            core_options.max_record_bytes = n;
+        }
+        if let Some(n) = options.max_columns {
+            core_options.max_columns = n;
+        }
         let inner = validator_core::Session::with_options(target, core_options).map_err(js_err)?;
         Ok(Session {
             inner: Some(inner),
@@ -237,11 +252,20 @@ impl Session {
         path: &str,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: &[u8],
     ) -> Result<(), JsError> {
-        self.session()?.push(path, chunk).map_err(js_err)?;
-        if let Some(kept) = &mut self.kept {
+        let s = self.session()?;
+        // Past a record over a limit, nothing more of the file is read, nor kept.
+        let wanted = s.wants(path);
+        s.push(path, chunk).map_err(js_err)?;
+        if wanted && let Some(kept) = &mut self.kept {
             keep(kept, path, chunk);
         }
         Ok(())
+    }
+
+    /// Whether the file at `path` still needs bytes: false once a record of it went over
+    /// a limit (`maxRecordBytes`, `maxColumns`); a host then stops reading that file.
+    pub fn wants(&mut self, path: &str) -> Result<bool, JsError> {
+        Ok(self.session()?.wants(path))
     }
 
     /// Ends the file at `path`.

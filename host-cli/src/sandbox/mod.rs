@@ -296,6 +296,7 @@ impl Ctx<'_> {
         let options = validator_core::Options {
             max_findings_per_code: u64::MAX,
             params,
+            ..Default::default()
         };
         let refs: Vec<(&str, &[u8])> = files
             .iter()
