@@ -163,6 +163,12 @@ fn prepare_upload(
         path: outgoing.display().to_string(),
         source,
     })?;
+    // Outgoing bundles left by a killed run (their lock died with it) are copies of the
+    // students' data: removed now.
+    for e in std::fs::read_dir(&outgoing).into_iter().flatten().flatten() {
+        crate::bundle::remove_if_unlocked(&e.path());
+    }
+    // The platform decides the wire format, whatever the target file's `bundle.format`.
     let csv = !matches!(profile.profile.target, Name::Canvas | Name::Watermark);
     let out = outgoing.join(format!(
         "{}.{}.{}",
@@ -170,7 +176,11 @@ fn prepare_upload(
         std::process::id(),
         if csv { "csv" } else { "zip" }
     ));
-    let cleanup = Cleanup(out.clone());
+    let mut cleanup = Cleanup {
+        path: out.clone(),
+        lock: None,
+    };
+    crate::bundle::remove_if_stopped(&out);
     let location_type = local
         .location_type
         .map(str::to_owned)
@@ -193,6 +203,12 @@ fn prepare_upload(
         rejects: Some(PathBuf::from(format!("{}.rejected.csv", profile.name))),
         timestamp: None,
         paths: local.paths.to_vec(),
+        format: Some(if csv {
+            validator_core::schema::BundleFormat::Csv
+        } else {
+            validator_core::schema::BundleFormat::Zip
+        }),
+        unchanged: local.force,
     };
     let mut prepared = crate::bundle::prepare(&bundle_args, local.force)?;
     let stderr = &mut io::stderr().lock();
@@ -209,6 +225,17 @@ fn prepare_upload(
         );
         return Ok(Err(ExitCode::from(1)));
     };
+    // Held while this run may still send it: the next start removes it only once the lock
+    // is gone (this process ended, however).
+    let lock = std::fs::File::open(&out).map_err(|source| Error::Read {
+        path: out.display().to_string(),
+        source,
+    })?;
+    lock.lock().map_err(|source| Error::Read {
+        path: out.display().to_string(),
+        source,
+    })?;
+    cleanup.lock = Some(lock);
     let bytes = std::fs::read(&out).map_err(|source| Error::Read {
         path: out.display().to_string(),
         source,
@@ -246,7 +273,7 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
         paths: &args.paths,
     };
     let journal = Journal::open()?;
-    let (mut prepared, upload, _cleanup) = match prepare_upload(&profile, &local, &journal)? {
+    let (mut prepared, upload, cleanup) = match prepare_upload(&profile, &local, &journal)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -358,6 +385,8 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
         }
     };
     journal.mark_sent(&mut entry, &id)?;
+    // Sent: the outgoing copy of the students' data goes now, not after the wait.
+    drop(cleanup);
     follow(args, &profile, platform.as_mut(), &id, Some(&mut prepared))
 }
 
@@ -733,12 +762,17 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Removes the outgoing bundle when the command ends.
-struct Cleanup(PathBuf);
+/// Removes the outgoing bundle once sent, or when the command ends (also on a signal, see
+/// [`crate::bundle::clean_up_on_signals`]); its lock tells the next start it is in use.
+struct Cleanup {
+    path: PathBuf,
+    lock: Option<std::fs::File>,
+}
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        crate::bundle::remove_now(&self.path);
+        self.lock.take();
     }
 }
 
