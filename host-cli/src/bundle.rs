@@ -56,6 +56,10 @@ pub struct BundleArgs {
     /// `submit --force`: what the user gave is sent, not silently left out).
     #[arg(skip)]
     pub unchanged: bool,
+    /// Check structure, encoding and quoting only, every header accepted (set by `submit`
+    /// for a Watershed or Encoura profile without `target_file`; `target` names the platform).
+    #[arg(skip)]
+    pub any_header: bool,
 }
 
 /// A check and, unless refused, a bundle written to `args.out`.
@@ -66,6 +70,9 @@ pub struct Prepared {
     pub plan: Plan,
     /// What was written; `None` when refused (`plan.blocking` says why).
     pub summary: Option<validator_core::bundle::BundleSummary>,
+    /// The lock on the written bundle (held from its first byte), so that another run's
+    /// sweep of stale files leaves it alone while this one may still send it.
+    pub out_lock: Option<File>,
     /// The inputs (for rendering the report with source lines).
     pub inputs: Inputs,
     /// The target checked against.
@@ -106,7 +113,11 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
     sweep_stale(&args.out);
     sweep_stale(&rejects);
     let mut inputs = Inputs::collect(&args.paths)?;
-    let mut target = crate::target::choose(&args.target, args.target_file.as_deref(), &mut inputs)?;
+    let mut target = if args.any_header {
+        any_header_target(&args.target, &mut inputs)?
+    } else {
+        crate::target::choose(&args.target, args.target_file.as_deref(), &mut inputs)?
+    };
     if let Some(format) = args.format {
         target.bundle.format = format;
     }
@@ -159,6 +170,7 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
         inputs,
         target,
         rejects,
+        out_lock: None,
     };
     if force {
         plan.blocking
@@ -200,7 +212,7 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
         }
         names.push(name);
     }
-    let summary = write(
+    let (summary, lock) = write(
         &prepared.target,
         &plan,
         &prepared.report,
@@ -212,6 +224,7 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
         &unchanged,
     )?;
     prepared.summary = Some(summary);
+    prepared.out_lock = lock;
     Ok(prepared)
 }
 
@@ -282,6 +295,47 @@ fn default_rejects(out: &Path) -> PathBuf {
         .file_stem()
         .map_or_else(|| "bundle".into(), |s| s.to_string_lossy().into_owned());
     out.with_file_name(format!("{stem}.rejected.csv"))
+}
+
+/// A target for a platform whose columns are the institution's own (Watershed, Encoura)
+/// when no target file says which: one kind per distinct header among the inputs, every
+/// column accepted, so structure, encoding (UTF-8) and strict quoting are still checked,
+/// and Encoura's quoted values; the columns are not.
+fn any_header_target(platform: &str, inputs: &mut Inputs) -> Result<Target, Error> {
+    let mut t = Target::new(platform);
+    t.title = match platform {
+        "watershed" => "Watershed",
+        "encoura" => "Encoura",
+        other => other,
+    }
+    .to_owned();
+    // Encoura's text qualifier: every value quoted (a warning; the bundle quotes them).
+    t.require_quoted = platform == "encoura";
+    t.bundle.quote_all = platform == "encoura";
+    t.bundle.format = BundleFormat::Csv;
+    // The headers, read by the core from each file's first chunk (no kinds: nothing else
+    // is checked in this pass).
+    let mut probe = Session::new(t.clone())?;
+    let mut buf = Vec::new();
+    for i in 0..inputs.entries.len() {
+        inputs.prefix(i, &mut buf)?;
+        let path = inputs.entries[i].path.clone();
+        probe.push(&path, &buf)?;
+        probe.finish_file(&path)?;
+    }
+    for f in probe.finish().files {
+        let named: Vec<String> = f.header.iter().filter(|h| !h.is_empty()).cloned().collect();
+        if named.is_empty() || t.kinds.iter().any(|k| k.columns == f.header) {
+            continue;
+        }
+        let mut k = validator_core::schema::Kind::new(&format!("file{}", t.kinds.len() + 1), &[]);
+        k.columns = f.header.clone();
+        k.detect.all = named;
+        k.case_sensitive_header = true;
+        k.file_name = base_name(&f.path);
+        t.kinds.push(k);
+    }
+    Ok(t)
 }
 
 /// The last component of an input path (`a/b.zip/c/x.csv` → `x.csv`).
@@ -461,13 +515,19 @@ impl Temp {
             path: tmp.display().to_string(),
             source,
         };
+        // Created and locked under a name the sweep ignores, then renamed (the lock follows
+        // the file): a concurrent run's sweep never sees it unlocked.
+        let new = tmp.with_extension("new");
+        remove_if_stopped(&new);
         remove_if_stopped(&tmp);
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&tmp)
+            .open(&new)
             .map_err(err)?;
         file.lock().map_err(err)?;
+        std::fs::rename(&new, &tmp).map_err(err)?;
+        remove_now(&new);
         Ok(Temp {
             path: tmp,
             file: Some(file),
@@ -475,14 +535,16 @@ impl Temp {
         })
     }
 
-    fn persist(mut self, to: &Path) -> Result<(), Error> {
+    /// Renames the file to `to`; returns the handle holding its lock (the lock stays on
+    /// the renamed file while the handle lives).
+    fn persist(mut self, to: &Path) -> Result<Option<File>, Error> {
         std::fs::rename(&self.path, to).map_err(|source| Error::Write {
             path: to.display().to_string(),
             source,
         })?;
         self.kept = true;
         remove_now(&self.path);
-        Ok(())
+        Ok(self.file.take())
     }
 }
 
@@ -510,7 +572,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         path: path.display().to_string(),
         source,
     })?;
-    tmp.persist(path)
+    tmp.persist(path).map(drop)
 }
 
 /// The temporary file's writer (a second handle: the first keeps the lock).
@@ -540,7 +602,7 @@ fn write(
     timestamp: Timestamp,
     rejects_path: &Path,
     unchanged: &[(String, String, u64)],
-) -> Result<validator_core::bundle::BundleSummary, Error> {
+) -> Result<(validator_core::bundle::BundleSummary, Option<File>), Error> {
     let mut out_tmp = Temp::beside(&args.out)?;
     let sink = create(&mut out_tmp)?;
     let mut rej_tmp = if args.drop_invalid {
@@ -610,8 +672,8 @@ fn write(
             t.persist(rejects_path)?;
         }
     }
-    out_tmp.persist(&args.out)?;
-    Ok(summary)
+    let lock = out_tmp.persist(&args.out)?;
+    Ok((summary, lock))
 }
 
 /// The newest modification time among the inputs (walking folders), as a UTC timestamp.

@@ -116,24 +116,17 @@ pub struct StatusArgs {
     id: String,
 }
 
-/// The target a profile's uploads are checked with.
-fn check_target(profile: &Loaded) -> Result<(String, Option<PathBuf>), Error> {
+/// The target a profile's uploads are checked with, and whether it is the permissive one
+/// (Watershed or Encoura without `target_file`: every header accepted).
+fn check_target(profile: &Loaded) -> (String, Option<PathBuf>, bool) {
     let p = &profile.profile;
-    if let Some(f) = &p.target_file {
-        // The platform's name goes along: a Sunbird deployment's profile-config JSON is read
-        // as such only for target sunbird.
-        return Ok((p.target.name().to_owned(), Some(f.clone())));
-    }
-    match p.target {
-        Name::Canvas | Name::Watermark | Name::Sunbird => {
-            Ok((p.target.name().to_owned(), None))
-        }
-        Name::Watershed => Err(profile.bad(
-            "`target_file` is required: the target built from the import template (`preflight target from-watershed TEMPLATE.json -o FILE`)".into(),
-        )),
-        Name::Encoura => Err(profile.bad(
-            "`target_file` is required: your Encoura layout (see examples/encoura/layout.toml)".into(),
-        )),
+    // The platform's name goes along: a Sunbird deployment's profile-config JSON is read as
+    // such only for target sunbird.
+    let name = p.target.name().to_owned();
+    match (&p.target_file, p.target) {
+        (Some(f), _) => (name, Some(f.clone()), false),
+        (None, Name::Watershed | Name::Encoura) => (name, None, true),
+        (None, _) => (name, None, false),
     }
 }
 
@@ -153,7 +146,19 @@ fn prepare_upload(
     local: &Local<'_>,
     journal: &Journal,
 ) -> Result<Result<(Prepared, Upload, Cleanup), ExitCode>, Error> {
-    let (target, target_file) = check_target(profile)?;
+    let (target, target_file, any_header) = check_target(profile);
+    if any_header {
+        let _ = writeln!(
+            io::stderr(),
+            "preflight: warning: profile '{}' has no `target_file`: structure, encoding and quoting are checked, the columns are NOT ({})",
+            profile.name,
+            if profile.profile.target == Name::Watershed {
+                "`preflight target from-watershed TEMPLATE.json -o FILE` makes one"
+            } else {
+                "write your layout as one, see examples/encoura/layout.toml"
+            }
+        );
+    }
     let outgoing = journal
         .path()
         .parent()
@@ -209,6 +214,7 @@ fn prepare_upload(
             validator_core::schema::BundleFormat::Zip
         }),
         unchanged: local.force,
+        any_header,
     };
     let mut prepared = crate::bundle::prepare(&bundle_args, local.force)?;
     let stderr = &mut io::stderr().lock();
@@ -225,17 +231,9 @@ fn prepare_upload(
         );
         return Ok(Err(ExitCode::from(1)));
     };
-    // Held while this run may still send it: the next start removes it only once the lock
-    // is gone (this process ended, however).
-    let lock = std::fs::File::open(&out).map_err(|source| Error::Read {
-        path: out.display().to_string(),
-        source,
-    })?;
-    lock.lock().map_err(|source| Error::Read {
-        path: out.display().to_string(),
-        source,
-    })?;
-    cleanup.lock = Some(lock);
+    // Held (since its first byte) while this run may still send it: the next start
+    // removes it only once the lock is gone (this process ended, however).
+    cleanup.lock = prepared.out_lock.take();
     let bytes = std::fs::read(&out).map_err(|source| Error::Read {
         path: out.display().to_string(),
         source,
