@@ -52,6 +52,17 @@ pub struct BundleArgs {
     /// CSV files, folders or .zip archives
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
+    /// The wire format the platform takes, whatever the target file says (set by `submit`).
+    #[arg(skip)]
+    pub format: Option<BundleFormat>,
+    /// Put files no kind matches into the bundle unchanged instead of refusing them (set by
+    /// `submit --force`: what the user gave is sent, not silently left out).
+    #[arg(skip)]
+    pub unchanged: bool,
+    /// Check structure, encoding and quoting only, every header accepted (set by `submit`
+    /// for a Watershed or Encoura profile without `target_file`; `target` names the platform).
+    #[arg(skip)]
+    pub any_header: bool,
 }
 
 /// Limits on what one input may make the validator hold (check, bundle, submit).
@@ -95,6 +106,9 @@ pub struct Prepared {
     pub plan: Plan,
     /// What was written; `None` when refused (`plan.blocking` says why).
     pub summary: Option<validator_core::bundle::BundleSummary>,
+    /// The lock on the written bundle (held from its first byte), so that another run's
+    /// sweep of stale files leaves it alone while this one may still send it.
+    pub out_lock: Option<File>,
     /// The inputs (for rendering the report with source lines).
     pub inputs: Inputs,
     /// The target checked against.
@@ -123,8 +137,26 @@ impl Prepared {
 /// not refuse the bundle: the files are written as they are (repairs still applied), for
 /// a platform that should report the errors itself.
 pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
+    let rejects = args
+        .rejects
+        .clone()
+        .unwrap_or_else(|| default_rejects(&args.out));
+    check_outputs(
+        &args.out,
+        args.drop_invalid.then_some(&rejects),
+        &args.paths,
+    )?;
+    sweep_stale(&args.out);
+    sweep_stale(&rejects);
     let mut inputs = Inputs::collect(&args.paths)?;
-    let target = crate::target::choose(&args.target, args.target_file.as_deref(), &mut inputs)?;
+    let mut target = if args.any_header {
+        any_header_target(&args.target, &mut inputs)?
+    } else {
+        crate::target::choose(&args.target, args.target_file.as_deref(), &mut inputs)?
+    };
+    if let Some(format) = args.format {
+        target.bundle.format = format;
+    }
     let timestamp = match &args.timestamp {
         Some(t) => Timestamp::parse(t).ok_or_else(|| {
             Error::Usage(format!(
@@ -157,10 +189,17 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
     }
     let (report, verdicts) = session.finish_with_verdicts();
     let mut plan = plan(&target, &report, &verdicts, args.drop_invalid);
-    let rejects = args
-        .rejects
-        .clone()
-        .unwrap_or_else(|| default_rejects(&args.out));
+    // Files no kind matches: sent as they are under `submit --force`, never left out.
+    let unchanged: Vec<(String, String, u64)> = if args.unchanged && !args.drop_invalid {
+        report
+            .files
+            .iter()
+            .filter(|f| f.kind.as_deref().and_then(|k| target.kind(k)).is_none())
+            .map(|f| (f.path.clone(), base_name(&f.path), f.rows))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut prepared = Prepared {
         report,
         plan: plan.clone(),
@@ -168,20 +207,49 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
         inputs,
         target,
         rejects,
+        out_lock: None,
     };
     if force {
         plan.blocking
             .retain(|b| b.contains("one CSV file per upload"));
     }
+    let written = plan.entries.iter().filter(|e| e.rejected.is_none()).count();
+    if prepared.target.bundle.format == BundleFormat::Csv
+        && !unchanged.is_empty()
+        && written + unchanged.len() > 1
+    {
+        let mut names: Vec<&str> = plan
+            .entries
+            .iter()
+            .filter(|e| e.rejected.is_none())
+            .map(|e| e.source.as_str())
+            .chain(unchanged.iter().map(|u| u.0.as_str()))
+            .collect();
+        names.sort_unstable();
+        return Err(Error::Usage(format!(
+            "{} takes one CSV file per upload; {} files were given ({}): nothing was sent",
+            prepared.target.title(),
+            names.len(),
+            names.join(", ")
+        )));
+    }
     if !plan.blocking.is_empty() {
         return Ok(prepared);
     }
-    if prepared.target.bundle.format == BundleFormat::Csv
-        && plan.entries.iter().all(|e| e.rejected.is_some())
-    {
+    if prepared.target.bundle.format == BundleFormat::Csv && written == 0 && unchanged.is_empty() {
         return Err(Error::Usage("nothing to bundle: no valid file".into()));
     }
-    let summary = write(
+    let mut names: Vec<&str> = plan.entries.iter().map(|e| e.name.as_str()).collect();
+    for (source, name, _) in &unchanged {
+        if names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            return Err(Error::Usage(format!(
+                "'{source}' matches no {} file kind and would be sent unchanged as {name}, but the upload already has a {name}: rename it",
+                prepared.target.title()
+            )));
+        }
+        names.push(name);
+    }
+    let (summary, lock) = write(
         &prepared.target,
         &plan,
         &prepared.report,
@@ -190,8 +258,10 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
         args,
         timestamp,
         &prepared.rejects,
+        &unchanged,
     )?;
     prepared.summary = Some(summary);
+    prepared.out_lock = lock;
     Ok(prepared)
 }
 
@@ -208,6 +278,15 @@ pub fn run(args: &BundleArgs) -> Result<ExitCode, Error> {
         );
         return Ok(ExitCode::from(1));
     };
+    for e in prepared.plan.entries.iter().filter(|e| e.kind.is_empty()) {
+        if let Some(why) = &e.rejected {
+            let _ = writeln!(
+                stderr,
+                "preflight: left out of the bundle: {why} (its rows are in {})",
+                prepared.rejects.display()
+            );
+        }
+    }
     let out = &mut io::stdout().lock();
     print_summary(summary, &prepared.rejects, out)?;
     writeln!(out, "wrote {}", args.out.display()).map_err(Error::Output)?;
@@ -228,7 +307,11 @@ pub fn print_summary(
         )?;
     }
     for c in &summary.changes {
-        w(out, format!("  changed: {c}"))?;
+        if c.contains(": sent unchanged as ") {
+            w(out, format!("  warning: {c}"))?;
+        } else {
+            w(out, format!("  changed: {c}"))?;
+        }
     }
     if summary.rejected > 0 {
         w(
@@ -251,45 +334,269 @@ fn default_rejects(out: &Path) -> PathBuf {
     out.with_file_name(format!("{stem}.rejected.csv"))
 }
 
-/// A temporary file beside `path`, removed on drop unless persisted.
+/// A target for a platform whose columns are the institution's own (Watershed, Encoura)
+/// when no target file says which: one kind per distinct header among the inputs, every
+/// column accepted, so structure, encoding (UTF-8) and strict quoting are still checked,
+/// and Encoura's quoted values; the columns are not.
+fn any_header_target(platform: &str, inputs: &mut Inputs) -> Result<Target, Error> {
+    let mut t = Target::new(platform);
+    t.title = match platform {
+        "watershed" => "Watershed",
+        "encoura" => "Encoura",
+        other => other,
+    }
+    .to_owned();
+    // Encoura's text qualifier: every value quoted (a warning; the bundle quotes them).
+    t.require_quoted = platform == "encoura";
+    t.bundle.quote_all = platform == "encoura";
+    t.bundle.format = BundleFormat::Csv;
+    // The headers, read by the core from each file's first chunk (no kinds: nothing else
+    // is checked in this pass).
+    let mut probe = Session::new(t.clone())?;
+    let mut buf = Vec::new();
+    for i in 0..inputs.entries.len() {
+        inputs.prefix(i, &mut buf)?;
+        let path = inputs.entries[i].path.clone();
+        probe.push(&path, &buf)?;
+        probe.finish_file(&path)?;
+    }
+    for f in probe.finish().files {
+        let named: Vec<String> = f.header.iter().filter(|h| !h.is_empty()).cloned().collect();
+        if named.is_empty() || t.kinds.iter().any(|k| k.columns == f.header) {
+            continue;
+        }
+        let mut k = validator_core::schema::Kind::new(&format!("file{}", t.kinds.len() + 1), &[]);
+        k.columns = f.header.clone();
+        k.detect.all = named;
+        k.case_sensitive_header = true;
+        k.file_name = base_name(&f.path);
+        t.kinds.push(k);
+    }
+    Ok(t)
+}
+
+/// The last component of an input path (`a/b.zip/c/x.csv` → `x.csv`).
+fn base_name(path: &str) -> String {
+    path.rsplit(['/', '\\']).next().unwrap_or(path).to_owned()
+}
+
+/// Refuses output paths that name an input (also a file inside a folder argument, or the
+/// same file by another name: symlink or hard link) or each other, before anything is read.
+pub fn check_outputs(out: &Path, rejects: Option<&Path>, inputs: &[PathBuf]) -> Result<(), Error> {
+    let clash = |what: &str, other: &str| {
+        Error::Usage(format!(
+            "{what} would overwrite {other}: choose another output path"
+        ))
+    };
+    let mut outputs = vec![("-o", out)];
+    if let Some(r) = rejects {
+        if same_path(out, r) {
+            return Err(clash(
+                &format!("--rejects '{}'", r.display()),
+                &format!("the bundle (-o '{}')", out.display()),
+            ));
+        }
+        outputs.push(("--rejects", r));
+    }
+    for (flag, path) in outputs {
+        for input in inputs {
+            if let Some(hit) = find_in(input, path) {
+                return Err(clash(
+                    &format!("{flag} '{}'", path.display()),
+                    &format!("the input '{}'", hit.display()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The canonical form of `p`, also when it does not exist yet (its folder canonicalised).
+fn canonical(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (parent.canonicalize(), p.file_name()) {
+        (Ok(d), Some(n)) => d.join(n),
+        _ => p.to_path_buf(),
+    }
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    if canonical(a) == canonical(b) {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    false
+}
+
+/// `input` itself, or the file under the folder `input`, that is `out`.
+fn find_in(input: &Path, out: &Path) -> Option<PathBuf> {
+    if same_path(input, out) {
+        return Some(input.to_path_buf());
+    }
+    if !input.is_dir() {
+        return None;
+    }
+    // A new file cannot be an input; an existing one may be, by any name under the folder.
+    if !out.exists() {
+        return None;
+    }
+    let mut stack = vec![input.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(p),
+                Ok(_) if same_path(&p, out) => return Some(p),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// Files to remove if the process is stopped (Ctrl-C, SIGTERM, SIGHUP): temporary files
+/// being written and outgoing bundles, i.e. copies of the students' data.
+static PENDING: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Registers `path` for removal if the process is stopped.
+pub fn remove_if_stopped(path: &Path) {
+    if let Ok(mut p) = PENDING.lock() {
+        p.push(path.to_path_buf());
+    }
+}
+
+/// Removes `path` and forgets it.
+pub fn remove_now(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    if let Ok(mut p) = PENDING.lock() {
+        p.retain(|x| x != path);
+    }
+}
+
+/// On Ctrl-C, SIGTERM or SIGHUP: remove every registered file, then exit 130. `ctrlc` runs
+/// the handler on its own thread (not in signal context), so removing files there is safe.
+/// A SIGKILL cannot be caught: [`sweep_stale`] removes what it leaves at the next start.
+pub fn clean_up_on_signals() {
+    let _ = ctrlc::set_handler(|| {
+        if let Ok(p) = PENDING.lock() {
+            for path in p.iter() {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        // No message: the main thread may hold stderr's lock, and waiting for it would keep
+        // the process (and the files it is told to drop) alive until the upload ends.
+        std::process::exit(130);
+    });
+}
+
+/// The suffix of every temporary file (`.<name>.<pid>-<n>.preflight.tmp`).
+const TEMP_SUFFIX: &str = ".preflight.tmp";
+
+/// Removes temporary files beside `path` left by a killed run: those whose writer's lock
+/// (held while it writes, released by the OS when the process dies) can be taken.
+pub fn sweep_stale(path: &Path) {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{name}.");
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with(&prefix) && n.ends_with(TEMP_SUFFIX) {
+            remove_if_unlocked(&e.path());
+        }
+    }
+}
+
+/// Removes `path` unless a live process holds its lock.
+pub fn remove_if_unlocked(path: &Path) {
+    if let Ok(f) = File::open(path)
+        && f.try_lock().is_ok()
+    {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// A temporary file beside `path`, named uniquely per process and writer, locked while
+/// open, removed on drop (or on a signal) unless persisted.
 struct Temp {
     path: PathBuf,
+    file: Option<File>,
     kept: bool,
 }
 
 impl Temp {
-    fn beside(path: &Path) -> Temp {
+    fn beside(path: &Path) -> Result<Temp, Error> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let name = path
             .file_name()
             .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-        Temp {
-            path: path.with_file_name(format!(".{name}.{}.tmp", std::process::id())),
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_file_name(format!(".{name}.{}-{n}{TEMP_SUFFIX}", std::process::id()));
+        let err = |source| Error::Write {
+            path: tmp.display().to_string(),
+            source,
+        };
+        // Created and locked under a name the sweep ignores, then renamed (the lock follows
+        // the file): a concurrent run's sweep never sees it unlocked.
+        let new = tmp.with_extension("new");
+        remove_if_stopped(&new);
+        remove_if_stopped(&tmp);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&new)
+            .map_err(err)?;
+        file.lock().map_err(err)?;
+        std::fs::rename(&new, &tmp).map_err(err)?;
+        remove_now(&new);
+        Ok(Temp {
+            path: tmp,
+            file: Some(file),
             kept: false,
-        }
+        })
     }
 
-    fn persist(mut self, to: &Path) -> Result<(), Error> {
+    /// Renames the file to `to`; returns the handle holding its lock (the lock stays on
+    /// the renamed file while the handle lives).
+    fn persist(mut self, to: &Path) -> Result<Option<File>, Error> {
         std::fs::rename(&self.path, to).map_err(|source| Error::Write {
             path: to.display().to_string(),
             source,
         })?;
         self.kept = true;
-        Ok(())
+        remove_now(&self.path);
+        Ok(self.file.take())
     }
 }
 
 impl Drop for Temp {
     fn drop(&mut self) {
         if !self.kept {
-            let _ = std::fs::remove_file(&self.path);
+            remove_now(&self.path);
         }
     }
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = Temp::beside(path);
-    let mut w = create(&tmp)?;
+    let mut tmp = Temp::beside(path)?;
+    let mut w = create(&mut tmp)?;
     w.write_all(bytes).map_err(|source| Error::Write {
         path: path.display().to_string(),
         source,
@@ -302,16 +609,23 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         path: path.display().to_string(),
         source,
     })?;
-    tmp.persist(path)
+    tmp.persist(path).map(drop)
 }
 
-fn create(t: &Temp) -> Result<BufWriter<File>, Error> {
-    File::create(&t.path)
-        .map(BufWriter::new)
-        .map_err(|source| Error::Write {
+/// The temporary file's writer (a second handle: the first keeps the lock).
+fn create(t: &mut Temp) -> Result<BufWriter<File>, Error> {
+    let file = t.file.as_ref().map(File::try_clone);
+    match file {
+        Some(Ok(f)) => Ok(BufWriter::new(f)),
+        Some(Err(source)) => Err(Error::Write {
             path: t.path.display().to_string(),
             source,
-        })
+        }),
+        None => Err(Error::Write {
+            path: t.path.display().to_string(),
+            source: io::Error::other("temporary file already closed"),
+        }),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -324,14 +638,18 @@ fn write(
     args: &BundleArgs,
     timestamp: Timestamp,
     rejects_path: &Path,
-) -> Result<validator_core::bundle::BundleSummary, Error> {
-    let out_tmp = Temp::beside(&args.out);
-    let rej_tmp = Temp::beside(rejects_path);
-    let sink = create(&out_tmp)?;
-    let rejects = if args.drop_invalid {
-        Some(create(&rej_tmp)?)
+    unchanged: &[(String, String, u64)],
+) -> Result<(validator_core::bundle::BundleSummary, Option<File>), Error> {
+    let mut out_tmp = Temp::beside(&args.out)?;
+    let sink = create(&mut out_tmp)?;
+    let mut rej_tmp = if args.drop_invalid {
+        Some(Temp::beside(rejects_path)?)
     } else {
         None
+    };
+    let rejects = match &mut rej_tmp {
+        Some(t) => Some(create(t)?),
+        None => None,
     };
     let options = BundleOptions {
         drop_invalid: args.drop_invalid,
@@ -356,6 +674,23 @@ fn write(
         }
         bundler.end()?;
     }
+    for (source, name, rows) in unchanged {
+        let Some(i) = inputs.find(source) else {
+            continue;
+        };
+        bundler.begin_unchanged(name, source, *rows)?;
+        let mut failed = None;
+        inputs.for_each_chunk(i, |chunk| match bundler.push_unchanged(chunk) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+    }
     let (sink, rejects, summary) = bundler.finish()?;
     let flush = |w: BufWriter<File>, p: &Path| -> Result<(), Error> {
         let file = w.into_inner().map_err(|e| Error::Write {
@@ -368,14 +703,14 @@ fn write(
         })
     };
     flush(sink, &out_tmp.path)?;
-    if let Some(r) = rejects {
-        flush(r, &rej_tmp.path)?;
+    if let (Some(r), Some(t)) = (rejects, rej_tmp) {
+        flush(r, &t.path)?;
         if summary.rejected > 0 {
-            rej_tmp.persist(rejects_path)?;
+            t.persist(rejects_path)?;
         }
     }
-    out_tmp.persist(&args.out)?;
-    Ok(summary)
+    let lock = out_tmp.persist(&args.out)?;
+    Ok((summary, lock))
 }
 
 /// The newest modification time among the inputs (walking folders), as a UTC timestamp.

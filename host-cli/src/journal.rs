@@ -5,7 +5,8 @@
 //! platform's id, or `unconfirmed` when the answer was lost). So a re-run of the same bundle
 //! can ask before sending it twice, and a lost id can be looked up on the platform. The file
 //! is rewritten through a temporary file and a rename, never appended in place, so a crash
-//! cannot leave half a line.
+//! cannot leave half a line; each rewrite holds `journal.lock` (std's `File::lock`), so
+//! concurrent runs keep every entry.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -106,8 +107,27 @@ impl Journal {
             .collect())
     }
 
+    /// Holds `journal.lock` (an exclusive `File::lock`) until dropped, so that concurrent
+    /// runs do their read-modify-write one after the other and none loses another's entry.
+    fn lock(&self) -> Result<std::fs::File, Error> {
+        let path = self.path.with_file_name("journal.lock");
+        let err = |source| Error::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(err)?;
+        file.lock().map_err(err)?;
+        Ok(file)
+    }
+
     /// Adds an entry.
     pub fn add(&self, entry: &Entry) -> Result<(), Error> {
+        let _lock = self.lock()?;
         let mut all = self.entries()?;
         all.push(entry.clone());
         self.save(&all)
@@ -115,6 +135,7 @@ impl Journal {
 
     /// Replaces the entry started at `time` for `sha256` (state and id changes).
     pub fn update(&self, entry: &Entry) -> Result<(), Error> {
+        let _lock = self.lock()?;
         let mut all = self.entries()?;
         match all.iter_mut().rev().find(|e| {
             e.time == entry.time && e.sha256 == entry.sha256 && e.profile == entry.profile
@@ -134,6 +155,7 @@ impl Journal {
 
     /// Drops the entry started at `time` for `sha256` (an upload the platform refused).
     pub fn remove(&self, entry: &Entry) -> Result<(), Error> {
+        let _lock = self.lock()?;
         let mut all = self.entries()?;
         all.retain(|e| {
             !(e.time == entry.time && e.sha256 == entry.sha256 && e.profile == entry.profile)

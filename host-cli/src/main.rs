@@ -157,6 +157,7 @@ pub(crate) enum Format {
 
 fn main() -> ExitCode {
     secrets::guard_panics();
+    bundle::clean_up_on_signals();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -119,24 +119,17 @@ pub struct StatusArgs {
     id: String,
 }
 
-/// The target a profile's uploads are checked with.
-fn check_target(profile: &Loaded) -> Result<(String, Option<PathBuf>), Error> {
+/// The target a profile's uploads are checked with, and whether it is the permissive one
+/// (Watershed or Encoura without `target_file`: every header accepted).
+fn check_target(profile: &Loaded) -> (String, Option<PathBuf>, bool) {
     let p = &profile.profile;
-    if let Some(f) = &p.target_file {
-        // The platform's name goes along: a Sunbird deployment's profile-config JSON is read
-        // as such only for target sunbird.
-        return Ok((p.target.name().to_owned(), Some(f.clone())));
-    }
-    match p.target {
-        Name::Canvas | Name::Watermark | Name::Sunbird => {
-            Ok((p.target.name().to_owned(), None))
-        }
-        Name::Watershed => Err(profile.bad(
-            "`target_file` is required: the target built from the import template (`preflight target from-watershed TEMPLATE.json -o FILE`)".into(),
-        )),
-        Name::Encoura => Err(profile.bad(
-            "`target_file` is required: your Encoura layout (see examples/encoura/layout.toml)".into(),
-        )),
+    // The platform's name goes along: a Sunbird deployment's profile-config JSON is read as
+    // such only for target sunbird.
+    let name = p.target.name().to_owned();
+    match (&p.target_file, p.target) {
+        (Some(f), _) => (name, Some(f.clone()), false),
+        (None, Name::Watershed | Name::Encoura) => (name, None, true),
+        (None, _) => (name, None, false),
     }
 }
 
@@ -157,7 +150,19 @@ fn prepare_upload(
     local: &Local<'_>,
     journal: &Journal,
 ) -> Result<Result<(Prepared, Upload, Cleanup), ExitCode>, Error> {
-    let (target, target_file) = check_target(profile)?;
+    let (target, target_file, any_header) = check_target(profile);
+    if any_header {
+        let _ = writeln!(
+            io::stderr(),
+            "preflight: warning: profile '{}' has no `target_file`: structure, encoding and quoting are checked, the columns are NOT ({})",
+            profile.name,
+            if profile.profile.target == Name::Watershed {
+                "`preflight target from-watershed TEMPLATE.json -o FILE` makes one"
+            } else {
+                "write your layout as one, see examples/encoura/layout.toml"
+            }
+        );
+    }
     let outgoing = journal
         .path()
         .parent()
@@ -167,6 +172,12 @@ fn prepare_upload(
         path: outgoing.display().to_string(),
         source,
     })?;
+    // Outgoing bundles left by a killed run (their lock died with it) are copies of the
+    // students' data: removed now.
+    for e in std::fs::read_dir(&outgoing).into_iter().flatten().flatten() {
+        crate::bundle::remove_if_unlocked(&e.path());
+    }
+    // The platform decides the wire format, whatever the target file's `bundle.format`.
     let csv = !matches!(profile.profile.target, Name::Canvas | Name::Watermark);
     let out = outgoing.join(format!(
         "{}.{}.{}",
@@ -174,7 +185,11 @@ fn prepare_upload(
         std::process::id(),
         if csv { "csv" } else { "zip" }
     ));
-    let cleanup = Cleanup(out.clone());
+    let mut cleanup = Cleanup {
+        path: out.clone(),
+        lock: None,
+    };
+    crate::bundle::remove_if_stopped(&out);
     let location_type = local
         .location_type
         .map(str::to_owned)
@@ -198,6 +213,13 @@ fn prepare_upload(
         timestamp: None,
         paths: local.paths.to_vec(),
         limits: local.limits.clone(),
+        format: Some(if csv {
+            validator_core::schema::BundleFormat::Csv
+        } else {
+            validator_core::schema::BundleFormat::Zip
+        }),
+        unchanged: local.force,
+        any_header,
     };
     let mut prepared = crate::bundle::prepare(&bundle_args, local.force)?;
     let stderr = &mut io::stderr().lock();
@@ -214,6 +236,9 @@ fn prepare_upload(
         );
         return Ok(Err(ExitCode::from(1)));
     };
+    // Held (since its first byte) while this run may still send it: the next start
+    // removes it only once the lock is gone (this process ended, however).
+    cleanup.lock = prepared.out_lock.take();
     let bytes = std::fs::read(&out).map_err(|source| Error::Read {
         path: out.display().to_string(),
         source,
@@ -252,7 +277,7 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
         limits: Default::default(),
     };
     let journal = Journal::open()?;
-    let (mut prepared, upload, _cleanup) = match prepare_upload(&profile, &local, &journal)? {
+    let (mut prepared, upload, cleanup) = match prepare_upload(&profile, &local, &journal)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -364,6 +389,8 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
         }
     };
     journal.mark_sent(&mut entry, &id)?;
+    // Sent: the outgoing copy of the students' data goes now, not after the wait.
+    drop(cleanup);
     follow(args, &profile, platform.as_mut(), &id, Some(&mut prepared))
 }
 
@@ -739,12 +766,17 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Removes the outgoing bundle when the command ends.
-struct Cleanup(PathBuf);
+/// Removes the outgoing bundle once sent, or when the command ends (also on a signal, see
+/// [`crate::bundle::clean_up_on_signals`]); its lock tells the next start it is in use.
+struct Cleanup {
+    path: PathBuf,
+    lock: Option<std::fs::File>,
+}
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        crate::bundle::remove_now(&self.path);
+        self.lock.take();
     }
 }
 

@@ -414,3 +414,35 @@ fn an_endless_line_ends_with_a_located_error() {
             .contains("--max-record-bytes")
     );
 }
+
+#[test]
+fn a_file_no_kind_matches_is_refused_or_left_out_and_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(
+        input.join("users.csv"),
+        "user_id,login_id,first_name,last_name,email,status\nU1,l1,A,B,a@example.edu,active\n",
+    )
+    .unwrap();
+    std::fs::write(input.join("rooms.csv"), "room,capacity\nB101,40\n").unwrap();
+    let out = dir.path().join("b.zip");
+    // Refused, naming the file.
+    let o = preflight(&["bundle", "-o", s(&out), s(&input)]);
+    assert_eq!(code(&o), 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("rooms.csv: no Canvas file kind matches its header"),
+        "{err}"
+    );
+    // With --drop-invalid: left out of the ZIP, and stderr says so.
+    let o = preflight(&["bundle", "--drop-invalid", "-o", s(&out), s(&input)]);
+    assert_eq!(code(&o), 0);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("left out of the bundle: rooms.csv: no Canvas file kind matches its header"),
+        "{err}"
+    );
+    let names: Vec<String> = entries(&out).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["users.csv"]);
+}

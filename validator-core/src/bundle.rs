@@ -433,21 +433,7 @@ impl<'a, W: Write, R: Write> Bundler<'a, W, R> {
         if entry.rejected.is_none()
             && let Out::Zip(z) = &mut self.out
         {
-            let t = self.options.timestamp;
-            let stamp = zip::DateTime::from_date_and_time(
-                t.year,
-                t.month,
-                t.day,
-                t.hour,
-                t.minute,
-                t.second & !1,
-            )
-            .map_err(|_| BundleError::Timestamp)?;
-            let opts = SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Deflated)
-                .last_modified_time(stamp)
-                .unix_permissions(0o644);
-            z.start_file(entry.name.as_str(), opts)?;
+            z.start_file(entry.name.as_str(), entry_options(self.options.timestamp)?)?;
         }
         let bundle = &self.target.bundle;
         let mut state = EntryState {
@@ -609,6 +595,45 @@ impl<'a, W: Write, R: Write> Bundler<'a, W, R> {
         Ok(())
     }
 
+    /// Starts an entry `name` that holds an input's bytes exactly as given, fed with
+    /// [`Bundler::push_unchanged`]: a file no kind matches, which a host sends anyway when
+    /// the user insists (it is not checked, and the summary says so). In a single-CSV
+    /// bundle the bytes are the whole output. Call after the planned entries.
+    pub fn begin_unchanged(
+        &mut self,
+        name: &str,
+        source: &str,
+        rows: u64,
+    ) -> Result<(), BundleError> {
+        if self.current.is_some() {
+            self.end()?;
+        }
+        if let Out::Zip(z) = &mut self.out {
+            z.start_file(name, entry_options(self.options.timestamp)?)?;
+        }
+        self.summary.entries.push(EntrySummary {
+            name: name.to_owned(),
+            source: source.to_owned(),
+            rows,
+            rejected: 0,
+            skipped: Vec::new(),
+        });
+        self.summary.changes.push(format!(
+            "{source}: sent unchanged as {name}, NOT checked: no {} file kind matches its header",
+            self.target.title()
+        ));
+        Ok(())
+    }
+
+    /// Copies the next chunk of the entry begun with [`Bundler::begin_unchanged`].
+    pub fn push_unchanged(&mut self, chunk: &[u8]) -> Result<(), BundleError> {
+        match &mut self.out {
+            Out::Zip(z) => z.write_all(chunk)?,
+            Out::Csv(w) => w.write_all(chunk)?,
+        }
+        Ok(())
+    }
+
     /// Ends the bundle; returns the sinks and what was written.
     pub fn finish(mut self) -> Result<(W, Option<R>, BundleSummary), BundleError> {
         if self.current.is_some() {
@@ -620,6 +645,17 @@ impl<'a, W: Write, R: Write> Bundler<'a, W, R> {
         };
         Ok((sink, self.rejects, self.summary))
     }
+}
+
+/// Options of a ZIP entry: deflated, the host's timestamp, mode 0644.
+fn entry_options(t: Timestamp) -> Result<SimpleFileOptions, BundleError> {
+    let stamp =
+        zip::DateTime::from_date_and_time(t.year, t.month, t.day, t.hour, t.minute, t.second & !1)
+            .map_err(|_| BundleError::Timestamp)?;
+    Ok(SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(stamp)
+        .unix_permissions(0o644))
 }
 
 /// The bundler's side of a [`Parser`].
