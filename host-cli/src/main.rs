@@ -6,9 +6,7 @@
 
 mod bundle;
 mod config;
-mod error;
 mod http;
-mod input;
 mod journal;
 mod multipart;
 mod platforms;
@@ -26,6 +24,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use host_cli::engine::{Engine, WasmModule};
+// The input reader and its error type live in the library, for the fuzz targets.
+use host_cli::{error, input};
 use validator_core::{Finding, Options, Report, Severity, targets};
 
 use crate::error::Error;
