@@ -150,6 +150,20 @@ pub(crate) enum Format {
 }
 
 fn main() -> ExitCode {
+    // `bash fuzz/run.sh responses`: this binary, built with the `afl` feature, is the fuzz
+    // target for the platforms' response parsers.
+    #[cfg(feature = "afl")]
+    if std::env::var_os("PREFLIGHT_FUZZ_RESPONSES").is_some() {
+        afl::fuzz!(|data: &[u8]| platforms::fuzzing::responses(data));
+        return ExitCode::SUCCESS;
+    }
+    // `bash fuzz/run.sh responses`: this binary, built with the `afl` feature, is the fuzz
+    // target for the platforms' response parsers.
+    #[cfg(feature = "afl")]
+    if std::env::var_os("PREFLIGHT_FUZZ_RESPONSES").is_some() {
+        afl::fuzz!(|data: &[u8]| platforms::fuzzing::responses(data));
+        return ExitCode::SUCCESS;
+    }
     secrets::guard_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
