@@ -6,9 +6,7 @@
 
 mod bundle;
 mod config;
-mod error;
 mod http;
-mod input;
 mod journal;
 mod multipart;
 mod platforms;
@@ -26,6 +24,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use host_cli::engine::{Engine, WasmModule};
+// The input reader and its error type live in the library, for the fuzz targets.
+use host_cli::{error, input};
 use validator_core::{Finding, Options, Report, Severity, targets};
 
 use crate::error::Error;
@@ -156,6 +156,20 @@ pub(crate) enum Format {
 }
 
 fn main() -> ExitCode {
+    // `bash fuzz/run.sh responses`: this binary, built with the `afl` feature, is the fuzz
+    // target for the platforms' response parsers.
+    #[cfg(feature = "afl")]
+    if std::env::var_os("PREFLIGHT_FUZZ_RESPONSES").is_some() {
+        afl::fuzz!(|data: &[u8]| platforms::fuzzing::responses(data));
+        return ExitCode::SUCCESS;
+    }
+    // `bash fuzz/run.sh responses`: this binary, built with the `afl` feature, is the fuzz
+    // target for the platforms' response parsers.
+    #[cfg(feature = "afl")]
+    if std::env::var_os("PREFLIGHT_FUZZ_RESPONSES").is_some() {
+        afl::fuzz!(|data: &[u8]| platforms::fuzzing::responses(data));
+        return ExitCode::SUCCESS;
+    }
     secrets::guard_panics();
     bundle::clean_up_on_signals();
     let cli = match Cli::try_parse() {

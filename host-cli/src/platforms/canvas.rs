@@ -81,7 +81,7 @@ pub struct Canvas {
 }
 
 #[derive(Deserialize)]
-struct SisImport {
+pub(super) struct SisImport {
     id: Value,
     #[serde(default)]
     workflow_state: String,
@@ -410,7 +410,7 @@ impl Platform for Canvas {
     }
 }
 
-fn status_of(id: &str, i: &SisImport, problems: Vec<Problem>) -> Status {
+pub(super) fn status_of(id: &str, i: &SisImport, problems: Vec<Problem>) -> Status {
     let errors = i
         .data
         .as_ref()
@@ -442,7 +442,7 @@ fn status_of(id: &str, i: &SisImport, problems: Vec<Problem>) -> Status {
 }
 
 /// The first CSV attachment's name and size, when the import lists them.
-fn attachment(i: &SisImport) -> Option<(String, Option<u64>)> {
+pub(super) fn attachment(i: &SisImport) -> Option<(String, Option<u64>)> {
     let a = i.csv_attachments.as_ref()?.first()?;
     let name = a
         .get("display_name")
@@ -453,7 +453,7 @@ fn attachment(i: &SisImport) -> Option<(String, Option<u64>)> {
 }
 
 /// Canvas's error text: `{"errors": [{"message": …}]}`, `{"message": …}` or `{"error": …}`.
-fn canvas_message(v: &Value) -> Option<String> {
+pub(super) fn canvas_message(v: &Value) -> Option<String> {
     if let Some(Value::Array(errors)) = v.get("errors") {
         let msgs: Vec<&str> = errors
             .iter()
@@ -470,7 +470,7 @@ fn canvas_message(v: &Value) -> Option<String> {
 }
 
 /// The `rel="next"` URL of a `Link` header.
-fn next_link(link: &str) -> Option<String> {
+pub(super) fn next_link(link: &str) -> Option<String> {
     link.split(',').find_map(|part| {
         let (url, params) = part.split_once(';')?;
         params

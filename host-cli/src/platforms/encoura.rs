@@ -199,7 +199,7 @@ impl<'de> Deserialize<'de> for Fields {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct FileState {
+pub(super) struct FileState {
     status: String,
     #[serde(default)]
     error: Value,
@@ -632,7 +632,7 @@ impl Platform for Encoura {
 }
 
 /// What a file record's status means: phase, message, problems.
-fn meaning(s: &FileState) -> Result<(Phase, Option<String>, Vec<Problem>), Error> {
+pub(super) fn meaning(s: &FileState) -> Result<(Phase, Option<String>, Vec<Problem>), Error> {
     let error = match &s.error {
         Value::Null => None,
         Value::String(e) if e.trim().is_empty() => None,
@@ -688,7 +688,7 @@ fn bad_answer(what: &str, reason: &str) -> Error {
 }
 
 /// A list `date` (Unix milliseconds) for people; other shapes as written.
-fn format_date(v: &Value) -> String {
+pub(super) fn format_date(v: &Value) -> String {
     match v {
         Value::Number(n) => match n.as_u64() {
             Some(ms) => crate::journal::format_time(ms / 1000),
@@ -877,7 +877,7 @@ fn free_name(dir: &Path, wanted: &str, sha256: &str) -> Result<String, Error> {
 }
 
 /// The last path segment of a URL, percent-decoded and sanitised.
-fn file_name_of(url: &str) -> Option<String> {
+pub(super) fn file_name_of(url: &str) -> Option<String> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let path = rest.split(['?', '#']).next().unwrap_or("");
     let path = path.find('/').map_or("", |i| &path[i..]);
@@ -886,7 +886,7 @@ fn file_name_of(url: &str) -> Option<String> {
 
 /// A safe file name: letters, digits, `.`, `-`, `_` (others become `_`), no leading dot,
 /// at most 200 bytes; `None` when nothing is left.
-fn sanitise(name: &str) -> Option<String> {
+pub(super) fn sanitise(name: &str) -> Option<String> {
     let s: String = name
         .chars()
         .map(|c| {

@@ -18,6 +18,10 @@ pub mod sunbird;
 pub mod watermark;
 pub mod watershed;
 
+// Parsers fed arbitrary bytes: the `responses` fuzz target and its replay test.
+#[cfg(any(test, feature = "afl"))]
+pub mod fuzzing;
+
 use std::path::PathBuf;
 
 use validator_core::Severity;

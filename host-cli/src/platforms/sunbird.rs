@@ -214,7 +214,7 @@ fn bad(what: &str, reason: String) -> Error {
 }
 
 /// The record (index, header = 0) a failure row echoes, not among `used`.
-fn locate(
+pub(super) fn locate(
     failure: &Value,
     records: &[Vec<String>],
     aliases: &BTreeMap<String, String>,
@@ -264,7 +264,7 @@ fn locate(
 }
 
 /// A failure row's data for a message: `key=value` pairs, `err_msg` left out.
-fn echoed(failure: &Value) -> String {
+pub(super) fn echoed(failure: &Value) -> String {
     let Some(m) = failure.as_object() else {
         return failure.to_string();
     };

@@ -251,7 +251,7 @@ impl Watershed {
 }
 
 /// A string field of a list result.
-fn text(r: &Value, key: &str) -> Option<String> {
+pub(super) fn text(r: &Value, key: &str) -> Option<String> {
     match r.get(key)? {
         Value::String(s) => Some(s.clone()),
         Value::Null => None,
@@ -260,7 +260,7 @@ fn text(r: &Value, key: &str) -> Option<String> {
 }
 
 /// `failedRows` (`{"<row>": "<message>"}`, header = row 1) as problems, by row.
-fn failed_rows(m: &serde_json::Map<String, Value>) -> Vec<Problem> {
+pub(super) fn failed_rows(m: &serde_json::Map<String, Value>) -> Vec<Problem> {
     let mut problems: Vec<Problem> = m
         .iter()
         .map(|(row, msg)| {
@@ -283,7 +283,7 @@ fn failed_rows(m: &serde_json::Map<String, Value>) -> Vec<Problem> {
 
 /// The import id in the upload's answer: `{"id": …}`, a bare JSON number or string, or a
 /// plain-text token.
-fn import_id(body: &[u8]) -> Option<String> {
+pub(super) fn import_id(body: &[u8]) -> Option<String> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => m.get("id").and_then(id_string),
         Ok(v) => id_string(&v),
