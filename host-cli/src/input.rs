@@ -28,7 +28,7 @@ use zip::read::{Config, read_zipfile_from_stream_with_options};
 use zip::unstable::read::ZipIterable;
 
 use crate::error::Error;
-use crate::render::escape;
+use crate::names::escape;
 
 /// Bytes read per chunk (and the prefix peeked for kind detection).
 pub const CHUNK: usize = 64 * 1024;
@@ -645,6 +645,7 @@ impl ZipAt {
 }
 
 /// A ZIP entry's reader that counts the bytes actually inflated and fails at the bounds.
+#[derive(Debug)]
 pub struct Bounded<R> {
     inner: R,
     /// Bytes inflated so far.

@@ -8,3 +8,4 @@ extern crate self as host_cli;
 pub mod engine;
 pub mod error;
 pub mod input;
+pub mod names;
