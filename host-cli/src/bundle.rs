@@ -173,18 +173,11 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
     let mut session = Session::with_options(target.clone(), options)?;
     for &i in &order {
         let path = inputs.entries[i].path.clone();
-        let mut failed = None;
-        inputs.for_each_chunk(i, |chunk| match session.push(&path, chunk) {
+        inputs.try_for_each_chunk(i, |chunk| -> Result<bool, Error> {
+            session.push(&path, chunk)?;
             // Past a record over a limit the session wants no more of the file.
-            Ok(_) => session.wants(&path),
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
+            Ok(session.wants(&path))
         })?;
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
         session.finish_file(&path)?;
     }
     let (report, verdicts) = session.finish_with_verdicts();
@@ -661,17 +654,10 @@ fn write(
             continue;
         };
         bundler.begin(&entry.source)?;
-        let mut failed = None;
-        inputs.for_each_chunk(i, |chunk| match bundler.push(chunk) {
-            Ok(()) => bundler.wants(),
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
+        inputs.try_for_each_chunk(i, |chunk| -> Result<bool, Error> {
+            bundler.push(chunk)?;
+            Ok(bundler.wants())
         })?;
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
         bundler.end()?;
     }
     for (source, name, rows) in unchanged {
@@ -679,17 +665,10 @@ fn write(
             continue;
         };
         bundler.begin_unchanged(name, source, *rows)?;
-        let mut failed = None;
-        inputs.for_each_chunk(i, |chunk| match bundler.push_unchanged(chunk) {
-            Ok(()) => true,
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
+        inputs.try_for_each_chunk(i, |chunk| -> Result<bool, Error> {
+            bundler.push_unchanged(chunk)?;
+            Ok(true)
         })?;
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
     }
     let (sink, rejects, summary) = bundler.finish()?;
     let flush = |w: BufWriter<File>, p: &Path| -> Result<(), Error> {

@@ -440,6 +440,24 @@ impl Inputs {
         })
     }
 
+    /// [`for_each_chunk`](Self::for_each_chunk) for a consumer that can fail: `f` returns
+    /// whether it wants more bytes, and its first error ends the read and is returned.
+    pub fn try_for_each_chunk<E: From<Error>>(
+        &mut self,
+        i: usize,
+        mut f: impl FnMut(&[u8]) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        let mut failed = None;
+        self.for_each_chunk(i, |chunk| match f(chunk) {
+            Ok(more) => more,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
+    }
+
     /// Index of the entry with this report path.
     pub fn find(&self, path: &str) -> Option<usize> {
         self.entries.iter().position(|e| e.path == path)

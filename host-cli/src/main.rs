@@ -231,18 +231,10 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     for i in order {
         let path = inputs.entries[i].path.clone();
         // `push` fails only for a file already finished; each path is pushed once.
-        let mut failed = None;
-        inputs.for_each_chunk(i, |chunk| match session.push(&path, chunk) {
-            // False past a record over a limit: the rest of the file is not read.
-            Ok(wants_more) => wants_more,
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
+        // False past a record over a limit: the rest of the file is not read.
+        inputs.try_for_each_chunk(i, |chunk| -> Result<bool, Error> {
+            Ok(session.push(&path, chunk)?)
         })?;
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
         session.finish_file(&path)?;
     }
     for path in &inputs.unknown {
