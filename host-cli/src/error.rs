@@ -98,8 +98,9 @@ pub enum Error {
 
 impl Error {
     /// Whether the request may have reached the server and been acted on, though no
-    /// answer came back (a timeout, a broken connection, a 5xx other than 503): such an
-    /// upload must never be re-sent blindly.
+    /// answer came back (a timeout, a broken connection, a 5xx other than 503, or a
+    /// redirect, which we never follow for an upload although the server may have created
+    /// the import before sending it): such an upload must never be re-sent blindly.
     pub fn answer_lost(&self) -> bool {
         matches!(
             self,
@@ -112,7 +113,7 @@ impl Error {
             Error::Http {
                 failure: Failure::Status(s),
                 ..
-            } if *s >= 500 && *s != 503
+            } if (*s >= 500 && *s != 503) || ((300..400).contains(s) && *s != 304)
         )
     }
 
@@ -183,6 +184,9 @@ mod tests {
         assert!(e(Failure::Timeout).answer_lost());
         assert!(e(Failure::Status(502)).answer_lost());
         assert!(!e(Failure::Status(503)).answer_lost());
+        assert!(e(Failure::Status(303)).answer_lost());
+        assert!(e(Failure::Status(307)).answer_lost());
+        assert!(!e(Failure::Status(304)).answer_lost());
         assert!(!e(Failure::Status(400)).answer_lost());
         assert!(!e(Failure::Refused).answer_lost());
         assert!(e(Failure::Status(400)).refused_by_platform());

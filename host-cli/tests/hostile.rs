@@ -566,15 +566,38 @@ fn env_of(cmd: &mut Command) {
 
 fn run_with_config(config: &str, args: &[&str], secrets: Vec<&'static str>) -> Run {
     let work = tempfile::tempdir().unwrap();
-    let path = work.path().join("preflight.toml");
-    std::fs::write(&path, config).unwrap();
+    std::fs::write(work.path().join("preflight.toml"), config).unwrap();
+    run_in(work, args, secrets)
+}
+
+/// Runs again in an earlier run's folder (same config, journal and data dir).
+fn rerun(prev: &Run, args: &[&str]) -> Run {
+    let out = command(prev.work.path(), args)
+        .output()
+        .expect("run preflight");
+    Run {
+        secrets: prev.secrets.clone(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        out,
+        // The files are `prev`'s: its own assert_no_leak walks them.
+        work: tempfile::tempdir().unwrap(),
+    }
+}
+
+fn command(work: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_preflight"));
     cmd.args(args)
-        .current_dir(work.path())
+        .current_dir(work)
         .env("NO_COLOR", "1")
-        .env("PREFLIGHT_CONFIG", &path)
-        .env("PREFLIGHT_DATA_DIR", work.path().join("data"));
+        .env("PREFLIGHT_CONFIG", work.join("preflight.toml"))
+        .env("PREFLIGHT_DATA_DIR", work.join("data"));
     env_of(&mut cmd);
+    cmd
+}
+
+fn run_in(work: tempfile::TempDir, args: &[&str], secrets: Vec<&'static str>) -> Run {
+    let mut cmd = command(work.path(), args);
     let out = cmd.output().expect("run preflight");
     Run {
         secrets,
@@ -850,7 +873,10 @@ fn canvas_link_next_to_another_host_is_not_followed() {
     assert_untouched(&h, &r);
 }
 
-/// A POST answered 303 (see other) is not replayed as a GET, nor taken for success.
+/// A POST answered 303 (see other) is not replayed as a GET, nor taken for success: the
+/// server may have created the import before redirecting, so the outcome is unknown (exit
+/// 3), the journal keeps the upload, and the next `submit` of the same bundle does not
+/// re-send it without being asked.
 #[test]
 fn canvas_upload_answered_303_is_neither_replayed_nor_success() {
     let handler: Arc<Handler> = Arc::new(|s: &Seen, hosts: &Hosts, is_other: bool| {
@@ -860,19 +886,36 @@ fn canvas_upload_answered_303_is_neither_replayed_nor_success() {
         if s.method == "POST" {
             return reply(303, "").with("Location", "/api/v1/accounts/self/sis_imports/1");
         }
+        if s.url.starts_with("/api/v1/accounts/self/sis_imports") {
+            // The listing used to look for the import finds nothing.
+            return reply(200, "[]");
+        }
         normal(s, hosts)
     });
     let h = Hostile::start(handler);
     let input = input(P::Canvas).display().to_string();
-    let r = run(
-        P::Canvas,
-        &h.hosts.main,
-        &["submit", "--profile", "t", "--force", &input],
-    );
-    r.assert_failed_with(&["redirect", "nothing was re-sent"]);
+    let args = ["submit", "--profile", "t", "--force", input.as_str()];
+    let r = run(P::Canvas, &h.hosts.main, &args);
+    assert_eq!(r.out.status.code(), Some(3), "{}", r.what());
+    for word in ["redirect", "nothing was re-sent", "NOT re-sent"] {
+        assert!(r.stderr.contains(word), "no {word:?}: {}", r.what());
+    }
     let seen = h.main_seen();
-    assert_eq!(seen.len(), 1, "only the POST: {seen:?}");
+    let posts = seen.iter().filter(|s| s.method == "POST").count();
+    assert_eq!(posts, 1, "one POST, never replayed: {seen:?}");
+    assert!(
+        seen.iter()
+            .all(|s| s.url != "/api/v1/accounts/self/sis_imports/1"),
+        "the redirect was followed: {seen:?}"
+    );
+    let journal = std::fs::read_to_string(r.work.path().join("data/journal.jsonl")).unwrap();
+    assert!(journal.contains("unconfirmed"), "journal: {journal}");
     r.assert_no_leak();
+    // Again, same bundle: the unknown outcome stops it (exit 3), nothing is uploaded.
+    let again = rerun(&r, &args);
+    assert_eq!(again.out.status.code(), Some(3), "{}", again.what());
+    let posts = h.main_seen().iter().filter(|s| s.method == "POST").count();
+    assert_eq!(posts, 1, "re-sent without asking");
 }
 
 /// A same-origin redirect of a GET is still followed (with its credentials: same origin).
