@@ -155,9 +155,66 @@ pub fn base_url(profile: &Loaded, documented: &str) -> String {
 
 /// A JSON value as an id string (numbers stay exact: Sunbird's process ids exceed 2^53).
 pub fn id_string(v: &serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
+    let id = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    usable_id(&id).then_some(id)
+}
+
+/// Longest id taken from a platform's answer (UUIDs and numbers are far shorter).
+const MAX_ID_CHARS: usize = 128;
+
+/// Whether an id from an answer may be journaled, printed and put into a URL path as it is:
+/// bounded, printable ASCII with nothing that changes a URL's meaning (`/ ? # % \` or
+/// `..`), and no secret echoed back in it. A hostile or broken server's id is a bad answer,
+/// never a path to another endpoint or a secret in the journal.
+fn usable_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_CHARS
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"/?#%\\".contains(&b))
+        && !id.contains("..")
+        && crate::secrets::redact(id) == id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_string;
+    use serde_json::json;
+
+    #[test]
+    fn ids_from_answers_are_bounded_and_cannot_redirect_a_path() {
+        assert_eq!(id_string(&json!(42)).as_deref(), Some("42"));
+        let uuid = "0b9e1c2a-7f3d-4c1e-9a55-3f2d1e0c9b8a";
+        assert_eq!(id_string(&json!(uuid)).as_deref(), Some(uuid));
+        for bad in [
+            json!(""),
+            json!("../../accounts/1"),
+            json!("1/../../x"),
+            json!("1?per_page=100"),
+            json!("1#x"),
+            json!("1%2F2"),
+            json!("a b"),
+            json!("1\u{1b}[2J"),
+            json!("x".repeat(129)),
+            json!(null),
+            json!([1]),
+        ] {
+            assert_eq!(id_string(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_id_that_echoes_a_secret_is_not_taken() {
+        crate::secrets::register("s3cr3t-token-value-1234");
+        assert_eq!(id_string(&json!("s3cr3t-token-value-1234")), None);
+        assert_eq!(
+            id_string(&json!("id-s3cr3t-t")),
+            None,
+            "an 8-character piece"
+        );
     }
 }
