@@ -294,7 +294,7 @@ fn failure_text(report: &Report) -> Option<String> {
 
 impl Encoura {
     /// The session's organizations, or the refusal.
-    fn session(&self, req: &Req) -> Result<Vec<&'static str>, Resp> {
+    fn session(&mut self, req: &Req) -> Result<Vec<&'static str>, Resp> {
         if !self.tokens.valid(req.bearer()) {
             return Err(message(401, "Unauthorized"));
         }
@@ -308,7 +308,7 @@ impl Encoura {
     }
 
     /// The session's organization named by the `Organization` header, or the refusal.
-    fn organization(&self, req: &Req) -> Result<String, Resp> {
+    fn organization(&mut self, req: &Req) -> Result<String, Resp> {
         let orgs = self.session(req)?;
         let Some(org) = req.header("organization") else {
             return Err(message(400, "Organization header is required"));

@@ -56,6 +56,10 @@ pub struct SandboxArgs {
     /// token response says)
     #[arg(long = "token-lifetime", value_name = "SECS")]
     pub token_lifetime: Option<f64>,
+    /// Fault: tokens and sessions stop working after N authorized requests (the
+    /// deterministic form of --token-lifetime, for tests whose requests are snapshotted)
+    #[arg(long = "token-uses", value_name = "N")]
+    pub token_uses: Option<u32>,
     /// Fault: accept the first upload, then wait this long before answering (a client
     /// timeout on the POST, with the import created anyway)
     #[arg(long = "slow-upload", value_name = "SECS")]
@@ -86,6 +90,8 @@ pub struct Faults {
     pub fail_first: u32,
     /// Real lifetime of tokens and sessions.
     pub token_lifetime: Option<Duration>,
+    /// Authorized requests each token or session serves.
+    pub token_uses: Option<u32>,
     /// Delay of the answer to the first upload.
     pub slow_upload: Option<Duration>,
     /// Imports never leave their first state.
@@ -316,29 +322,51 @@ impl Ctx<'_> {
     }
 }
 
-/// Tokens or sessions handed out, each with its real deadline.
+/// Tokens or sessions handed out, each with its real deadline and the uses it has left.
 #[derive(Debug, Default)]
 pub struct Tokens {
-    issued: Vec<(String, Option<Instant>)>,
+    issued: Vec<Issued>,
     counter: u64,
 }
 
+#[derive(Debug)]
+struct Issued {
+    token: String,
+    deadline: Option<Instant>,
+    uses_left: Option<u32>,
+}
+
 impl Tokens {
-    /// Hands out a new token, living `faults.token_lifetime` (forever without the fault).
+    /// Hands out a new token, living `faults.token_lifetime` and serving
+    /// `faults.token_uses` requests (forever without the faults).
     pub fn issue(&mut self, prefix: &str, faults: &Faults) -> String {
         self.counter += 1;
-        let t = format!("{prefix}-{}-{:08x}", self.counter, fastrand::u32(..));
-        let deadline = faults.token_lifetime.map(|d| Instant::now() + d);
-        self.issued.push((t.clone(), deadline));
-        t
+        let token = format!("{prefix}-{}-{:08x}", self.counter, fastrand::u32(..));
+        self.issued.push(Issued {
+            token: token.clone(),
+            deadline: faults.token_lifetime.map(|d| Instant::now() + d),
+            uses_left: faults.token_uses,
+        });
+        token
     }
 
-    /// Whether a token was issued here and has not expired.
-    pub fn valid(&self, token: Option<&str>) -> bool {
+    /// Whether a token was issued here and still works; counts the use.
+    pub fn valid(&mut self, token: Option<&str>) -> bool {
         let Some(token) = token else { return false };
-        self.issued
-            .iter()
-            .any(|(t, d)| t == token && d.is_none_or(|d| Instant::now() < d))
+        let Some(t) = self.issued.iter_mut().find(|t| t.token == token) else {
+            return false;
+        };
+        if t.deadline.is_some_and(|d| Instant::now() >= d) {
+            return false;
+        }
+        match &mut t.uses_left {
+            Some(0) => false,
+            Some(n) => {
+                *n -= 1;
+                true
+            }
+            None => true,
+        }
     }
 }
 
@@ -391,6 +419,7 @@ pub fn run(args: &SandboxArgs) -> Result<std::process::ExitCode, Error> {
         latency: Duration::from_millis(args.latency_ms),
         fail_first: args.fail_first,
         token_lifetime: args.token_lifetime.map(Duration::from_secs_f64),
+        token_uses: args.token_uses,
         slow_upload: args.slow_upload.map(Duration::from_secs_f64),
         stall: args.stall,
     };
