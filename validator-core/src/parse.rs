@@ -54,6 +54,15 @@ impl Parser {
         &self.decoder
     }
 
+    /// Frees the buffers of a finished file: a bundle of 10,000 small files must not keep
+    /// 10,000 record buffers until the session ends. The decoder (a few bytes) stays, for
+    /// what the report says about the file's encoding.
+    pub fn release(&mut self) {
+        self.scratch = Vec::new();
+        self.sniff_buf = None;
+        self.reader = None;
+    }
+
     /// Feeds the next chunk of raw bytes.
     pub fn push(&mut self, chunk: &[u8], ev: &mut dyn Events) {
         if self.stopped {

@@ -324,6 +324,8 @@ impl Session {
         f.parser.finish(&mut ev);
         f.finished = true;
         f.check.finish_file(compiled, f.parser.decoder());
+        f.parser.release();
+        f.check.spans = Vec::new();
         Ok(())
     }
 
