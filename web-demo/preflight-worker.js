@@ -194,6 +194,12 @@ async function feed(id, job, onProgress, bundle = false) {
       const { done, value } = await reader.read();
       if (done) break;
       session.push(f.path, value);
+      // Past a record over a limit the core reads nothing more of this file: stop reading
+      // it (a 10 GiB line is not streamed through the tab for nothing).
+      if (!session.wants(f.path)) {
+        reader.cancel().catch(() => {});
+        break;
+      }
       const now = performance.now();
       if (onProgress && now - lastPost >= PROGRESS_MS) {
         lastPost = now;

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Args;
 use validator_core::bundle::{BundleOptions, Bundler, Plan, Timestamp, plan};
 use validator_core::schema::BundleFormat;
-use validator_core::{Options, Report, Session, Target, Verdicts};
+use validator_core::{Finding, Options, Report, Session, Severity, Target, Verdicts};
 
 use crate::error::Error;
 use crate::input::Inputs;
@@ -180,6 +180,11 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
         })?;
         session.finish_file(&path)?;
     }
+    // What `check` says about the inputs themselves (skipped non-CSV files, nested ZIPs,
+    // special files, names differing in case) belongs in this report too.
+    for finding in inputs.take_findings(&target) {
+        session.add_finding(finding);
+    }
     let (report, verdicts) = session.finish_with_verdicts();
     let mut plan = plan(&target, &report, &verdicts, args.drop_invalid);
     // Files no kind matches: sent as they are under `submit --force`, never left out.
@@ -282,8 +287,41 @@ pub fn run(args: &BundleArgs) -> Result<ExitCode, Error> {
     }
     let out = &mut io::stdout().lock();
     print_summary(summary, &prepared.rejects, out)?;
+    print_file_warnings(&prepared.report, out)?;
     writeln!(out, "wrote {}", args.out.display()).map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// File-level warnings shown by `bundle` and `submit`, at most this many.
+const FILE_WARNINGS_SHOWN: usize = 20;
+
+/// The report's file-level warnings (no row: a skipped non-CSV file, a ZIP inside a ZIP, a
+/// FIFO in a folder, names differing only in case, ...): `check` shows them, and a bundle
+/// or an upload must not hide what it left out.
+pub fn print_file_warnings(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
+    let warnings: Vec<&Finding> = report
+        .findings
+        .iter()
+        .chain(report.files.iter().flat_map(|f| &f.findings))
+        .filter(|f| f.severity == Severity::Warning && f.row.is_none())
+        .collect();
+    for f in warnings.iter().take(FILE_WARNINGS_SHOWN) {
+        let file = f
+            .file
+            .as_deref()
+            .map(|p| format!("{}: ", host_cli::names::escape(p)))
+            .unwrap_or_default();
+        writeln!(out, "  warning: {file}{} [{}]", f.message, f.code).map_err(Error::Output)?;
+    }
+    if warnings.len() > FILE_WARNINGS_SHOWN {
+        writeln!(
+            out,
+            "  ... and {} more file warnings (`preflight check` lists them)",
+            warnings.len() - FILE_WARNINGS_SHOWN
+        )
+        .map_err(Error::Output)?;
+    }
+    Ok(())
 }
 
 /// The entries written, the changes made and where rejected rows went.

@@ -49,6 +49,16 @@ impl Platform {
             Platform::Sunbird => "sunbird",
         }
     }
+
+    /// What the platform's upload endpoint takes, whatever a target file's `bundle.format`
+    /// says: the platform decides the wire format.
+    pub fn wire_format(self) -> validator_core::schema::BundleFormat {
+        use validator_core::schema::BundleFormat::{Csv, Zip};
+        match self {
+            Platform::Watermark | Platform::Canvas => Zip,
+            Platform::Watershed | Platform::Encoura | Platform::Sunbird => Csv,
+        }
+    }
 }
 
 /// One `[profiles.NAME]` table, as written.

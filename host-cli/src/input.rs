@@ -165,6 +165,29 @@ pub struct Inputs {
     streams: Vec<Stream>,
 }
 
+impl Inputs {
+    /// The report's findings about the inputs themselves, for every command that reports
+    /// (check, bundle, submit): a warning per non-CSV file the platform skips (worded with
+    /// the target's `file.unknown_type` message when it has one), then the notes. Taken
+    /// once: a second call returns only what was found since.
+    pub fn take_findings(&mut self, target: &validator_core::Target) -> Vec<Finding> {
+        let platform_message = target.platform_messages.get("file.unknown_type");
+        let mut out: Vec<Finding> = std::mem::take(&mut self.unknown)
+            .into_iter()
+            .map(|path| Finding {
+                platform_message: platform_message.cloned(),
+                ..note(
+                    "file.unknown_type",
+                    path,
+                    format!("not a .csv file; {} skips it", target.title()),
+                )
+            })
+            .collect();
+        out.append(&mut self.notes);
+        out
+    }
+}
+
 /// Whether Canvas skips this path silently. Canvas's rule is
 /// `/__macosx|desktop d[bf]|\A\..*/i` on the extracted path; we apply the dot rule to
 /// every component, since a hidden folder's files are just as much Finder/Explorer debris.

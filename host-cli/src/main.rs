@@ -26,7 +26,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use host_cli::engine::{Engine, WasmModule};
 // The input reader and its error type live in the library, for the fuzz targets.
 use host_cli::{error, input};
-use validator_core::{Finding, Options, Report, Severity, targets};
+use validator_core::{Options, Report, targets};
 
 use crate::error::Error;
 use crate::input::Inputs;
@@ -92,6 +92,13 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+    },
+    /// Print a shell completion script (e.g. `preflight completions bash >
+    /// ~/.local/share/bash-completion/completions/preflight`)
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -197,6 +204,12 @@ fn main() -> ExitCode {
             command: TargetCommand::FromWatershed(args),
         } => watershed::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Targets { format } => list_targets(format).map(|()| ExitCode::SUCCESS),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "preflight", &mut io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -216,15 +229,13 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     let mut inputs = Inputs::collect(&args.paths)?;
     let target = target::choose(&args.target, args.target_file.as_deref(), &mut inputs)?;
     let order = processing_order(&mut inputs, &target)?;
-    let unknown_message = target.platform_messages.get("file.unknown_type").cloned();
-    let title = target.title().to_owned();
     let options = args.limits.apply(Options {
         max_findings_per_code: args.max_per_code,
         params: target::params(args.location_type.as_deref(), &args.param)?,
         ..Options::default()
     });
     let mut session = match (args.engine, &args.module) {
-        (EngineKind::Native, None) => Engine::native(target, options)?,
+        (EngineKind::Native, None) => Engine::native(target.clone(), options)?,
         (_, Some(file)) => Engine::wasm(&WasmModule::from_file(file)?, &target, options)?,
         (EngineKind::Wasm, None) => Engine::wasm(&WasmModule::embedded()?, &target, options)?,
     };
@@ -237,22 +248,8 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
         })?;
         session.finish_file(&path)?;
     }
-    for path in &inputs.unknown {
-        session.add_finding(Finding {
-            code: "file.unknown_type".into(),
-            severity: Severity::Warning,
-            file: Some(path.clone()),
-            row: None,
-            line: None,
-            column: None,
-            column_number: None,
-            value: None,
-            message: format!("not a .csv file; {title} skips it"),
-            platform_message: unknown_message.clone(),
-        })?;
-    }
-    for note in std::mem::take(&mut inputs.notes) {
-        session.add_finding(note)?;
+    for finding in inputs.take_findings(&target) {
+        session.add_finding(finding)?;
     }
     let report = session.finish()?;
     write_report(&report, &mut inputs, args.format)?;

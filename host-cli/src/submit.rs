@@ -178,7 +178,8 @@ fn prepare_upload(
         crate::bundle::remove_if_unlocked(&e.path());
     }
     // The platform decides the wire format, whatever the target file's `bundle.format`.
-    let csv = !matches!(profile.profile.target, Name::Canvas | Name::Watermark);
+    let wire_format = profile.profile.target.wire_format();
+    let csv = wire_format == validator_core::schema::BundleFormat::Csv;
     let out = outgoing.join(format!(
         "{}.{}.{}",
         profile.name,
@@ -213,11 +214,7 @@ fn prepare_upload(
         timestamp: None,
         paths: local.paths.to_vec(),
         limits: local.limits.clone(),
-        format: Some(if csv {
-            validator_core::schema::BundleFormat::Csv
-        } else {
-            validator_core::schema::BundleFormat::Zip
-        }),
+        format: Some(wire_format),
         unchanged: local.force,
         any_header,
     };
@@ -261,6 +258,7 @@ fn prepare_upload(
         sha256,
     };
     let _ = crate::bundle::print_summary(&summary, &prepared.rejects, stderr);
+    let _ = crate::bundle::print_file_warnings(&prepared.report, stderr);
     Ok(Ok((prepared, upload, cleanup)))
 }
 

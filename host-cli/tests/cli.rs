@@ -273,3 +273,26 @@ fn targets_lists_kinds() {
             .any(|k| k["name"] == "enrollments" && k["detect"]["any"].is_array())
     );
 }
+
+#[test]
+fn version_names_the_workspace_version() {
+    let o = preflight(&["--version"]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("preflight {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn completions_cover_every_subcommand() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = preflight(&["completions", shell]);
+        assert_eq!(code(&o), 0, "{shell}");
+        let script = String::from_utf8_lossy(&o.stdout);
+        for word in ["check", "bundle", "submit", "max-record-bytes"] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+    }
+    assert_eq!(code(&preflight(&["completions", "tcsh"])), 2);
+}

@@ -199,6 +199,33 @@ fn nested_zip_is_reported_not_expanded() {
     );
 }
 
+/// `bundle` says what it left out, as `check` does: the nested ZIP and a non-CSV file.
+#[test]
+fn bundle_reports_what_it_did_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = zip_bytes(&[("users.csv", USERS.as_bytes())], true);
+    let path = dir.path().join("outer.zip");
+    write_zip(
+        &path,
+        &[
+            ("users.csv", USERS.as_bytes()),
+            ("more/inner.zip", &inner),
+            ("notes.txt", b"hello"),
+        ],
+    );
+    let out = dir.path().join("bundle.zip");
+    let o = preflight(&["bundle", "-o", s(&out), s(&path)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for want in [
+        "warning: more/inner.zip:",
+        "[file.nested_zip]",
+        "warning: notes.txt: not a .csv file; Canvas skips it [file.unknown_type]",
+    ] {
+        assert!(stdout.contains(want), "no {want:?} in:\n{stdout}");
+    }
+}
+
 #[test]
 fn duplicate_names_in_a_zip_are_an_error_naming_both() {
     let dir = tempfile::tempdir().unwrap();

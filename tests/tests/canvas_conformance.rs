@@ -9,6 +9,20 @@ use validator_core::{Severity, targets};
 #[test]
 fn canvas_spec_cases() {
     let root = shared_dir().join("conformance/canvas-specs");
+    if !root.is_dir() {
+        // A plain clone has no team folder beside it; CI has, and sets PREFLIGHT_FULL=1.
+        let full = std::env::var_os("PREFLIGHT_FULL").is_some_and(|v| v == "1");
+        assert!(
+            !full,
+            "{} is missing (PREFLIGHT_FULL=1 requires the Canvas spec cases)",
+            root.display()
+        );
+        eprintln!(
+            "skipped: the Canvas spec cases are not here ({}: the team's shared folder beside the repository, or PREFLIGHT_SHARED); PREFLIGHT_FULL=1 makes this a failure",
+            root.display()
+        );
+        return;
+    }
     let mut cases: Vec<_> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
         .flatten()

@@ -11,8 +11,9 @@
 //! Every host pushes each case's files in sorted path order, in 64 KiB chunks.
 //!
 //! 2 always runs. 3–5 need a fresh `web-demo/pkg` (`bash web-demo/build.sh`), which cargo
-//! does not rebuild, so they run only with `PREFLIGHT_FULL=1` (set by tests/run-all.sh right
-//! after building the package); then a missing package, Node or Chromium is a failure.
+//! does not rebuild, so they run only with `PREFLIGHT_PKG_FRESH=1` (set by tests/run-all.sh
+//! right after building the package) or `PREFLIGHT_FULL=1` (CI); then a missing package,
+//! Node or Chromium is a failure.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -153,12 +154,14 @@ fn pkg_wasm() -> PathBuf {
     repo().join("web-demo/pkg/validator_wasm_bg.wasm")
 }
 
-/// Whether the web-demo/pkg hosts run: only with `PREFLIGHT_FULL=1`, and then the package
+/// Whether the web-demo/pkg hosts run: only with `PREFLIGHT_PKG_FRESH=1` or
+/// `PREFLIGHT_FULL=1`, and then the package
 /// must be there.
 fn full(test: &str) -> bool {
-    if std::env::var_os("PREFLIGHT_FULL").is_none_or(|v| v.is_empty() || v == "0") {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| v == "1");
+    if !set("PREFLIGHT_FULL") && !set("PREFLIGHT_PKG_FRESH") {
         eprintln!(
-            "{test}: not run (needs a fresh web-demo/pkg; tests/run-all.sh runs it with PREFLIGHT_FULL=1)"
+            "{test}: not run (needs a fresh web-demo/pkg; tests/run-all.sh builds it and runs this)"
         );
         return false;
     }

@@ -219,3 +219,21 @@ test("100,000 findings: the virtualised table stays responsive", async () => {
   await page.screenshot({ path: join(artifacts, "demo-100k.png") });
   await page.evaluate(() => document.querySelector("preflight-check").removeAttribute("max-per-code"));
 });
+
+test("a record over the limit: located finding, and the Worker stops reading the file", async () => {
+  const page = b.page;
+  const dir = join(tmp, "huge-record");
+  spawnSync("mkdir", ["-p", dir]);
+  // Row 2 holds a 17 MiB cell (the limit is 16 MiB); 32 MiB of ordinary rows follow.
+  const path = join(dir, "users.csv");
+  const row = "u1,l1,active\n";
+  writeFileSync(path, "user_id,login_id,status\nu0," + "x".repeat(17 << 20) + ",active\n" + row.repeat((32 << 20) / row.length));
+  const size = readFileSync(path).length;
+  const { report, stats } = await check(page, "files", path);
+  const f = allFindings(report).find((f) => f.code === "csv.record_too_large");
+  assert.ok(f, JSON.stringify(report.summary));
+  assert.equal(f.row, 2);
+  // Without wants() the Worker pushed every byte; now it stops a few chunks past the limit.
+  assert.ok(stats.bytes < size - (24 << 20), `read ${stats.bytes} of ${size} bytes`);
+  assert.deepEqual(b.errors, []);
+});
