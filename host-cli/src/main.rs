@@ -93,6 +93,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// List the finding codes a report can carry, with their usual severity
+    Codes {
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Print a shell completion script (e.g. `preflight completions bash >
     /// ~/.local/share/bash-completion/completions/preflight`)
     Completions {
@@ -204,6 +210,7 @@ fn main() -> ExitCode {
             command: TargetCommand::FromWatershed(args),
         } => watershed::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Targets { format } => list_targets(format).map(|()| ExitCode::SUCCESS),
+        Command::Codes { format } => list_codes(format).map(|()| ExitCode::SUCCESS),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
@@ -295,6 +302,27 @@ pub(crate) fn write_report(
             writeln!(out, "{json}").map_err(Error::Output)?;
         }
         Format::Human => render::report(report, inputs, color, &mut out)?,
+    }
+    out.flush().map_err(Error::Output)
+}
+
+fn list_codes(format: Format) -> Result<(), Error> {
+    let codes = validator_core::codes::CODES;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(codes)
+                .map_err(|e| Error::Output(io::Error::other(e)))?;
+            writeln!(out, "{json}").map_err(Error::Output)?;
+        }
+        Format::Human => {
+            let width = codes.iter().map(|c| c.code.len()).max().unwrap_or(0);
+            for c in codes {
+                let severity = format!("{:?}", c.severity).to_lowercase();
+                writeln!(out, "{:width$}  {severity:7}  {}", c.code, c.doc)
+                    .map_err(Error::Output)?;
+            }
+        }
     }
     out.flush().map_err(Error::Output)
 }

@@ -296,3 +296,18 @@ fn completions_cover_every_subcommand() {
     }
     assert_eq!(code(&preflight(&["completions", "tcsh"])), 2);
 }
+
+#[test]
+fn codes_lists_the_registry() {
+    let o = preflight(&["codes", "--format", "json"]);
+    assert_eq!(code(&o), 0);
+    let list = json(&o);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), validator_core::codes::CODES.len());
+    assert!(
+        list.iter()
+            .any(|c| c["code"] == "row.enum" && c["severity"] == "error")
+    );
+    let o = preflight(&["codes"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ref.missing "));
+}

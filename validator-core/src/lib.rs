@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod codes;
 pub mod date;
 mod decode;
 pub mod detect;

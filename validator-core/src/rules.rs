@@ -140,6 +140,7 @@ impl Compiled {
             target: target.name.clone(),
             msg,
         };
+        crate::codes::check_platform_messages(&target).map_err(bad)?;
         let mut sets: Vec<(usize, Col)> = Vec::new();
         let mut maps: Vec<(usize, Col, Col)> = Vec::new();
         // (kind, columns, owner, ignore_case, conditional) per uniqueness check.
