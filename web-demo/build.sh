@@ -28,3 +28,40 @@ raw=$(stat -c %s "$out")
 gz=$(gzip -9 -c "$out" | wc -c)
 printf 'validator_wasm_bg.wasm: %s bytes after wasm-bindgen, %s bytes after wasm-opt -Oz (%s bytes gzip -9)\n' \
   "$before" "$raw" "$gz"
+
+# The npm package (`preflight-check`) in web-demo/dist/ (not committed): the API, the element
+# and the Worker beside pkg/, so that `new URL(..., import.meta.url)` finds the .wasm and the
+# Worker wherever a bundler puts them. `npm pack web-demo/dist` makes the tarball.
+version=$(awk '/^\[workspace.package\]/{w=1} w && /^version = /{gsub(/version = |"/,""); print; exit}' Cargo.toml)
+rm -rf web-demo/dist
+mkdir -p web-demo/dist/pkg
+cp web-demo/pkg/validator_wasm.js web-demo/pkg/validator_wasm.d.ts web-demo/pkg/validator_wasm_bg.wasm \
+  web-demo/pkg/validator_wasm_bg.wasm.d.ts web-demo/dist/pkg/
+cp web-demo/preflight-api.js web-demo/preflight-check.js web-demo/preflight-worker.js web-demo/zip-reader.js \
+  web-demo/package/*.d.ts web-demo/package/README.md web-demo/dist/
+node -e '
+const [version] = process.argv.slice(1);
+const entry = (name) => ({ types: `./${name}.d.ts`, default: `./${name}.js` });
+const pkg = {
+  name: "preflight-check",
+  version,
+  description: "Check SIS import CSVs (Canvas, Watermark, Sunbird, OneRoster, custom layouts) in the browser or Node before uploading: Preflight compiled to WebAssembly",
+  type: "module",
+  license: "MIT OR Apache-2.0",
+  main: "./preflight-api.js",
+  types: "./preflight-api.d.ts",
+  exports: {
+    ".": entry("preflight-api"),
+    "./element": entry("preflight-check"),
+    "./worker": entry("preflight-worker"),
+    "./wasm": "./pkg/validator_wasm_bg.wasm",
+    "./package.json": "./package.json",
+  },
+  sideEffects: ["./preflight-check.js", "./preflight-worker.js"],
+  engines: { node: ">=20" },
+  files: ["*.js", "*.d.ts", "pkg/", "README.md"],
+};
+require("fs").writeFileSync("web-demo/dist/package.json", JSON.stringify(pkg, null, 2) + "\n");
+' "$version"
+printf 'web-demo/dist: preflight-check@%s, %s bytes in %s files\n' "$version" \
+  "$(du -cb web-demo/dist | tail -1 | cut -f1)" "$(find web-demo/dist -type f | wc -l)"

@@ -6,7 +6,10 @@
 //   <script type="module" src="/preflight/preflight-check.js"></script>
 //   <preflight-check target="canvas"></preflight-check>
 //
-// Attributes: target ("canvas", another built-in name, or "auto"), max-per-code (findings
+// Attributes: target ("canvas", another built-in name, or "auto"), target-file (URL of a
+// target file, TOML/JSON or a Table Schema: Watershed, Encoura and custom layouts; the
+// targetFile property takes its text or object instead), params (host parameters,
+// `location_type=district`; or the params property, an object), max-per-code (findings
 // kept per code and file; default 100 as in the CLI), drop-invalid (the bundle keeps only
 // valid rows, the rejected ones are downloaded as preflight-bundle.rejected.csv; without it
 // a bundle with errors is refused, as `preflight bundle` without --drop-invalid), worker
@@ -15,7 +18,8 @@
 // {bytes, totalBytes, rows, files, file}, preflight-report {report, target, stats},
 // preflight-bundle {bytes, blob, format, summary, rejects}, preflight-error {message}.
 // API: el.check(inputs) (see preflight-worker.js for inputs), el.checkFiles(fileList),
-// el.report, el.findings, el.errorCsv(), el.ready (a Promise).
+// el.report, el.findings, el.errorCsv(), el.ready (a Promise), el.cancel() (also the Cancel
+// button shown while checking; the Worker ends, and ends too when the element is removed).
 
 const ROW = 28; // px per findings row (fixed: the table is virtualised)
 const OVERSCAN = 10;
@@ -54,7 +58,7 @@ const TEMPLATE = `
   <label class="pick">Choose a folder…<input type="file" name="folder" webkitdirectory></label>
 </div>
 <div class="status" part="status" role="status" aria-live="polite"></div>
-<progress hidden max="1" value="0"></progress>
+<progress hidden max="1" value="0"></progress> <button type="button" name="cancel" hidden>Cancel</button>
 <div class="summary" part="summary" hidden>
   <p class="totals"></p>
   <table class="files"><thead><tr><th>file</th><th>kind</th><th class="num">rows</th><th class="num">bytes</th>
@@ -131,6 +135,9 @@ export class PreflightCheck extends HTMLElement {
   #report = null;
   #canBundle = false;
   #frame = 0;
+  #params = null;
+  /** A target file (text or object) used instead of the `target` attribute. */
+  targetFile = null;
 
   constructor() {
     super();
@@ -179,6 +186,7 @@ export class PreflightCheck extends HTMLElement {
       download(new Blob([this.errorCsv()], { type: "text/csv;charset=utf-8" }), "preflight-errors.csv"),
     );
     this.$('button[name="bundle"]').addEventListener("click", () => this.bundle().catch(() => {}));
+    this.$('button[name="cancel"]').addEventListener("click", () => this.cancel());
     this.$(".viewport").addEventListener("scroll", () => this.#schedule(), { passive: true });
   }
 
@@ -277,18 +285,64 @@ export class PreflightCheck extends HTMLElement {
     const maxPerCode = Number(this.getAttribute("max-per-code")) || undefined;
     this.#status("Reading…");
     this.$('button[name="bundle"]').disabled = true;
+    this.$('button[name="cancel"]').hidden = false;
     try {
-      const m = await this.#request({ type: "check", target, maxPerCode, inputs });
+      const targetFile = await this.#targetFile();
+      const msg = { type: "check", target, maxPerCode, inputs, params: this.params ?? undefined };
+      if (typeof targetFile === "string") msg.targetText = targetFile;
+      else if (targetFile) msg.target = targetFile;
+      const m = await this.#request(msg);
       this.$("progress").hidden = true;
       this.#show(m.report, m);
       this.#emit("preflight-report", { report: m.report, target: m.target, stats: m.stats });
       return m.report;
     } catch (e) {
       this.$("progress").hidden = true;
-      this.#status(`Could not check these files: ${e.message}`);
-      this.#emit("preflight-error", { message: e.message });
+      this.#status(e.cancelled ? "Cancelled." : `Could not check these files: ${e.message}`);
+      this.#emit("preflight-error", { message: e.message, cancelled: !!e.cancelled });
       throw e;
+    } finally {
+      this.$('button[name="cancel"]').hidden = true;
     }
+  }
+
+  /**
+   * The target file: the `targetFile` property (a target file's text, TOML/JSON/Table
+   * Schema, or a target-file object), else the `target-file` attribute (a URL, fetched).
+   */
+  async #targetFile() {
+    if (this.targetFile != null) return this.targetFile;
+    const url = this.getAttribute("target-file");
+    if (!url) return null;
+    const r = await fetch(new URL(url, document.baseURI));
+    if (!r.ok) throw new Error(`target file ${url}: HTTP ${r.status}`);
+    return r.text();
+  }
+
+  /** Host parameters: the `params` property, else the `params` attribute (`k=v&k=v`). */
+  get params() {
+    if (this.#params) return this.#params;
+    const attr = this.getAttribute("params");
+    return attr ? Object.fromEntries(new URLSearchParams(attr)) : null;
+  }
+  set params(value) {
+    this.#params = value;
+  }
+
+  /** Stops the running check or bundle: the Worker is ended (and restarted on next use). */
+  cancel() {
+    if (!this.#worker) return;
+    this.#worker.terminate();
+    this.#worker = null;
+    const cancelled = Object.assign(new Error("cancelled"), { cancelled: true });
+    for (const p of this.#pending.values()) p.fail(cancelled);
+    this.#pending.clear();
+    this.$("progress").hidden = true;
+  }
+
+  disconnectedCallback() {
+    // A removed element leaves no Worker (and no wasm memory) behind.
+    this.cancel();
   }
 
   /**

@@ -497,3 +497,30 @@ pub fn targets() -> Vec<String> {
         .map(|s| (*s).to_owned())
         .collect()
 }
+
+/// A target file's text as the target-file object `new Session()` takes: a Preflight target
+/// in JSON (e.g. from `preflight target from-watershed`) or TOML (e.g. an Encoura layout),
+/// or a Frictionless Table Schema / Data Package (imported as `preflight --target-file`
+/// imports it). Throws an `Error` saying what is wrong, also for a target that does not
+/// compile.
+#[wasm_bindgen(js_name = targetFromText, unchecked_return_type = "TargetFile")]
+pub fn target_from_text(text: &str) -> Result<JsValue, JsError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let target: validator_core::Target = if text.trim_start().starts_with('{') {
+        if validator_core::import::is_table_schema(text) {
+            validator_core::import::table_schema(text)
+                .map_err(|e| js_err(format!("invalid Table Schema: {e}")))?
+                .target
+        } else {
+            serde_json::from_str(text).map_err(|e| js_err(format!("invalid target file: {e}")))?
+        }
+    } else {
+        // Through a JSON value: the Target deserializer is then instantiated once (for
+        // serde_json), not again for toml, which keeps the .wasm smaller.
+        let value: serde_json::Value =
+            toml::from_str(text).map_err(|e| js_err(format!("invalid target file (TOML): {e}")))?;
+        serde_json::from_value(value).map_err(|e| js_err(format!("invalid target file: {e}")))?
+    };
+    validator_core::Session::new(target.clone()).map_err(js_err)?;
+    to_js(&target)
+}

@@ -237,3 +237,41 @@ test("a record over the limit: located finding, and the Worker stops reading the
   assert.ok(stats.bytes < size - (24 << 20), `read ${stats.bytes} of ${size} bytes`);
   assert.deepEqual(b.errors, []);
 });
+
+test("a Watershed file with its target file (targetFile property): the CLI's report", async () => {
+  const page = b.page;
+  const target = join(tmp, "watershed-target.json");
+  spawnSync("cargo", ["run", "-q", "-p", "host-cli", "--", "target", "from-watershed", "examples/watershed/template.json", "-o", target], { cwd: root });
+  const dir = join(root, "examples", "watershed");
+  const csvs = readdirSync(dir).filter((n) => n.endsWith(".csv")).map((n) => join(dir, n));
+  await page.evaluate((text) => (document.querySelector("preflight-check").targetFile = text), readFileSync(target, "utf8"));
+  try {
+    const { report, target: name } = await check(page, "files", csvs);
+    assert.deepEqual(report, cliReport("--target-file", target, ...csvs));
+    assert.equal(name, report.target);
+    await page.screenshot({ path: join(artifacts, "demo-watershed.png"), fullPage: true });
+  } finally {
+    await page.evaluate(() => (document.querySelector("preflight-check").targetFile = null));
+  }
+});
+
+test("Cancel stops a check; the next check works", async () => {
+  const page = b.page;
+  const path = join(tmp, "slow.csv");
+  const row = "u1,l1,active\n";
+  writeFileSync(path, "user_id,login_id,status\n" + row.repeat((64 << 20) / row.length));
+  const outcome = page.evaluate(
+    () =>
+      new Promise((ok) => {
+        const el = document.querySelector("preflight-check");
+        el.addEventListener("preflight-progress", () => el.shadowRoot.querySelector('button[name="cancel"]').click(), { once: true });
+        el.addEventListener("preflight-error", (e) => ok(e.detail), { once: true });
+        el.addEventListener("preflight-report", () => ok({ finished: true }), { once: true });
+      }),
+  );
+  await page.locator("preflight-check input[name=files]").setInputFiles(path);
+  assert.deepEqual(await outcome, { message: "cancelled", cancelled: true });
+  assert.equal(await page.locator('preflight-check button[name="cancel"]').isVisible(), false);
+  const { report } = await check(page, "folder", example);
+  assert.deepEqual(report, cliReport("examples/canvas"));
+});
