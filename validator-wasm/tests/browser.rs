@@ -32,4 +32,5 @@ tests!(
     report_is_a_plain_js_object,
     bundle_writes_the_cli_zip,
     bundle_refusals_and_defaults,
+    target_from_text_reads_toml_json_and_table_schema,
 );

@@ -3,7 +3,7 @@
 //! `Error`s), as a portal would.
 
 use js_sys::{JSON, Reflect};
-use validator_wasm::{Session, targets};
+use validator_wasm::{Session, target_from_text, targets};
 use wasm_bindgen::{JsCast, JsValue};
 
 const ACCOUNTS: &[u8] = include_bytes!("../../../examples/canvas/accounts.csv");
@@ -229,6 +229,26 @@ pub fn target_file_object() {
     assert_eq!(r["files"][0]["kind"], "things");
     assert_eq!(r["files"][0]["findings"][0]["code"], "row.required");
     assert_eq!(r["files"][0]["findings"][0]["row"], 2);
+}
+
+/// A target file's text (TOML, JSON, Table Schema) gives the target the CLI loads from it.
+pub fn target_from_text_reads_toml_json_and_table_schema() {
+    let layout = include_str!("../../../examples/encoura/layout.toml");
+    let from_toml = json(&target_from_text(layout).unwrap());
+    let native: validator_core::Target = toml::from_str(layout).unwrap();
+    assert_eq!(from_toml, serde_json::to_value(&native).unwrap());
+    let from_json = json(&target_from_text(&from_toml.to_string()).unwrap());
+    assert_eq!(from_json, from_toml);
+    let schema = r#"{"fields": [{"name": "id", "type": "integer"}]}"#;
+    let imported = validator_core::import::table_schema(schema).unwrap().target;
+    assert_eq!(
+        json(&target_from_text(schema).unwrap()),
+        serde_json::to_value(&imported).unwrap()
+    );
+    // A BOM is not part of the text; what is not a target says so.
+    assert!(target_from_text(&format!("\u{feff}{layout}")).is_ok());
+    assert!(error_message(target_from_text("name = 1")).contains("invalid target file"));
+    assert!(error_message(target_from_text("{\"kinds\": 3}")).contains("invalid target file"));
 }
 
 pub fn kinds_prefix_skip_and_cap() {
