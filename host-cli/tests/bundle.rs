@@ -284,6 +284,33 @@ fn sunbird_location_type_missing_is_a_warning_for_check_and_bundle() {
     );
 }
 
+#[test]
+fn sunbird_blank_lines_before_the_header_are_left_out_of_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let loc = dir.path().join("location.csv");
+    std::fs::write(
+        &loc,
+        ",,,\n , ,,\ncode,name,parentCode,parentId\nKA-BLR,Bengaluru,KA,\n,,,\nKA-MYS,Mysuru,KA,\n",
+    )
+    .unwrap();
+    let out = dir.path().join("upload.csv");
+    let o = preflight(&[
+        "bundle",
+        "--target",
+        "sunbird",
+        "--location-type",
+        "district",
+        "-o",
+        s(&out),
+        s(&loc),
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "code,name,parentCode,parentId\nKA-BLR,Bengaluru,KA,\nKA-MYS,Mysuru,KA,\n"
+    );
+}
+
 fn encoura() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/encoura")
 }

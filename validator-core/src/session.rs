@@ -551,7 +551,7 @@ fn sort_findings(v: &mut [Finding]) {
 }
 
 /// Ruby's `strip`: ASCII whitespace and NUL.
-fn strip(s: &str) -> &str {
+pub(crate) fn strip(s: &str) -> &str {
     // Bytes, not chars: every byte trimmed is ASCII, so the cuts are char boundaries.
     let strippable = |b: &u8| *b == b' ' || (b'\t'..=b'\r').contains(b) || *b == 0;
     let b = s.as_bytes();
