@@ -616,6 +616,8 @@ pub(crate) struct Index {
     deferred: Vec<Deferred>,
     /// File stem → mode, from the manifest (`file.users,bulk` → `users` → `bulk`).
     pub modes: BTreeMap<String, String>,
+    /// The manifest's required properties ([`crate::schema::Manifest::required`]) it lists.
+    pub listed: std::collections::BTreeSet<String>,
     /// Reused buffer for uniqueness keys.
     scratch: String,
 }
@@ -729,6 +731,7 @@ impl Index {
             pending: Vec::new(),
             deferred: Vec::new(),
             modes: BTreeMap::new(),
+            listed: Default::default(),
             scratch: String::new(),
         }
     }
@@ -1421,6 +1424,12 @@ pub(crate) fn check_row(
             }
             C::ReferenceWhere { .. } => reference_where(c, kind, ri, rule, row, index, emit, paths),
         }
+    }
+    if let Some((key, _, _)) = &ck.manifest
+        && let Some(m) = &c.target.manifest
+        && m.required.iter().any(|p| p == row.get(*key))
+    {
+        index.listed.insert(row.get(*key).to_owned());
     }
     if let Some((key, value, prefix)) = &ck.manifest
         && let Some(stem) = row.get(*key).strip_prefix(prefix.as_str())

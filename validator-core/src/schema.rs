@@ -106,6 +106,10 @@ pub struct Manifest {
     pub value: String,
     /// Prefix of file properties, e.g. `file.`.
     pub prefix: String,
+    /// Properties the manifest must list (`manifest.missing_property`), e.g.
+    /// `oneroster.version`.
+    #[serde(default)]
+    pub required: Vec<String>,
 }
 
 /// What a bundle for this platform looks like.

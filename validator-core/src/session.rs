@@ -368,6 +368,29 @@ impl Session {
                 });
             }
         }
+        if let Some(i) = self
+            .files
+            .iter()
+            .position(|f| f.check.kind.is_some() && f.check.kind == mk)
+        {
+            for p in m
+                .required
+                .iter()
+                .filter(|p| !self.index.listed.contains(*p))
+            {
+                let (p, name) = (p.clone(), manifest_name.clone());
+                self.files[i].check.note(
+                    &self.compiled,
+                    "manifest.missing_property",
+                    Severity::Error,
+                    None,
+                    None,
+                    None,
+                    Some(&p),
+                    || format!("{name} has no `{p}` row; {title} requires it"),
+                );
+            }
+        }
         for (stem, mode) in &modes {
             if !matches!(mode.as_str(), "bulk" | "delta") {
                 continue;

@@ -158,6 +158,7 @@ pub fn oneroster() -> Target {
         key: "propertyName".into(),
         value: "value".into(),
         prefix: "file.".into(),
+        required: vec!["manifest.version".into(), "oneroster.version".into()],
     });
     t.kinds = vec![
         Kind {
