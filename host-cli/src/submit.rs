@@ -220,6 +220,17 @@ fn prepare_upload(
     };
     let mut prepared = crate::bundle::prepare(&bundle_args, local.force)?;
     let stderr = &mut io::stderr().lock();
+    // A parameter only the upload needs (Sunbird's location type) is a warning for check
+    // and bundle; nothing can be sent without it. With --force the platform says so.
+    if missing_params_are_errors(&mut prepared.report) > 0 && !local.force {
+        prepared.summary = None;
+        for f in &prepared.report.files {
+            if f.findings.iter().any(|x| x.code == "param.missing") {
+                let why = format!("{}: file-level errors (param.missing)", f.path);
+                prepared.plan.blocking.push(why);
+            }
+        }
+    }
     let Some(summary) = prepared.summary.clone() else {
         crate::write_report(&prepared.report, &mut prepared.inputs, local.format)?;
         prepared.refused(
@@ -260,6 +271,29 @@ fn prepare_upload(
     let _ = crate::bundle::print_summary(&summary, &prepared.rejects, stderr);
     let _ = crate::bundle::print_file_warnings(&prepared.report, stderr);
     Ok(Ok((prepared, upload, cleanup)))
+}
+
+/// Rates every `param.missing` finding of `report` an error (an upload cannot go without
+/// the parameter); returns how many there are.
+fn missing_params_are_errors(report: &mut validator_core::Report) -> usize {
+    let mut n = 0;
+    let s = &mut report.summary;
+    let findings = report
+        .files
+        .iter_mut()
+        .flat_map(|f| f.findings.iter_mut())
+        .chain(report.findings.iter_mut());
+    for f in findings.filter(|f| f.code == "param.missing") {
+        n += 1;
+        match f.severity {
+            Severity::Error => continue,
+            Severity::Warning => s.warnings = s.warnings.saturating_sub(1),
+            Severity::Info => s.infos = s.infos.saturating_sub(1),
+        }
+        f.severity = Severity::Error;
+        s.errors += 1;
+    }
+    n
 }
 
 /// Runs `preflight submit`.

@@ -234,6 +234,83 @@ fn sunbird_bundle_is_one_csv_without_bom() {
     );
 }
 
+#[test]
+fn sunbird_location_type_missing_is_a_warning_for_check_and_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let loc = dir.path().join("location.csv");
+    std::fs::write(
+        &loc,
+        "code,name,parentCode,parentId\nKA-BLR,Bengaluru,KA,\n",
+    )
+    .unwrap();
+    // Valid rows and no type: a warning, exit 0, for check and for bundle.
+    let o = preflight(&["check", "--target", "sunbird", "--format", "json", s(&loc)]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let f = &r["files"][0]["findings"][0];
+    assert_eq!(
+        (&f["code"], &f["severity"]),
+        (&"param.missing".into(), &"warning".into())
+    );
+    let out = dir.path().join("upload.csv");
+    let o = preflight(&["bundle", "--target", "sunbird", "-o", s(&out), s(&loc)]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.exists());
+    // The rows are still checked: a blank code on row 3 is seen.
+    std::fs::write(
+        &loc,
+        "code,name,parentCode,parentId\nKA-BLR,Bengaluru,KA,\n,Mysuru,KA,\n",
+    )
+    .unwrap();
+    let o = preflight(&["check", "--target", "sunbird", "--format", "json", s(&loc)]);
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let codes: Vec<(String, u64)> = json(&o)["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["row"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("param.missing".to_owned(), 1),
+            ("row.required".to_owned(), 3)
+        ]
+    );
+}
+
+#[test]
+fn sunbird_blank_lines_before_the_header_are_left_out_of_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let loc = dir.path().join("location.csv");
+    std::fs::write(
+        &loc,
+        ",,,\n , ,,\ncode,name,parentCode,parentId\nKA-BLR,Bengaluru,KA,\n,,,\nKA-MYS,Mysuru,KA,\n",
+    )
+    .unwrap();
+    let out = dir.path().join("upload.csv");
+    let o = preflight(&[
+        "bundle",
+        "--target",
+        "sunbird",
+        "--location-type",
+        "district",
+        "-o",
+        s(&out),
+        s(&loc),
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "code,name,parentCode,parentId\nKA-BLR,Bengaluru,KA,\nKA-MYS,Mysuru,KA,\n"
+    );
+}
+
 fn encoura() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/encoura")
 }

@@ -1,13 +1,18 @@
 //! The corpus as data: every `tests/data/<target>/<case>/input/` is validated and its JSON
 //! report compared with `<case>/report.snap` (insta). A new case is a new folder.
 //!
-//! Each case is also replayed with the input cut into small chunks, which must give the
-//! identical report (the chunk-split invariant).
+//! Each case is its own test, named `<target>/<case>` (libtest-mimic, `harness = false`), so
+//! one failing case does not hide the others and `cargo test -p tests --test corpus --
+//! watermark/` runs one target's cases. A case's test also replays its input cut into
+//! small chunks, which must give the identical report (the chunk-split invariant), and
+//! pushed in reverse order.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use libtest_mimic::{Arguments, Failed, Trial};
 use tests::{case_setup, check_files_with, data_dir, load_dir};
 
+/// Every case folder: (target folder name, case path), sorted.
 fn cases() -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     for target in std::fs::read_dir(data_dir()).expect("tests/data").flatten() {
@@ -25,60 +30,61 @@ fn cases() -> Vec<(String, PathBuf)> {
     out
 }
 
-#[test]
-fn corpus_reports_match_snapshots() {
+fn main() {
+    let args = Arguments::from_args();
     let cases = cases();
-    assert!(cases.len() >= 40, "corpus has {} cases", cases.len());
-    for (target, case) in cases {
-        let (t, options) = case_setup(&target, &case);
-        let files = load_dir(&case.join("input"));
-        let report = check_files_with(&t, &files, 0, options);
-        insta::with_settings!({
-            snapshot_path => case.clone(),
-            prepend_module_to_snapshot => false,
-            omit_expression => true,
-            info => &case.file_name().unwrap().to_string_lossy().into_owned(),
-        }, {
-            insta::assert_json_snapshot!("report", report);
-        });
-    }
-}
-
-#[test]
-fn any_chunking_gives_the_same_report() {
-    for (target, case) in cases() {
-        let (t, options) = case_setup(&target, &case);
-        let files = load_dir(&case.join("input"));
-        let whole = check_files_with(&t, &files, 0, options.clone());
-        for chunk in [1, 2, 3, 5, 64, 4096] {
-            let split = check_files_with(&t, &files, chunk, options.clone());
-            assert_eq!(whole, split, "{} with {chunk}-byte chunks", case.display());
+    let mut trials = vec![Trial::test("corpus_has_cases", {
+        let n = cases.len();
+        move || {
+            if n >= 40 {
+                Ok(())
+            } else {
+                Err(format!("corpus has {n} cases").into())
+            }
         }
-    }
-}
-
-#[test]
-fn push_order_does_not_change_the_report() {
-    for (target, case) in cases() {
-        let (t, options) = case_setup(&target, &case);
-        let mut files = load_dir(&case.join("input"));
-        let sorted = check_files_with(&t, &files, 0, options.clone());
-        // Repeats across two files of one kind are reported on the file pushed second:
-        // that order is the hosts' (processing order, then path), not the core's.
-        let mut kinds: Vec<_> = sorted.files.iter().filter_map(|f| f.kind.clone()).collect();
-        let n = kinds.len();
-        kinds.sort();
-        kinds.dedup();
-        if kinds.len() < n {
-            continue;
-        }
-        files.reverse();
-        let reversed = check_files_with(&t, &files, 0, options);
-        assert_eq!(
-            sorted,
-            reversed,
-            "{} pushed in reverse order",
-            case.display()
+    })];
+    trials.extend(cases.into_iter().map(|(target, case)| {
+        let name = format!(
+            "{target}/{}",
+            case.file_name().unwrap_or_default().to_string_lossy()
         );
+        Trial::test(name, move || check_case(&target, &case))
+    }));
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// One case: the snapshot, then the chunking and push-order invariants.
+fn check_case(target: &str, case: &Path) -> Result<(), Failed> {
+    let (t, options) = case_setup(target, case);
+    let files = load_dir(&case.join("input"));
+    let report = check_files_with(&t, &files, 0, options.clone());
+    insta::with_settings!({
+        snapshot_path => case,
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        info => &case.file_name().unwrap().to_string_lossy().into_owned(),
+    }, {
+        insta::assert_json_snapshot!("report", report);
+    });
+    for chunk in [1, 2, 3, 5, 64, 4096] {
+        let split = check_files_with(&t, &files, chunk, options.clone());
+        if split != report {
+            return Err(format!("{chunk}-byte chunks give another report").into());
+        }
     }
+    // Repeats across two files of one kind are reported on the file pushed second: that
+    // order is the hosts' (processing order, then path), not the core's.
+    let mut kinds: Vec<_> = report.files.iter().filter_map(|f| f.kind.clone()).collect();
+    let n = kinds.len();
+    kinds.sort();
+    kinds.dedup();
+    if kinds.len() == n {
+        let mut reversed_files = files;
+        reversed_files.reverse();
+        let reversed = check_files_with(&t, &reversed_files, 0, options);
+        if reversed != report {
+            return Err("pushed in reverse order, the report differs".into());
+        }
+    }
+    Ok(())
 }

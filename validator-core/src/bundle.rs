@@ -688,6 +688,15 @@ impl Events for Writing<'_> {
                 text.get(start..rec.field_end(i)).unwrap_or("")
             })
             .collect();
+        if s.records == 1
+            && self.target.skip_blank_lines_before_header
+            && rec.quote_issues.is_empty()
+            && cells.iter().all(|c| crate::session::strip(c).is_empty())
+        {
+            // Not the header, as in the check (Sunbird): left out, rows count from the header.
+            s.records = 0;
+            return;
+        }
         if s.records == 1 {
             s.header = cells.iter().map(|c| (*c).to_owned()).collect();
             self.header(&cells);

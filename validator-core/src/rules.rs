@@ -22,6 +22,8 @@ pub(crate) enum Cond {
     Param(String, Vec<String>),
     /// The file's manifest mode; unknown until the manifest has been read.
     Mode(Vec<String>),
+    /// Whole value in a set (lower-cased when `ignore_case`).
+    Equals(Col, Vec<String>, bool),
 }
 
 #[derive(Debug)]
@@ -71,6 +73,27 @@ pub(crate) enum C {
         equals: Col,
         map: usize,
         kind: usize,
+    },
+    EnumBy {
+        col: Col,
+        by: Col,
+        /// Lower-cased `by` value → (accepted values as compared, as the target spells them).
+        lists: Vec<(String, Vec<String>, Vec<String>)>,
+        matching: Matching,
+        sep: Option<char>,
+    },
+    MaxItems {
+        col: Col,
+        sep: char,
+        max: usize,
+    },
+    ReferenceWhere {
+        col: Col,
+        map: usize,
+        kind: usize,
+        attribute: String,
+        values: Vec<String>,
+        sep: Option<char>,
     },
 }
 
@@ -312,6 +335,65 @@ impl Compiled {
                             kind: tk,
                         }
                     }
+                    Check::EnumBy {
+                        column,
+                        by,
+                        values,
+                        matching,
+                        separator,
+                    } => C::EnumBy {
+                        col: col(column),
+                        by: col(by),
+                        lists: values
+                            .iter()
+                            .map(|(key, vs)| {
+                                let compared = match matching {
+                                    Matching::Exact => vs.clone(),
+                                    _ => vs.iter().map(|v| v.to_lowercase()).collect(),
+                                };
+                                (key.to_lowercase(), compared, vs.clone())
+                            })
+                            .collect(),
+                        matching: *matching,
+                        sep: *separator,
+                    },
+                    Check::MaxItems {
+                        column,
+                        separator,
+                        max,
+                    } => C::MaxItems {
+                        col: col(column),
+                        sep: *separator,
+                        max: *max,
+                    },
+                    Check::ReferenceWhere {
+                        column,
+                        kind: to,
+                        key,
+                        attribute,
+                        values,
+                        separator,
+                    } => {
+                        let tk = kind_of(to)?;
+                        let find = |c: &str| {
+                            kinds[tk]
+                                .columns
+                                .iter()
+                                .position(|x| *x == norm(&target, c))
+                        };
+                        let (Some(k), Some(a)) = (find(key), find(attribute)) else {
+                            return Err(bad(format!("kind `{to}` lacks `{key}` or `{attribute}`")));
+                        };
+                        maps.push((tk, k, a));
+                        C::ReferenceWhere {
+                            col: col(column),
+                            map: maps.len() - 1,
+                            kind: tk,
+                            attribute: attribute.clone(),
+                            values: values.clone(),
+                            sep: *separator,
+                        }
+                    }
                 };
                 let when = rule.when.as_ref().map(|w| match w {
                     Condition::Blank { column } => Cond::Blank(col(column)),
@@ -325,6 +407,24 @@ impl Compiled {
                     }
                     Condition::Param { name, values } => Cond::Param(name.clone(), values.clone()),
                     Condition::Mode { values } => Cond::Mode(values.clone()),
+                    Condition::Equals {
+                        column,
+                        values,
+                        ignore_case,
+                    } => Cond::Equals(
+                        col(column),
+                        values
+                            .iter()
+                            .map(|v| {
+                                if *ignore_case {
+                                    v.to_lowercase()
+                                } else {
+                                    v.clone()
+                                }
+                            })
+                            .collect(),
+                        *ignore_case,
+                    ),
                 });
                 if matches!(when, Some(Cond::Mode(_)))
                     && !matches!(
@@ -517,6 +617,8 @@ pub(crate) struct Index {
     deferred: Vec<Deferred>,
     /// File stem → mode, from the manifest (`file.users,bulk` → `users` → `bulk`).
     pub modes: BTreeMap<String, String>,
+    /// The manifest's required properties ([`crate::schema::Manifest::required`]) it lists.
+    pub listed: std::collections::BTreeSet<String>,
     /// Reused buffer for uniqueness keys.
     scratch: String,
 }
@@ -630,6 +732,7 @@ impl Index {
             pending: Vec::new(),
             deferred: Vec::new(),
             modes: BTreeMap::new(),
+            listed: Default::default(),
             scratch: String::new(),
         }
     }
@@ -760,6 +863,15 @@ fn cond(c: &Cond, row: &Row<'_>) -> Option<bool> {
             .get(name)
             .is_some_and(|v| values.iter().any(|x| x.eq_ignore_ascii_case(v))),
         Cond::Mode(values) => return row.mode.map(|m| values.iter().any(|x| x == m)),
+        Cond::Equals(col, values, ignore_case) => {
+            let v = row.get(*col);
+            if *ignore_case {
+                let v = v.to_lowercase();
+                values.contains(&v)
+            } else {
+                values.iter().any(|x| x == v)
+            }
+        }
     })
 }
 
@@ -1298,7 +1410,27 @@ pub(crate) fn check_row(
                     .pending
                     .push(Pending::new(kind, ri, rule, row, *col, v, Some(mine)));
             }
+            C::EnumBy { .. } => enum_by(rule, row, emit),
+            C::MaxItems { col, sep, max } => {
+                let v = row.get(*col);
+                let n = items(v, Some(*sep)).count();
+                if n > *max {
+                    emit.cell(Says::of(rule), row, Some(*col), v, || {
+                        format!(
+                            "`{}` holds {n} values separated by `{sep}`; at most {max} allowed here",
+                            row.columns[*col]
+                        )
+                    });
+                }
+            }
+            C::ReferenceWhere { .. } => reference_where(c, kind, ri, rule, row, index, emit, paths),
         }
+    }
+    if let Some((key, _, _)) = &ck.manifest
+        && let Some(m) = &c.target.manifest
+        && m.required.iter().any(|p| p == row.get(*key))
+    {
+        index.listed.insert(row.get(*key).to_owned());
     }
     if let Some((key, value, prefix)) = &ck.manifest
         && let Some(stem) = row.get(*key).strip_prefix(prefix.as_str())
@@ -1454,6 +1586,42 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
                     ),
                 )
             }
+            C::ReferenceWhere {
+                col,
+                map,
+                kind,
+                attribute,
+                values,
+                ..
+            } => {
+                let (key_domain, attr_domain) = c.maps[*map];
+                let m = &index.maps[*map];
+                let found = index.domains[key_domain]
+                    .find(&p.value)
+                    .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)));
+                let Some((attr, def)) = found else {
+                    continue;
+                };
+                let attr = index.domains[attr_domain].get(attr.id);
+                if values.iter().any(|v| v == attr) {
+                    continue;
+                }
+                let column = &ck.display[*col];
+                (
+                    rule.code,
+                    rule.severity,
+                    column,
+                    wrong_type_message(
+                        column,
+                        &p.value,
+                        &c.target.kinds[*kind].name,
+                        attribute,
+                        attr,
+                        values,
+                        (def.row, &paths[def.file as usize]),
+                    ),
+                )
+            }
             _ => continue,
         };
         let _ = kind_name;
@@ -1480,6 +1648,117 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
     }
 }
 
+/// [`C::EnumBy`]: the values of `col` allowed for this row's `by`.
+fn enum_by(rule: &CRule, row: &Row<'_>, emit: &mut Emit<'_>) {
+    let C::EnumBy {
+        col,
+        by,
+        lists,
+        matching,
+        sep,
+    } = &rule.check
+    else {
+        return;
+    };
+    let (cell, key) = (row.get(*col), row.get(*by));
+    if cell.is_empty() || key.is_empty() {
+        return;
+    }
+    let key = key.to_lowercase();
+    let Some((_, compared, shown)) = lists.iter().find(|(k, _, _)| *k == key) else {
+        return;
+    };
+    let ok = |v: &str| match matching {
+        Matching::Exact => compared.iter().any(|x| x == v),
+        Matching::IgnoreCase => compared.contains(&v.to_lowercase()),
+        Matching::IgnoreCasePrefix => compared
+            .iter()
+            .any(|x| v.to_lowercase().starts_with(x.as_str())),
+    };
+    let Some(bad) = items(cell, *sep).find(|v| !ok(v)) else {
+        return;
+    };
+    emit.cell(Says::of(rule), row, Some(*col), bad, || {
+        format!(
+            "`{}` is not allowed in {} when {} is `{}`; expected one of: {}",
+            truncate_value(bad),
+            row.columns[*col],
+            row.columns[*by],
+            row.get(*by),
+            list_values(shown)
+        )
+    });
+}
+
+/// [`C::ReferenceWhere`] on one row: each reference found in the bundle must have an
+/// accepted attribute; references not defined yet wait for [`resolve`].
+#[allow(clippy::too_many_arguments)]
+fn reference_where(
+    c: &Compiled,
+    kind: usize,
+    ri: usize,
+    rule: &CRule,
+    row: &Row<'_>,
+    index: &mut Index,
+    emit: &mut Emit<'_>,
+    paths: &[String],
+) {
+    let C::ReferenceWhere {
+        col,
+        map,
+        kind: to_kind,
+        attribute,
+        values,
+        sep,
+    } = &rule.check
+    else {
+        return;
+    };
+    let (key_domain, attr_domain) = c.maps[*map];
+    for v in items(row.get(*col), *sep) {
+        let m = &index.maps[*map];
+        let found = index.domains[key_domain]
+            .find(v)
+            .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)));
+        let Some((attr, def)) = found else {
+            index
+                .pending
+                .push(Pending::new(kind, ri, rule, row, *col, v, None));
+            continue;
+        };
+        let attr = index.domains[attr_domain].get(attr.id);
+        if values.iter().any(|x| x == attr) {
+            continue;
+        }
+        let to = &c.target.kinds[*to_kind].name;
+        let def = (def.row, &paths[def.file as usize]);
+        emit.cell(Says::of(rule), row, Some(*col), v, || {
+            wrong_type_message(&row.columns[*col], v, to, attribute, attr, values, def)
+        });
+    }
+}
+
+fn wrong_type_message(
+    column: &str,
+    v: &str,
+    to: &str,
+    attribute: &str,
+    attr: &str,
+    values: &[String],
+    (def_row, def_path): (u64, &String),
+) -> String {
+    let attr = if attr.is_empty() {
+        "blank".to_owned()
+    } else {
+        format!("`{}`", truncate_value(attr))
+    };
+    format!(
+        "{column} `{}` refers to row {def_row} of {def_path} ({to}), whose {attribute} is {attr}; it must be {}",
+        truncate_value(v),
+        list_values(values).replace(", ", " or ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1504,6 +1783,62 @@ mod tests {
             "@b.com",
         ] {
             assert!(!email_ok(bad), "{bad}");
+        }
+    }
+
+    /// The checks that depend on another column or on the referenced row, defined as data
+    /// (a target file) and run on both push orders.
+    #[test]
+    fn value_dependent_checks_from_a_target_file() {
+        let target: Target = serde_json::from_value(serde_json::json!({
+            "name": "t",
+            "kinds": [
+                {"name": "sites", "detect": {"all": ["site", "type"]}, "columns": ["site", "type"]},
+                {"name": "grants", "detect": {"all": ["who", "app", "perms"]},
+                 "columns": ["who", "app", "perms", "sites"],
+                 "rules": [
+                    {"check": "enum_by", "column": "perms", "by": "app", "separator": "|",
+                     "values": {"mail": ["read", "send"], "files": ["read"]}},
+                    {"check": "max_items", "column": "perms", "separator": "|", "max": 1,
+                     "when": {"is": "equals", "column": "app", "values": ["FILES"], "ignore_case": true}},
+                    {"check": "reference_where", "column": "sites", "kind": "sites", "key": "site",
+                     "attribute": "type", "values": ["branch"], "separator": ";"}
+                 ]}
+            ]
+        }))
+        .unwrap();
+        let sites = ("sites.csv", "site,type\nS1,branch\nS2,head\n");
+        let grants = (
+            "grants.csv",
+            "who,app,perms,sites\n\
+             a,mail,read|send,S1\n\
+             b,mail,read|delete,S1;S2\n\
+             c,Files,read|read,S3\n\
+             d,other,anything,\n",
+        );
+        for files in [[sites, grants], [grants, sites]] {
+            let mut s = crate::Session::new(target.clone()).unwrap();
+            for (path, text) in files {
+                s.push(path, text.as_bytes()).unwrap();
+                s.finish_file(path).unwrap();
+            }
+            let r = s.finish();
+            let got: Vec<(&str, Option<u64>, Option<&str>)> = r
+                .files
+                .iter()
+                .flat_map(|f| &f.findings)
+                .map(|f| (f.code.as_str(), f.row, f.value.as_deref()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("row.enum_by", Some(3), Some("delete")),
+                    ("ref.wrong_type", Some(3), Some("S2")),
+                    ("row.too_many_items", Some(4), Some("read|read")),
+                ],
+                "{:?}",
+                files.map(|f| f.0)
+            );
         }
     }
 }

@@ -82,6 +82,14 @@ pub struct Target {
     /// How `preflight bundle` writes what the platform accepts.
     #[serde(default)]
     pub bundle: BundleRules,
+    /// Lines whose cells are all blank are skipped before the header too, so the header is
+    /// the first line with a value (Sunbird's reader); otherwise such a line is the header.
+    #[serde(default)]
+    pub skip_blank_lines_before_header: bool,
+    /// A CR or LF inside a field is an error (`csv.line_break_in_field`): OneRoster's CSV
+    /// binding forbids them, even quoted.
+    #[serde(default)]
+    pub forbid_line_breaks_in_fields: bool,
     /// File kinds, in the platform's detection and processing order.
     pub kinds: Vec<Kind>,
 }
@@ -98,6 +106,10 @@ pub struct Manifest {
     pub value: String,
     /// Prefix of file properties, e.g. `file.`.
     pub prefix: String,
+    /// Properties the manifest must list (`manifest.missing_property`), e.g.
+    /// `oneroster.version`.
+    #[serde(default)]
+    pub required: Vec<String>,
 }
 
 /// What a bundle for this platform looks like.
@@ -181,6 +193,8 @@ impl Target {
             require_quoted: false,
             require_rows: false,
             bundle: BundleRules::default(),
+            skip_blank_lines_before_header: false,
+            forbid_line_breaks_in_fields: false,
             kinds: Vec::new(),
         }
     }
@@ -274,6 +288,15 @@ pub struct Parameter {
     pub name: String,
     /// Accepted values.
     pub values: Vec<String>,
+    /// How a missing value is rated (`param.missing`). An error by default; Sunbird's
+    /// location type is a warning, as only the upload needs it (`submit` still refuses),
+    /// and the rows are checked either way.
+    #[serde(default = "error")]
+    pub when_missing: Severity,
+}
+
+fn error() -> Severity {
+    Severity::Error
 }
 
 impl Kind {
@@ -448,6 +471,17 @@ pub enum Condition {
         /// Modes, e.g. `bulk`.
         values: Vec<String>,
     },
+    /// The whole value is one of `values` (exactly, or ignoring case), unlike
+    /// [`Condition::OneOf`]'s prefix match.
+    Equals {
+        /// Column name.
+        column: String,
+        /// Values.
+        values: Vec<String>,
+        /// Compare ignoring case.
+        #[serde(default)]
+        ignore_case: bool,
+    },
 }
 
 /// The forms a date column accepts.
@@ -602,6 +636,52 @@ pub enum Check {
         /// Column of this row that must match it.
         equals: String,
     },
+    /// The values allowed in `column` depend on the value of `by` (`row.enum_by`): `values`
+    /// maps a `by` value (compared ignoring case) to the accepted values, e.g. the roles of
+    /// each product. Rows whose `by` is blank or not a key are skipped (`by`'s own rules
+    /// report it); a blank `column` passes.
+    EnumBy {
+        /// Column name.
+        column: String,
+        /// Column whose value selects the list.
+        by: String,
+        /// `by` value → accepted values.
+        values: BTreeMap<String, Vec<String>>,
+        /// Comparison of `column`'s values.
+        #[serde(default)]
+        matching: Matching,
+        /// The cell holds a list with this separator; each item must be valid.
+        #[serde(default)]
+        separator: Option<char>,
+    },
+    /// The cell, a list with `separator`, has at most `max` non-blank items
+    /// (`row.too_many_items`), e.g. one SLL role per user.
+    MaxItems {
+        /// Column name.
+        column: String,
+        /// List separator.
+        separator: char,
+        /// Most items allowed.
+        max: usize,
+    },
+    /// When the row of `kind` whose `key` is this value is in the bundle, its `attribute`
+    /// must be one of `values` (`ref.wrong_type`), e.g. a class's school must be an org of
+    /// type `school`. A reference not in the bundle is [`Check::Reference`]'s business.
+    ReferenceWhere {
+        /// Column holding the reference.
+        column: String,
+        /// Referenced kind.
+        kind: String,
+        /// Key column of the referenced kind.
+        key: String,
+        /// Column of the referenced kind to test.
+        attribute: String,
+        /// Accepted values of `attribute` (exact).
+        values: Vec<String>,
+        /// The cell holds a list of references with this separator.
+        #[serde(default)]
+        separator: Option<char>,
+    },
 }
 
 impl Check {
@@ -624,6 +704,9 @@ impl Check {
             Check::Unique { .. } => "dup.conflict",
             Check::Reference { .. } => "ref.missing",
             Check::Consistent { .. } => "ref.inconsistent",
+            Check::EnumBy { .. } => "row.enum_by",
+            Check::MaxItems { .. } => "row.too_many_items",
+            Check::ReferenceWhere { .. } => "ref.wrong_type",
         }
     }
 
@@ -648,7 +731,10 @@ impl Check {
             | Check::Blank { column }
             | Check::MaxLength { column, .. }
             | Check::NoControlChars { column }
-            | Check::Reference { column, .. } => vec![column],
+            | Check::Reference { column, .. }
+            | Check::MaxItems { column, .. }
+            | Check::ReferenceWhere { column, .. } => vec![column],
+            Check::EnumBy { column, by, .. } => vec![column, by],
             Check::OneOf { columns }
             | Check::Exclusive { columns }
             | Check::Different { columns } => columns.iter().map(String::as_str).collect(),

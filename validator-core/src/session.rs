@@ -370,6 +370,29 @@ impl Session {
                 });
             }
         }
+        if let Some(i) = self
+            .files
+            .iter()
+            .position(|f| f.check.kind.is_some() && f.check.kind == mk)
+        {
+            for p in m
+                .required
+                .iter()
+                .filter(|p| !self.index.listed.contains(*p))
+            {
+                let (p, name) = (p.clone(), manifest_name.clone());
+                self.files[i].check.note(
+                    &self.compiled,
+                    "manifest.missing_property",
+                    Severity::Error,
+                    None,
+                    None,
+                    None,
+                    Some(&p),
+                    || format!("{name} has no `{p}` row; {title} requires it"),
+                );
+            }
+        }
         for (stem, mode) in &modes {
             if !matches!(mode.as_str(), "bulk" | "delta") {
                 continue;
@@ -553,7 +576,7 @@ fn sort_findings(v: &mut [Finding]) {
 }
 
 /// Ruby's `strip`: ASCII whitespace and NUL.
-fn strip(s: &str) -> &str {
+pub(crate) fn strip(s: &str) -> &str {
     // Bytes, not chars: every byte trimmed is ASCII, so the cuts are char boundaries.
     let strippable = |b: &u8| *b == b' ' || (b'\t'..=b'\r').contains(b) || *b == 0;
     let b = s.as_bytes();
@@ -711,6 +734,18 @@ impl FileCheck {
             let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
             text.get(start..rec_end(rec, i)).unwrap_or("")
         };
+        if row == 1
+            && c.target.skip_blank_lines_before_header
+            && rec.quote_issues.is_empty()
+            && (0..rec.len()).all(|i| strip(field(i)).is_empty())
+        {
+            // Not the header: the next line with a value is (Sunbird skips such lines).
+            self.records = 0;
+            self.note(c, "csv.blank_row", Severity::Info, None, Some(rec.line), None, None, || {
+                "every cell is blank; the line is skipped and the header is the next line with a value".to_owned()
+            });
+            return;
+        }
         for q in rec.quote_issues {
             let (code, msg) = match q.error {
                 QuoteError::InUnquoted => (
@@ -786,6 +821,11 @@ impl FileCheck {
             self.note(c, "csv.unquoted", Severity::Warning, Some(row), Some(rec.line), None, None, || {
                 format!("{n} value(s) in this row are not in double quotes; {t} asks for every value to be quoted (`preflight bundle` quotes them)")
             });
+        }
+        if c.target.forbid_line_breaks_in_fields
+            && memchr::memchr2(b'\r', b'\n', rec.bytes()).is_some()
+        {
+            line_breaks(self, c, rec, row, &field);
         }
         if row == 1 {
             self.header_row(rec, text, c);
@@ -1132,7 +1172,7 @@ impl FileCheck {
             let values = p.values.join("|");
             let name = p.name.clone();
             match given {
-                None => self.note(c, "param.missing", Severity::Error, Some(1), Some(line), None, None, || {
+                None => self.note(c, "param.missing", p.when_missing, Some(1), Some(line), None, None, || {
                     format!("{} files need a {name} ({values}), sent with the upload; pass --param {name}=VALUE", k.name)
                 }),
                 Some(v) if !p.values.iter().any(|x| x.eq_ignore_ascii_case(&v)) => {
@@ -1257,6 +1297,28 @@ impl FileCheck {
                 || "the file is empty: no header row".to_owned(),
             );
         }
+    }
+}
+
+/// `csv.line_break_in_field` on each field of `rec` holding a CR or LF.
+fn line_breaks<'t>(
+    check: &mut FileCheck,
+    c: &Compiled,
+    rec: &Record<'_>,
+    row: u64,
+    field: &dyn Fn(usize) -> &'t str,
+) {
+    let t = c.target.title().to_owned();
+    for i in 0..rec.len() {
+        let f = field(i);
+        let Some(ch) = f.chars().find(|&ch| ch == '\r' || ch == '\n') else {
+            continue;
+        };
+        let what = if ch == '\r' { "CR" } else { "LF" };
+        let shown = truncate_chars(f, MAX_VALUE_CHARS + 1);
+        check.note(c, "csv.line_break_in_field", Severity::Error, Some(row), Some(rec.line), Some(i), Some(&shown), || {
+            format!("a line break ({what}) inside a field; {t} forbids line breaks in fields, even quoted: remove it or replace it with a space")
+        });
     }
 }
 

@@ -66,6 +66,32 @@ fn refs(column: &str, kind: &str, separator: Option<char>) -> [Rule; 2] {
     ]
 }
 
+/// A manifest property with one accepted value (§6.2); blank is wrong too.
+fn version(property: &str, value: &str, why: &str) -> Rule {
+    Rule::new(Check::Enum {
+        column: "value".into(),
+        values: vec![value.into()],
+        matching: Matching::Exact,
+        blank_invalid: true,
+        separator: None,
+    })
+    .when(when_is("propertyName", &[property], false))
+    .message(&format!("{property} must be `{value}` ({why})"))
+}
+
+/// A reference whose target must have a given `type` (§6.5: a class's school is an org
+/// of type school; a course's school year a session of type schoolYear), whatever the mode.
+fn typed(column: &str, kind: &str, type_: &str) -> Rule {
+    Rule::new(Check::ReferenceWhere {
+        column: column.into(),
+        kind: kind.into(),
+        key: "sourcedId".into(),
+        attribute: "type".into(),
+        values: vec![type_.into()],
+        separator: None,
+    })
+}
+
 /// Columns every data file starts with, and their bulk/delta rules.
 fn common(rules: &mut Vec<Rule>) {
     rules.push(required("sourcedId", ""));
@@ -125,11 +151,14 @@ pub fn oneroster() -> Target {
     t.fixed_file_names = true;
     t.one_file_per_kind = true;
     t.require_rows = true;
+    // RFC 4180 as the binding restricts it: no carriage returns (nor line feeds) in fields.
+    t.forbid_line_breaks_in_fields = true;
     t.manifest = Some(Manifest {
         kind: "manifest".into(),
         key: "propertyName".into(),
         value: "value".into(),
         prefix: "file.".into(),
+        required: vec!["manifest.version".into(), "oneroster.version".into()],
     });
     t.kinds = vec![
         Kind {
@@ -143,6 +172,12 @@ pub fn oneroster() -> Target {
                     column: "propertyName".into(),
                     prefix: "file.".into(),
                 }),
+                version("manifest.version", "1.0", "the manifest format version"),
+                version(
+                    "oneroster.version",
+                    "1.1",
+                    "this validator checks OneRoster 1.1 packages",
+                ),
             ],
             ..Kind::new("manifest", &["propertyName", "value"])
         },
@@ -231,6 +266,11 @@ pub fn oneroster() -> Target {
                 ],
                 refs("orgSourcedId", "orgs", None).to_vec(),
                 refs("schoolYearSourcedId", "academicSessions", None).to_vec(),
+                vec![typed(
+                    "schoolYearSourcedId",
+                    "academicSessions",
+                    "schoolYear",
+                )],
             ]
             .concat(),
         ),
@@ -265,6 +305,7 @@ pub fn oneroster() -> Target {
                 ],
                 refs("courseSourcedId", "courses", None).to_vec(),
                 refs("schoolSourcedId", "orgs", None).to_vec(),
+                vec![typed("schoolSourcedId", "orgs", "school")],
                 refs("termSourcedIds", "academicSessions", Some(',')).to_vec(),
             ]
             .concat(),
@@ -345,6 +386,16 @@ pub fn oneroster() -> Target {
                     required("role", ""),
                     exact("role", &["administrator", "proctor", "student", "teacher"]),
                     exact("primary", &["true", "false"]),
+                    // §6.3: primary is for teachers only.
+                    exact("primary", &["false"])
+                        .when(when_is(
+                            "role",
+                            &["administrator", "proctor", "student"],
+                            false,
+                        ))
+                        .message(
+                            "`primary` is for teachers only; this enrollment's role is {role}",
+                        ),
                     day("beginDate"),
                     day("endDate"),
                 ],

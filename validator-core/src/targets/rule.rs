@@ -155,3 +155,12 @@ impl PlatformOpt for Rule {
         if p.is_empty() { self } else { self.platform(p) }
     }
 }
+
+/// The whole value of `column` is one of `values` (exactly, or ignoring case).
+pub(super) fn when_is(column: &str, values: &[&str], ignore_case: bool) -> Condition {
+    Condition::Equals {
+        column: column.into(),
+        values: crate::schema::strings(values),
+        ignore_case,
+    }
+}

@@ -47,6 +47,8 @@ pub fn sunbird() -> Target {
     t.max_file_bytes = Some(10_000_000);
     // Header validation is synchronous: a bad header fails the upload before any row.
     t.header_errors_reject_file = true;
+    // opencsv's reader skips lines whose cells are all empty, before the header too.
+    t.skip_blank_lines_before_header = true;
     t.bundle.format = BundleFormat::Csv;
     for (code, msg) in [
         ("csv.empty_file", "CSV file is Empty."),
@@ -77,6 +79,9 @@ fn location() -> Kind {
             values: ["state", "district", "block", "cluster", "school"]
                 .map(String::from)
                 .to_vec(),
+            // Only the upload needs it: `check` and `bundle` warn and check the rows, and
+            // `submit` refuses without it.
+            when_missing: Severity::Warning,
         }),
         platform_messages: messages(&[
             ("header.missing_column", MANDATORY),

@@ -206,6 +206,44 @@ fn known_rules(kind: &str, columns: &[String]) -> Vec<Rule> {
                 Matching::IgnoreCase,
                 "",
             ));
+            // The roles each product accepts, `|`-separated; `none` removes the user's roles
+            // for that product. The article does not say whether role names are
+            // case-sensitive: compared ignoring case, so nothing Watermark may accept is
+            // reported.
+            let roles =
+                |product: &str, roles: &[&str]| (product.to_owned(), crate::schema::strings(roles));
+            rules.push(Rule::new(Check::EnumBy {
+                column: "roles".into(),
+                by: "product".into(),
+                values: [
+                    roles("PSS", &["Administrator", "Contributor", "none"]),
+                    roles("SLL", &["Administrator", "Faculty", "Student", "none"]),
+                    roles("IH", &["Administrator", "Contributor", "none"]),
+                ]
+                .into_iter()
+                .collect(),
+                matching: Matching::IgnoreCase,
+                separator: Some('|'),
+            }));
+            rules.push(
+                Rule::new(Check::MaxItems {
+                    column: "roles".into(),
+                    separator: '|',
+                    max: 1,
+                })
+                .when(when_is("product", &["SLL"], true))
+                .message("`{value}` is more than one SLL role; Watermark allows only one SLL role per user"),
+            );
+            // One row per user and product; person_id is not case-sensitive, nor is product.
+            rules.push(
+                Rule::new(Check::Unique {
+                    columns: vec!["person_id".into(), "product".into()],
+                    owner: None,
+                    ignore_case: true,
+                })
+                .severity(crate::Severity::Error)
+                .message("person_id `{person_id}` already has a row for product `{product}` (both compared ignoring case); Watermark takes one row per user and product"),
+            );
             rules.push(reference("person_id", "people", "person_id", ""));
         }
         "program_curriculum" => {
