@@ -28,6 +28,12 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     chromium chromium-driver >/dev/null
 fi
+# Ruby (its bundled csv) for the Canvas CSV oracle test (tests/oracle/canvas_csv.rb).
+if ! command -v ruby >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends ruby >/dev/null
+fi
 # playwright-core and binaryen's wasm-opt, pinned by web-demo/package-lock.json.
 if ! (cd web-demo && npm ls --depth=0 >/dev/null 2>&1); then
   (cd web-demo && npm ci --no-audit --no-fund --loglevel=error)
@@ -42,6 +48,11 @@ cargo clippy -p validator-wasm --target wasm32-unknown-unknown --all-targets -- 
 step "native tests"
 # CI=true keeps insta from writing snapshots: a changed report fails the run.
 CI=true cargo test --workspace
+
+step "Canvas reading vs Ruby's CSV (2,200 generated files)"
+# One summary line (seed, cases, agreements); disagreements are listed if any.
+CI=true PREFLIGHT_FULL=1 cargo test -p tests --test ruby_oracle -- --nocapture 2>&1 \
+  | grep -E '^(ruby oracle|  DIFF|test result)|panicked'
 
 step "wasm package and Node smoke test"
 bash web-demo/build.sh

@@ -18,6 +18,7 @@ use encoding_rs::WINDOWS_1252;
 use crate::Error;
 use crate::decode::{Decoder, Encoding, Invalid};
 use crate::detect;
+use crate::parse::convert;
 use crate::parse::{Events, Parser};
 use crate::reader::{Limits, LineEnding, Overflow, OverflowKind, QuoteError, Record};
 use crate::report::{
@@ -25,7 +26,7 @@ use crate::report::{
     truncate_chars, truncate_value,
 };
 use crate::rules::{Compiled, Emit, Index, Row, check_row, resolve};
-use crate::schema::Target;
+use crate::schema::{CellConverter, Target};
 
 /// Session settings.
 #[derive(Clone, Debug)]
@@ -239,7 +240,7 @@ impl Session {
         }
         let i = self.files.len();
         self.files.push(FileState {
-            parser: Parser::new(self.options.limits()),
+            parser: Parser::with_dialect(self.options.limits(), &self.compiled.target.dialect),
             finished: false,
             check: FileCheck {
                 file: i as u32,
@@ -626,8 +627,25 @@ impl FileCheck {
         self.stopped = true;
         // Replacements the decoder met in the unread part belong to no row.
         self.invalid.clear();
-        let row = self.records + 1;
+        let mut row = self.records + 1;
         let (code, message) = match o.kind {
+            OverflowKind::RowSeparator {
+                record,
+                expected,
+                found,
+            } => {
+                // The record a bad CR ends may already be read (the next byte decides CR
+                // or CRLF): the finding names the row the break is in.
+                row = record + 1;
+                let (expected, found, t) =
+                    (expected.name(), found.name(), c.target.title().to_owned());
+                (
+                    "csv.row_separator",
+                    format!(
+                        "line break {found} here, but the file's first line break is {expected}: {t} takes the first as the row separator and rejects the whole file at any other outside quotes; save the file with {expected} line endings throughout (the rest of the file was not read)"
+                    ),
+                )
+            }
             OverflowKind::RecordTooLarge => (
                 "csv.record_too_large",
                 format!(
@@ -797,8 +815,18 @@ impl FileCheck {
             // The rest of the file was swallowed into this record: its cells mean nothing.
             return;
         }
-        if memchr::memchr(0, rec.bytes()).is_some() {
-            let col = (0..rec.len()).find(|&i| field(i).contains('\0'));
+        let conv = c.target.dialect.cells;
+        let trim = c.target.trim_values;
+        // The converter runs before any check: with Ruby's `strip`, NUL at a value's ends
+        // is gone before the platform looks for it.
+        let has_nul = match conv {
+            CellConverter::Default => memchr::memchr(0, rec.bytes()).is_some(),
+            CellConverter::RubyStripPresence => {
+                (0..rec.len()).any(|i| convert(conv, trim, field(i)).contains('\0'))
+            }
+        };
+        if has_nul {
+            let col = (0..rec.len()).find(|&i| convert(conv, trim, field(i)).contains('\0'));
             self.note(
                 c,
                 "row.nul",
@@ -834,7 +862,11 @@ impl FileCheck {
                 },
             );
         }
-        if (0..rec.len()).all(|i| strip(field(i)).is_empty()) {
+        let blank = |i: usize| match conv {
+            CellConverter::Default => strip(field(i)).is_empty(),
+            CellConverter::RubyStripPresence => convert(conv, true, field(i)).is_empty(),
+        };
+        if (0..rec.len()).all(blank) {
             self.note(
                 c,
                 "csv.blank_row",
@@ -853,11 +885,9 @@ impl FileCheck {
         if c.target.header_errors_reject_file && !self.sink.file_errors.is_empty() {
             return;
         }
-        let trim = c.target.trim_values;
         for (k, pos) in self.positions.iter().enumerate() {
             self.spans[k] = pos.filter(|&p| p < rec.len()).map(|p| {
-                let f = field(p);
-                let v = if trim { strip(f) } else { f };
+                let v = convert(conv, trim, field(p));
                 let start = v.as_ptr() as usize - text.as_ptr() as usize;
                 (start, start + v.len())
             });
@@ -1244,16 +1274,15 @@ impl FileCheck {
             });
         }
         if self.records == 0 && !self.stopped {
-            self.note(
-                c,
-                "csv.empty_file",
-                Severity::Error,
-                None,
-                None,
-                None,
-                None,
-                || "the file is empty: no header row".to_owned(),
-            );
+            let sev = c.target.dialect.empty_file;
+            let t = c.target.title().to_owned();
+            self.note(c, "csv.empty_file", sev, None, None, None, None, || {
+                if sev == Severity::Error {
+                    "the file is empty: no header row".to_owned()
+                } else {
+                    format!("the file is empty: no header row; {t} ignores it")
+                }
+            });
         }
     }
 }
