@@ -3,7 +3,8 @@
 
 use crate::decode::{Decoder, Invalid};
 use crate::reader::{
-    Limits, LineEnding, Overflow, ReadDialect, Record, RecordReader, enough_to_sniff, sniff,
+    Limits, LineEnding, Overflow, ReadDialect, Record, RecordReader, RowSepIssue, enough_to_sniff,
+    sniff,
 };
 use crate::schema::{CellConverter, Dialect, RowSeparator, Target};
 
@@ -17,6 +18,9 @@ pub(crate) trait Events {
     fn record(&mut self, rec: &Record<'_>);
     /// A record over a limit; nothing after it is read (once, after the last record).
     fn overflow(&mut self, o: Overflow);
+    /// The first line break that is not the file's row separator (dialect
+    /// `first_in_file`; once, after the record it is in).
+    fn row_separator(&mut self, _issue: RowSepIssue) {}
 }
 
 /// Streaming parser of one file.
@@ -36,10 +40,6 @@ pub(crate) struct Parser {
 }
 
 impl Parser {
-    pub fn new(limits: Limits) -> Parser {
-        Parser::with_dialect(limits, &Dialect::default())
-    }
-
     /// A parser reading as the target's platform does.
     pub fn with_dialect(limits: Limits, dialect: &Dialect) -> Parser {
         Parser {
@@ -126,6 +126,9 @@ impl Parser {
         reader.feed(bytes, &mut emit);
         if last {
             reader.finish(&mut emit);
+        }
+        if let Some(issue) = reader.take_row_sep_issue(last || reader.overflow().is_some()) {
+            ev.row_separator(issue);
         }
         if let Some(o) = reader.overflow() {
             self.stopped = true;

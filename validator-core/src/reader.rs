@@ -67,14 +67,6 @@ pub(crate) enum OverflowKind {
     RecordTooLarge,
     /// The record has more cells than [`Limits::max_columns`].
     TooManyColumns,
-    /// A line break other than the file's row separator (dialect `first_in_file`): Ruby's
-    /// CSV raises there and Canvas drops the file, so nothing after it means anything.
-    RowSeparator {
-        /// 0-based record it is in or ends (for a blank line, the next record).
-        record: u64,
-        expected: LineEnding,
-        found: LineEnding,
-    },
 }
 
 /// A record over a limit: the reader reads nothing more of the file.
@@ -193,6 +185,7 @@ pub(crate) struct RowSepCheck {
     field: usize,
     line: u64,
     issue: Option<RowSepIssue>,
+    reported: bool,
 }
 
 impl RowSepCheck {
@@ -208,6 +201,7 @@ impl RowSepCheck {
             field: 0,
             line: 1,
             issue: None,
+            reported: false,
         }
     }
 
@@ -432,6 +426,8 @@ pub(crate) struct RecordReader {
     keep_bom: bool,
     /// csv-core has been called at least once.
     started: bool,
+    /// Records emitted.
+    emitted: u64,
 }
 
 impl RecordReader {
@@ -454,6 +450,7 @@ impl RecordReader {
                 .then(|| RowSepCheck::new(delimiter, cr_lines)),
             keep_bom: dialect.one_bom,
             started: false,
+            emitted: 0,
             limits,
             record_start: 0,
             overflow: None,
@@ -481,23 +478,27 @@ impl RecordReader {
         self.overflow
     }
 
-    /// Stops at a row-separator issue, if the check found one.
-    fn row_sep(&mut self, bytes: &[u8], last: bool) {
-        let Some(c) = &mut self.row_sep else {
-            return;
-        };
-        c.feed(bytes);
-        if last {
-            c.finish();
+    /// The file's first line break that breaks the row-separator rule, once the record it
+    /// belongs to has been emitted (or at `finished`): reported at the same point, with the
+    /// header known, whatever the chunking. Reading goes on (csv-core splits rows at any
+    /// break), so the rows are still checked and the bundler can write them with one
+    /// ending. Taken once.
+    pub fn take_row_sep_issue(&mut self, finished: bool) -> Option<RowSepIssue> {
+        let c = self.row_sep.as_mut()?;
+        let issue = c.issue?;
+        if c.reported || !(finished || self.emitted > issue.record) {
+            return None;
         }
-        if let Some(i) = c.issue {
-            self.record_line = i.line;
-            self.field = i.field;
-            self.stop(OverflowKind::RowSeparator {
-                record: i.record,
-                expected: i.expected,
-                found: i.found,
-            });
+        c.reported = true;
+        Some(issue)
+    }
+
+    fn row_sep(&mut self, bytes: &[u8], last: bool) {
+        if let Some(c) = &mut self.row_sep {
+            c.feed(bytes);
+            if last {
+                c.finish();
+            }
         }
     }
 
@@ -512,9 +513,6 @@ impl RecordReader {
                 self.count_lines(&input[..skip]);
                 self.row_sep(&input[..skip], false);
                 self.pos += skip as u64;
-                if self.overflow.is_some() {
-                    return;
-                }
                 input = &input[skip..];
                 if input.is_empty() {
                     return;
@@ -546,9 +544,6 @@ impl RecordReader {
             );
             self.scan(&input[..nin], matches!(res, ReadRecordResult::Record));
             self.row_sep(&input[..nin], false);
-            if self.overflow.is_some() {
-                return;
-            }
             self.pos += nin as u64;
             input = &input[nin..];
             self.out_len += nout;
@@ -579,9 +574,6 @@ impl RecordReader {
             return;
         }
         self.row_sep(&[], true);
-        if self.overflow.is_some() {
-            return;
-        }
         if matches!(self.q, Q::Quoted) && !self.at_record_start {
             self.issues.push(QuoteIssue {
                 error: QuoteError::Unclosed,
@@ -636,6 +628,7 @@ impl RecordReader {
                     quoted_fields: self.quoted,
                 };
                 emit(&rec);
+                self.emitted += 1;
                 self.out_len = 0;
                 self.ends_len = 0;
                 self.at_record_start = true;
@@ -942,14 +935,8 @@ mod tests {
             r.feed(c, &mut |_| {});
         }
         r.finish(&mut |_| {});
-        r.overflow().and_then(|o| match o.kind {
-            OverflowKind::RowSeparator {
-                record,
-                expected,
-                found,
-            } => Some((record, o.line, o.field, expected, found)),
-            _ => None,
-        })
+        r.take_row_sep_issue(true)
+            .map(|i| (i.record, i.line, i.field, i.expected, i.found))
     }
 
     /// Ruby's `row_sep: :auto`: the first break decides (inside quotes too); any other

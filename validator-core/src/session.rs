@@ -20,7 +20,7 @@ use crate::decode::{Decoder, Encoding, Invalid};
 use crate::detect;
 use crate::parse::convert;
 use crate::parse::{Events, Parser};
-use crate::reader::{Limits, LineEnding, Overflow, OverflowKind, QuoteError, Record};
+use crate::reader::{Limits, LineEnding, Overflow, OverflowKind, QuoteError, Record, RowSepIssue};
 use crate::report::{
     FileReport, Finding, MAX_VALUE_CHARS, REPORT_VERSION, Report, Severity, Sink, Summary,
     truncate_chars, truncate_value,
@@ -91,6 +91,8 @@ pub struct Verdicts {
     pub files: Vec<FileVerdict>,
     /// The session's record limits, so the bundler reads files exactly as it did.
     pub(crate) limits: Limits,
+    /// The target's reading rules, for the same reason.
+    pub(crate) dialect: crate::schema::Dialect,
 }
 
 impl Verdicts {
@@ -160,6 +162,10 @@ impl Events for CheckEvents<'_> {
 
     fn overflow(&mut self, o: Overflow) {
         self.check.overflow(o, self.c);
+    }
+
+    fn row_separator(&mut self, issue: RowSepIssue) {
+        self.check.row_separator(issue, self.c);
     }
 }
 
@@ -529,6 +535,7 @@ impl Session {
             Verdicts {
                 files: verdicts,
                 limits: self.options.limits(),
+                dialect: self.compiled.target.dialect.clone(),
             },
         )
     }
@@ -627,25 +634,8 @@ impl FileCheck {
         self.stopped = true;
         // Replacements the decoder met in the unread part belong to no row.
         self.invalid.clear();
-        let mut row = self.records + 1;
+        let row = self.records + 1;
         let (code, message) = match o.kind {
-            OverflowKind::RowSeparator {
-                record,
-                expected,
-                found,
-            } => {
-                // The record a bad CR ends may already be read (the next byte decides CR
-                // or CRLF): the finding names the row the break is in.
-                row = record + 1;
-                let (expected, found, t) =
-                    (expected.name(), found.name(), c.target.title().to_owned());
-                (
-                    "csv.row_separator",
-                    format!(
-                        "line break {found} here, but the file's first line break is {expected}: {t} takes the first as the row separator and rejects the whole file at any other outside quotes; save the file with {expected} line endings throughout (the rest of the file was not read)"
-                    ),
-                )
-            }
             OverflowKind::RecordTooLarge => (
                 "csv.record_too_large",
                 format!(
@@ -670,6 +660,27 @@ impl FileCheck {
             Some(o.field).filter(|&i| i < self.header.len()),
             None,
             || message,
+        );
+    }
+
+    /// A line break other than the file's first: the platform's parser (Ruby's CSV)
+    /// rejects the whole file there. Rows are still read and checked.
+    fn row_separator(&mut self, issue: RowSepIssue, c: &Compiled) {
+        let (expected, found) = (issue.expected.name(), issue.found.name());
+        let t = c.target.title().to_owned();
+        self.note(
+            c,
+            "csv.row_separator",
+            Severity::Error,
+            Some(issue.record + 1),
+            Some(issue.line),
+            Some(issue.field).filter(|&i| i < self.header.len()),
+            None,
+            || {
+                format!(
+                    "line break {found} here, but the file's first line break is {expected}: {t} takes the first as the row separator and rejects the whole file at any other outside quotes; save the file with {expected} line endings throughout"
+                )
+            },
         );
     }
 
