@@ -93,6 +93,7 @@ const CATEGORIES: &[(&str, usize)] = &[
     ("multiline", 6),
     ("long", 3),
     ("header_padding", 3),
+    ("header_shape", 6),
 ];
 
 const EOLS: [&[u8]; 3] = [b"\n", b"\r\n", b"\r"];
@@ -285,6 +286,33 @@ fn build(rng: &mut Rng, variant: Variant, category: &'static str) -> Vec<u8> {
             quoted: true,
         });
     }
+    let mut dup_col = None;
+    if category == "header_shape" {
+        match rng.below(6) {
+            // A trailing delimiter: a blank header cell.
+            0 => header.push(plain("")),
+            // Quoted header cells.
+            1 => header.iter_mut().for_each(|c| c.quoted = true),
+            // A repeated column.
+            2 => {
+                dup_col = Some(header.len());
+                let last = header[header.len() - 1].text.clone();
+                header.push(Cell {
+                    text: last,
+                    quoted: false,
+                });
+            }
+            // Upper case.
+            3 => header[0].text.make_ascii_uppercase(),
+            // Blank lines above the header.
+            4 => lines.extend([Vec::new(), Vec::new()]),
+            // A header cell padded with spaces (detected stripped, read unstripped).
+            _ => {
+                let i = rng.below(header.len());
+                header[i].text.splice(0..0, *b" ");
+            }
+        }
+    }
     lines.push(join(&header));
     let nrows = 1 + rng.below(7);
     for r in 1..=nrows {
@@ -297,6 +325,12 @@ fn build(rng: &mut Rng, variant: Variant, category: &'static str) -> Vec<u8> {
             })
             .collect();
         lines.push(join(&cells));
+        if let Some(d) = dup_col.filter(|_| rng.pct(40)) {
+            // Only the repeated column filled.
+            let mut only = vec![b','; d];
+            only.extend_from_slice(b"dup");
+            lines.push(only);
+        }
         // Blank, whitespace-only and all-blank-cell lines between rows.
         if (category == "blank_lines" && rng.pct(50)) || rng.pct(4) {
             lines.push(Vec::new());
@@ -317,7 +351,8 @@ fn build(rng: &mut Rng, variant: Variant, category: &'static str) -> Vec<u8> {
         }
     }
     // Damage inside a data line.
-    let target_line = 1 + rng.below(lines.len() - 1);
+    let first = lines.iter().position(|l| !l.is_empty()).unwrap_or(0);
+    let target_line = (first + 1 + rng.below(lines.len() - first - 1)).min(lines.len() - 1);
     match category {
         "cr_in_unquoted" => {
             let l = &mut lines[target_line];

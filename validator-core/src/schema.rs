@@ -702,6 +702,9 @@ pub struct Dialect {
     /// (`csv.empty_file`). Canvas reads no row and reports nothing: a warning.
     #[serde(default = "error")]
     pub empty_file: Severity,
+    /// Which cells decide that a row is blank (and skipped).
+    #[serde(default)]
+    pub blank_row: BlankRow,
 }
 
 impl Default for Dialect {
@@ -711,6 +714,7 @@ impl Default for Dialect {
             one_bom: false,
             cells: CellConverter::default(),
             empty_file: Severity::Error,
+            blank_row: BlankRow::AllCells,
         }
     }
 }
@@ -730,6 +734,20 @@ pub enum RowSeparator {
     /// quoted field, is the row separator; any other line break outside quotes is
     /// malformed (`csv.row_separator`).
     FirstInFile,
+}
+
+/// Which cells decide that a row is blank.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlankRow {
+    /// Every cell is blank.
+    #[default]
+    AllCells,
+    /// Canvas's `row.to_hash.values.all?(&:nil?)`: Ruby's `CSV::Row#to_hash` keeps one
+    /// value per distinct header name, the first, and one for all cells without a name
+    /// (blank header cells and cells past the header), the first of them. A row whose
+    /// only value sits under a repeated header name is skipped.
+    FirstOfEachHeader,
 }
 
 /// How a cell's text becomes its value.

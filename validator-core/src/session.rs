@@ -26,7 +26,7 @@ use crate::report::{
     truncate_chars, truncate_value,
 };
 use crate::rules::{Compiled, Emit, Index, Row, check_row, resolve};
-use crate::schema::{CellConverter, Target};
+use crate::schema::{BlankRow, CellConverter, Target};
 
 /// Session settings.
 #[derive(Clone, Debug)]
@@ -196,6 +196,8 @@ struct FileCheck {
     work: Work,
     /// A record went over a limit; the rest of the file was not read.
     stopped: bool,
+    /// With [`BlankRow::FirstOfEachHeader`]: the cells that decide a row is blank.
+    blank_cells: Option<Vec<usize>>,
 }
 
 /// Counters of work whose growth tests bound (no timing in tests).
@@ -266,6 +268,7 @@ impl Session {
                 limits: self.options.limits(),
                 work: Work::default(),
                 stopped: false,
+                blank_cells: None,
             },
         });
         self.by_path.insert(path.to_owned(), i);
@@ -877,7 +880,12 @@ impl FileCheck {
             CellConverter::Default => strip(field(i)).is_empty(),
             CellConverter::RubyStripPresence => convert(conv, true, field(i)).is_empty(),
         };
-        if (0..rec.len()).all(blank) {
+        let all_blank = match &self.blank_cells {
+            Some(cells) => cells.iter().all(|&i| i >= rec.len() || blank(i)),
+            None => (0..rec.len()).all(blank),
+        };
+        if all_blank {
+            let every = (0..rec.len()).all(blank);
             self.note(
                 c,
                 "csv.blank_row",
@@ -886,7 +894,13 @@ impl FileCheck {
                 Some(rec.line),
                 None,
                 None,
-                || "every cell is blank; the row is skipped".to_owned(),
+                || {
+                    if every {
+                        "every cell is blank; the row is skipped".to_owned()
+                    } else {
+                        "its only values are under a repeated header name, which the platform does not look at: the row is skipped as blank".to_owned()
+                    }
+                },
             );
             return;
         }
@@ -939,6 +953,23 @@ impl FileCheck {
             })
             .collect();
         self.header = cells;
+        if c.target.dialect.blank_row == BlankRow::FirstOfEachHeader {
+            // Ruby's `CSV::Row#to_hash`: the first cell of each distinct header name (as
+            // read: lower-cased, not stripped); blank header cells and cells past the
+            // header share the name nil.
+            let mut seen = std::collections::HashSet::new();
+            let mut cells: Vec<usize> = Vec::new();
+            let mut nil_at = None;
+            for (i, h) in self.header.iter().enumerate() {
+                if h.is_empty() {
+                    nil_at.get_or_insert(i);
+                } else if seen.insert(h.to_lowercase()) {
+                    cells.push(i);
+                }
+            }
+            cells.push(nil_at.unwrap_or(self.header.len()));
+            self.blank_cells = Some(cells);
+        }
         let rules = &c.target.header;
         let names: Vec<String> = self
             .header

@@ -8,7 +8,8 @@
 use super::rule::*;
 use crate::report::Severity;
 use crate::schema::{
-    CellConverter, Check, Detect, Dialect, HeaderTrim, Kind, Matching, RowSeparator, Rule, Target,
+    BlankRow, CellConverter, Check, Detect, Dialect, HeaderTrim, Kind, Matching, RowSeparator,
+    Rule, Target,
 };
 
 fn kind(name: &str, detect: Detect, columns: &[&str], rules: Vec<Rule>) -> Kind {
@@ -46,6 +47,8 @@ pub fn canvas() -> Target {
         cells: CellConverter::RubyStripPresence,
         // A file with no row is never given to an importer: no error, nothing imported.
         empty_file: Severity::Warning,
+        // csv_base_importer.rb `csv_rows`: `next if row.to_hash.values.all?(&:nil?)`.
+        blank_row: BlankRow::FirstOfEachHeader,
     };
     for (code, msg) in [
         ("encoding.invalid_utf8", "Invalid UTF-8"),
