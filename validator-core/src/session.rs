@@ -833,14 +833,16 @@ impl FileCheck {
         let trim = c.target.trim_values;
         // The converter runs before any check: with Ruby's `strip`, NUL at a value's ends
         // is gone before the platform looks for it.
+        let nul_in = |i: usize| match conv {
+            CellConverter::Default => field(i).contains('\0'),
+            CellConverter::RubyStripPresence => convert(conv, trim, field(i)).contains('\0'),
+        };
         let has_nul = match conv {
             CellConverter::Default => memchr::memchr(0, rec.bytes()).is_some(),
-            CellConverter::RubyStripPresence => {
-                (0..rec.len()).any(|i| convert(conv, trim, field(i)).contains('\0'))
-            }
+            CellConverter::RubyStripPresence => (0..rec.len()).any(nul_in),
         };
         if has_nul {
-            let col = (0..rec.len()).find(|&i| convert(conv, trim, field(i)).contains('\0'));
+            let col = (0..rec.len()).find(|&i| nul_in(i));
             self.note(
                 c,
                 "row.nul",
