@@ -28,6 +28,12 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     chromium chromium-driver >/dev/null
 fi
+# Ruby (its bundled csv) for the Canvas CSV oracle test (tests/oracle/canvas_csv.rb).
+if ! command -v ruby >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends ruby >/dev/null
+fi
 # playwright-core and binaryen's wasm-opt, pinned by web-demo/package-lock.json.
 if ! (cd web-demo && npm ls --depth=0 >/dev/null 2>&1); then
   (cd web-demo && npm ci --no-audit --no-fund --loglevel=error)
@@ -52,6 +58,11 @@ step "native tests"
 # (web-demo/e2e/conformance.mjs). With PREFLIGHT_FULL=1 (.ci/run sets it) a missing
 # ../shared (the Canvas spec cases) or external tool fails instead of skipping.
 CI=true cargo test --workspace
+
+step "Canvas reading vs Ruby's CSV (2,200 generated files)"
+# One summary line (seed, cases, agreements); disagreements are listed if any.
+CI=true PREFLIGHT_FULL=1 cargo test -p tests --test ruby_oracle -- --nocapture 2>&1 \
+  | grep -E '^(ruby oracle|  DIFF|test result)|panicked'
 
 step "Node smoke test"
 # The example bundle has deliberate errors: exit 1 is the expected outcome.

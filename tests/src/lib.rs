@@ -1,6 +1,8 @@
 //! Test support: loading a case folder (`input/` with CSV files, possibly nested) the way
 //! every host must, so that all hosts validate the same files in the same order.
 
+pub mod csvgen;
+
 use std::path::{Path, PathBuf};
 
 use validator_core::{Options, Report, Session, Target};

@@ -466,7 +466,7 @@ impl<'a, W: Write, R: Write> Bundler<'a, W, R> {
         }
         self.current = Some(Entry {
             plan: self.next,
-            parser: Parser::new(self.verdicts.limits),
+            parser: Parser::with_dialect(self.verdicts.limits, &self.verdicts.dialect),
             state,
         });
         self.next += 1;

@@ -15,7 +15,7 @@ use crate::schema::{HeaderRules, Kind, Target};
 /// Normalises a header cell for detection (trim, case) as the target says.
 pub fn detection_name(rules: &HeaderRules, cell: &str) -> String {
     let c = if rules.trim_for_detection {
-        cell.trim()
+        trim(rules, cell)
     } else {
         cell
     };
@@ -26,10 +26,19 @@ pub fn detection_name(rules: &HeaderRules, cell: &str) -> String {
     }
 }
 
+fn trim<'a>(rules: &HeaderRules, cell: &'a str) -> &'a str {
+    match rules.trim {
+        crate::schema::HeaderTrim::Unicode => cell.trim(),
+        crate::schema::HeaderTrim::RubyStripPresence => {
+            crate::parse::convert(crate::schema::CellConverter::RubyStripPresence, true, cell)
+        }
+    }
+}
+
 /// Normalises a header cell for reading a column, as the target says.
 pub fn reading_name(rules: &HeaderRules, cell: &str) -> String {
     let c = if rules.trim_for_reading {
-        cell.trim()
+        trim(rules, cell)
     } else {
         cell
     };

@@ -35,6 +35,7 @@ mod session;
 pub mod targets;
 
 pub use decode::Encoding;
+pub use parse::read_cells;
 pub use report::{FileReport, Finding, Omitted, REPORT_VERSION, Report, Severity, Summary};
 pub use schema::Target;
 pub use session::{

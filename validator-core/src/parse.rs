@@ -2,7 +2,11 @@
 //! for anyone who reads a file (the validator and the bundler).
 
 use crate::decode::{Decoder, Invalid};
-use crate::reader::{Limits, LineEnding, Overflow, Record, RecordReader, enough_to_sniff, sniff};
+use crate::reader::{
+    Limits, LineEnding, Overflow, ReadDialect, Record, RecordReader, RowSepIssue, enough_to_sniff,
+    sniff,
+};
+use crate::schema::{CellConverter, Dialect, RowSeparator, Target};
 
 /// What a [`Parser`] reports while it reads.
 pub(crate) trait Events {
@@ -14,6 +18,9 @@ pub(crate) trait Events {
     fn record(&mut self, rec: &Record<'_>);
     /// A record over a limit; nothing after it is read (once, after the last record).
     fn overflow(&mut self, o: Overflow);
+    /// The first line break that is not the file's row separator (dialect
+    /// `first_in_file`; once, after the record it is in).
+    fn row_separator(&mut self, _issue: RowSepIssue) {}
 }
 
 /// Streaming parser of one file.
@@ -27,13 +34,19 @@ pub(crate) struct Parser {
     sniff_lines: usize,
     reader: Option<RecordReader>,
     limits: Limits,
+    dialect: ReadDialect,
     /// A record went over a limit: the rest of the file is not read.
     stopped: bool,
 }
 
 impl Parser {
-    pub fn new(limits: Limits) -> Parser {
+    /// A parser reading as the target's platform does.
+    pub fn with_dialect(limits: Limits, dialect: &Dialect) -> Parser {
         Parser {
+            dialect: ReadDialect {
+                first_line_ending: dialect.row_separator == RowSeparator::FirstInFile,
+                one_bom: dialect.one_bom,
+            },
             decoder: Decoder::new(),
             scratch: Vec::new(),
             sniff_buf: Some(Vec::new()),
@@ -105,7 +118,12 @@ impl Parser {
                 held = self.sniff_buf.take().unwrap_or_default();
                 let (delimiter, ending) = sniff(&held);
                 ev.sniffed(delimiter, ending);
-                self.reader = Some(RecordReader::new(delimiter, ending, self.limits));
+                self.reader = Some(RecordReader::with_dialect(
+                    delimiter,
+                    ending,
+                    self.limits,
+                    self.dialect,
+                ));
                 &held[..]
             }
             None => decoded,
@@ -118,10 +136,85 @@ impl Parser {
         if last {
             reader.finish(&mut emit);
         }
+        if let Some(issue) = reader.take_row_sep_issue(last || reader.overflow().is_some()) {
+            ev.row_separator(issue);
+        }
         if let Some(o) = reader.overflow() {
             self.stopped = true;
             self.decoder.invalid.clear();
             ev.overflow(o);
         }
     }
+}
+
+/// Ruby's `String#strip`: ASCII whitespace and NUL at both ends.
+pub(crate) fn ruby_strip(s: &str) -> &str {
+    // Bytes, not chars: every byte trimmed is ASCII, so the cuts are char boundaries.
+    let strippable = |b: &u8| *b == b' ' || (b'\t'..=b'\r').contains(b) || *b == 0;
+    let b = s.as_bytes();
+    let Some(start) = b.iter().position(|c| !strippable(c)) else {
+        // Empty, at the start of `s` (callers take offsets into `s`).
+        return &s[..0];
+    };
+    let end = b
+        .iter()
+        .rposition(|c| !strippable(c))
+        .map_or(start, |e| e + 1);
+    s.get(start..end).unwrap_or("")
+}
+
+/// A cell's value as the target's converter makes it (`trim`: the target trims values).
+/// Blank is the empty string, at the start of `cell` so offsets into the record stay valid.
+pub(crate) fn convert(conv: CellConverter, trim: bool, cell: &str) -> &str {
+    match conv {
+        CellConverter::Default if trim => ruby_strip(cell),
+        CellConverter::Default => cell,
+        CellConverter::RubyStripPresence => {
+            let v = ruby_strip(cell);
+            // ActiveSupport's `presence`: blank when only Unicode whitespace is left
+            // (`/\A[[:space:]]*\z/`, the same set as `char::is_whitespace`).
+            if v.chars().all(char::is_whitespace) {
+                &cell[..0]
+            } else {
+                v
+            }
+        }
+    }
+}
+
+/// Records of a file as the target's platform reads them: row number (the header is 1,
+/// empty lines not counted) and every cell after the target's converter. For comparing
+/// Preflight's reading with the platform's own parser (the Ruby oracle test); the session
+/// reads files through the same [`Parser`] and [`convert`].
+pub fn read_cells(target: &Target, bytes: &[u8]) -> Vec<(u64, Vec<String>)> {
+    struct Collect {
+        conv: CellConverter,
+        trim: bool,
+        rows: Vec<(u64, Vec<String>)>,
+    }
+    impl Events for Collect {
+        fn invalid(&mut self, _: Invalid) {}
+        fn sniffed(&mut self, _: u8, _: Option<LineEnding>) {}
+        fn overflow(&mut self, _: Overflow) {}
+        fn record(&mut self, rec: &Record<'_>) {
+            let text = String::from_utf8_lossy(rec.bytes());
+            let cells = (0..rec.len())
+                .map(|i| {
+                    let start = if i == 0 { 0 } else { rec.field_end(i - 1) };
+                    let cell = text.get(start..rec.field_end(i)).unwrap_or("");
+                    convert(self.conv, self.trim, cell).to_owned()
+                })
+                .collect();
+            self.rows.push((self.rows.len() as u64 + 1, cells));
+        }
+    }
+    let mut ev = Collect {
+        conv: target.dialect.cells,
+        trim: target.trim_values,
+        rows: Vec::new(),
+    };
+    let mut p = Parser::with_dialect(Limits::default(), &target.dialect);
+    p.push(bytes, &mut ev);
+    p.finish(&mut ev);
+    ev.rows
 }

@@ -135,6 +135,186 @@ pub(crate) fn sniff(buf: &[u8]) -> (u8, Option<LineEnding>) {
     (best.2, ending)
 }
 
+/// Reading rules of the platform's parser that the record reader applies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ReadDialect {
+    /// Ruby's `row_sep: :auto` (see [`RowSepCheck`]).
+    pub first_line_ending: bool,
+    /// Keep a BOM that follows the one the decoder stripped.
+    pub one_bom: bool,
+}
+
+/// A line break that is not the file's row separator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RowSepIssue {
+    /// 0-based record (the header is 0) it ends or is in; for a blank line, the next one.
+    pub record: u64,
+    /// Physical line of the break.
+    pub line: u64,
+    /// 0-based field the break is in or ends.
+    pub field: usize,
+    /// The separator: the file's first line break.
+    pub expected: LineEnding,
+    pub found: LineEnding,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct BreakAt {
+    record: u64,
+    line: u64,
+    field: usize,
+    outside: bool,
+}
+
+/// Ruby's CSV row-separator rule (`row_sep: :auto`): the first CR, LF or CRLF in the file,
+/// even inside quotes, is the row separator, and any other line break outside quotes
+/// raises `MalformedCSVError` (Canvas: `Malformed CSV`, the whole file dropped). csv-core
+/// ends records at any break, so this runs beside it over the same consumed bytes, jumping
+/// between quotes and breaks with `memchr3`. It keeps the first offending break only:
+/// Ruby stops there.
+#[derive(Debug)]
+pub(crate) struct RowSepCheck {
+    delimiter: u8,
+    cr_lines: bool,
+    sep: Option<LineEnding>,
+    in_quotes: bool,
+    /// A CR was the last byte: the next one says CR or CRLF.
+    cr: Option<BreakAt>,
+    record: u64,
+    in_record: bool,
+    field: usize,
+    line: u64,
+    issue: Option<RowSepIssue>,
+    reported: bool,
+}
+
+impl RowSepCheck {
+    fn new(delimiter: u8, cr_lines: bool) -> RowSepCheck {
+        RowSepCheck {
+            delimiter,
+            cr_lines,
+            sep: None,
+            in_quotes: false,
+            cr: None,
+            record: 0,
+            in_record: false,
+            field: 0,
+            line: 1,
+            issue: None,
+            reported: false,
+        }
+    }
+
+    fn at(&self) -> BreakAt {
+        BreakAt {
+            record: self.record,
+            line: self.line,
+            field: self.field,
+            outside: !self.in_quotes,
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        if self.issue.is_some() || bytes.is_empty() {
+            return;
+        }
+        let mut i = 0;
+        if let Some(cr) = self.cr.take() {
+            if bytes[0] == b'\n' {
+                if !self.cr_lines {
+                    self.line += 1;
+                }
+                self.brk(LineEnding::CrLf, cr);
+                i = 1;
+            } else {
+                self.brk(LineEnding::Cr, cr);
+            }
+        }
+        while i < bytes.len() {
+            let rest = &bytes[i..];
+            let Some(off) = memchr::memchr3(b'"', b'\r', b'\n', rest) else {
+                self.span(rest);
+                return;
+            };
+            self.span(&rest[..off]);
+            let at = i + off;
+            i = at + 1;
+            match bytes[at] {
+                b'"' => {
+                    self.in_quotes = !self.in_quotes;
+                    self.in_record = true;
+                }
+                b'\n' => {
+                    let here = self.at();
+                    if !self.cr_lines {
+                        self.line += 1;
+                    }
+                    self.brk(LineEnding::Lf, here);
+                }
+                _ => {
+                    let here = self.at();
+                    if self.cr_lines {
+                        self.line += 1;
+                    }
+                    match bytes.get(at + 1) {
+                        Some(b'\n') => {
+                            if !self.cr_lines {
+                                self.line += 1;
+                            }
+                            self.brk(LineEnding::CrLf, here);
+                            i = at + 2;
+                        }
+                        Some(_) => self.brk(LineEnding::Cr, here),
+                        None => self.cr = Some(here),
+                    }
+                }
+            }
+            if self.issue.is_some() {
+                return;
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(cr) = self.cr.take() {
+            self.brk(LineEnding::Cr, cr);
+        }
+    }
+
+    fn span(&mut self, s: &[u8]) {
+        if s.is_empty() {
+            return;
+        }
+        self.in_record = true;
+        if !self.in_quotes {
+            self.field += memchr::memchr_iter(self.delimiter, s).count();
+        }
+    }
+
+    fn brk(&mut self, found: LineEnding, at: BreakAt) {
+        match self.sep {
+            None => self.sep = Some(found),
+            Some(expected) if at.outside && found != expected && self.issue.is_none() => {
+                self.issue = Some(RowSepIssue {
+                    record: at.record,
+                    line: at.line,
+                    field: at.field,
+                    expected,
+                    found,
+                });
+            }
+            _ => {}
+        }
+        if at.outside {
+            if self.in_record {
+                self.record += 1;
+                self.in_record = false;
+            }
+            self.field = 0;
+        }
+    }
+}
+
 /// A quoting error Ruby's CSV parser rejects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum QuoteError {
@@ -239,17 +419,44 @@ pub(crate) struct RecordReader {
     record_start: u64,
     /// Set once a record is over a limit; the reader then ignores all input.
     overflow: Option<Overflow>,
+    /// Ruby's row-separator rule, when the target's dialect asks for it.
+    row_sep: Option<RowSepCheck>,
+    /// Keep a BOM at the start of the decoded stream (the decoder stripped the first one):
+    /// csv-core would drop it, Ruby keeps it as text.
+    keep_bom: bool,
+    /// csv-core has been called at least once.
+    started: bool,
+    /// Records emitted.
+    emitted: u64,
 }
 
 impl RecordReader {
+    #[cfg(test)]
     pub fn new(delimiter: u8, ending: Option<LineEnding>, limits: Limits) -> RecordReader {
+        RecordReader::with_dialect(delimiter, ending, limits, ReadDialect::default())
+    }
+
+    /// A reader with the platform parser's rules.
+    pub fn with_dialect(
+        delimiter: u8,
+        ending: Option<LineEnding>,
+        limits: Limits,
+        dialect: ReadDialect,
+    ) -> RecordReader {
+        let cr_lines = ending == Some(LineEnding::Cr);
         RecordReader {
+            row_sep: dialect
+                .first_line_ending
+                .then(|| RowSepCheck::new(delimiter, cr_lines)),
+            keep_bom: dialect.one_bom,
+            started: false,
+            emitted: 0,
             limits,
             record_start: 0,
             overflow: None,
             rdr: ReaderBuilder::new().delimiter(delimiter).build(),
             delimiter,
-            cr_lines: ending == Some(LineEnding::Cr),
+            cr_lines,
             out: vec![0; 4096],
             out_len: 0,
             ends: vec![0; 64.min(limits.max_columns)],
@@ -271,6 +478,30 @@ impl RecordReader {
         self.overflow
     }
 
+    /// The file's first line break that breaks the row-separator rule, once the record it
+    /// belongs to has been emitted (or at `finished`): reported at the same point, with the
+    /// header known, whatever the chunking. Reading goes on (csv-core splits rows at any
+    /// break), so the rows are still checked and the bundler can write them with one
+    /// ending. Taken once.
+    pub fn take_row_sep_issue(&mut self, finished: bool) -> Option<RowSepIssue> {
+        let c = self.row_sep.as_mut()?;
+        let issue = c.issue?;
+        if c.reported || !(finished || self.emitted > issue.record) {
+            return None;
+        }
+        c.reported = true;
+        Some(issue)
+    }
+
+    fn row_sep(&mut self, bytes: &[u8], last: bool) {
+        if let Some(c) = &mut self.row_sep {
+            c.feed(bytes);
+            if last {
+                c.finish();
+            }
+        }
+    }
+
     /// Feeds decoded bytes; calls `emit` for each complete record.
     pub fn feed(&mut self, mut input: &[u8], emit: &mut dyn FnMut(&Record<'_>)) {
         while !input.is_empty() && self.overflow.is_none() {
@@ -280,6 +511,7 @@ impl RecordReader {
                     .take_while(|&&b| b == b'\n' || b == b'\r')
                     .count();
                 self.count_lines(&input[..skip]);
+                self.row_sep(&input[..skip], false);
                 self.pos += skip as u64;
                 input = &input[skip..];
                 if input.is_empty() {
@@ -297,14 +529,21 @@ impl RecordReader {
             // beyond it, and a record one byte too long is caught at once.
             let used = self.pos - self.record_start;
             let budget = self.limits.max_record_bytes.saturating_sub(used);
-            let take = usize::try_from(budget)
+            let mut take = usize::try_from(budget)
                 .map_or(input.len(), |b| b.saturating_add(1).min(input.len()));
+            if !self.started && self.keep_bom {
+                // csv-core drops a BOM at the start of its first input of 3 bytes or more;
+                // one byte first keeps it.
+                take = take.min(1);
+            }
+            self.started = true;
             let (res, nin, nout, nend) = self.rdr.read_record(
                 &input[..take],
                 &mut self.out[self.out_len..],
                 &mut self.ends[self.ends_len..],
             );
             self.scan(&input[..nin], matches!(res, ReadRecordResult::Record));
+            self.row_sep(&input[..nin], false);
             self.pos += nin as u64;
             input = &input[nin..];
             self.out_len += nout;
@@ -334,6 +573,7 @@ impl RecordReader {
         if self.overflow.is_some() {
             return;
         }
+        self.row_sep(&[], true);
         if matches!(self.q, Q::Quoted) && !self.at_record_start {
             self.issues.push(QuoteIssue {
                 error: QuoteError::Unclosed,
@@ -388,6 +628,7 @@ impl RecordReader {
                     quoted_fields: self.quoted,
                 };
                 emit(&rec);
+                self.emitted += 1;
                 self.out_len = 0;
                 self.ends_len = 0;
                 self.at_record_start = true;
@@ -678,6 +919,55 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(&bytes)
             );
+        }
+    }
+
+    /// (record, line, field, expected, found)
+    type SepIssue = (u64, u64, usize, LineEnding, LineEnding);
+
+    fn row_sep_issue(input: &[u8], chunk: usize) -> Option<SepIssue> {
+        let dialect = ReadDialect {
+            first_line_ending: true,
+            one_bom: false,
+        };
+        let mut r = RecordReader::with_dialect(b',', None, TEST_LIMITS, dialect);
+        for c in input.chunks(chunk) {
+            r.feed(c, &mut |_| {});
+        }
+        r.finish(&mut |_| {});
+        r.take_row_sep_issue(true)
+            .map(|i| (i.record, i.line, i.field, i.expected, i.found))
+    }
+
+    /// Ruby's `row_sep: :auto`: the first break decides (inside quotes too); any other
+    /// break outside quotes is reported once, located, whatever the chunking.
+    #[test]
+    fn row_separator_from_the_first_line_break() {
+        use LineEnding::*;
+        let cases: &[(&[u8], Option<SepIssue>)] = &[
+            (b"a,b\n1,2\n", None),
+            (b"a,b\r\n1,2\r\n\r\n3,4", None),
+            (b"a,b\r1,2\r", None),
+            (b"a,b\r\n1,2\n3,4\r\n", Some((1, 2, 1, CrLf, Lf))),
+            (b"a,b\n1,2\r\n", Some((1, 2, 1, Lf, CrLf))),
+            (b"a,b\n1,x\ry\n", Some((1, 2, 1, Lf, Cr))),
+            (b"a,b\n1,2\r", Some((1, 2, 1, Lf, Cr))),
+            (b"a,b\n\r\n1,2\n", Some((1, 2, 0, Lf, CrLf))),
+            (b"a,b\r1,2\n", Some((1, 1, 1, Cr, Lf))),
+            // The first break is inside quotes: it still decides.
+            (b"\"a\nx\",b\r\n1,2\r\n", Some((0, 2, 1, Lf, CrLf))),
+            // Breaks inside quotes are text.
+            (b"a,b\n\"1\r\n\r\",2\n", None),
+        ];
+        for (input, want) in cases {
+            for chunk in [1, 2, 3, 64] {
+                assert_eq!(
+                    row_sep_issue(input, chunk),
+                    *want,
+                    "{:?} in {chunk}-byte chunks",
+                    String::from_utf8_lossy(input)
+                );
+            }
         }
     }
 

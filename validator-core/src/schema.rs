@@ -92,6 +92,10 @@ pub struct Target {
     pub forbid_line_breaks_in_fields: bool,
     /// File kinds, in the platform's detection and processing order.
     pub kinds: Vec<Kind>,
+    /// How the platform's CSV parser reads bytes into rows and cells, where it differs from
+    /// the lenient default (Canvas: Ruby's CSV).
+    #[serde(default)]
+    pub dialect: Dialect,
 }
 
 /// A manifest kind: rows `prefix<file stem>` → mode (`file.users,bulk`). Data files must be
@@ -196,6 +200,7 @@ impl Target {
             skip_blank_lines_before_header: false,
             forbid_line_breaks_in_fields: false,
             kinds: Vec::new(),
+            dialect: Dialect::default(),
         }
     }
 
@@ -227,6 +232,22 @@ pub struct HeaderRules {
     /// rows by the untrimmed one, so ` status` is detected yet read as missing.
     #[serde(default = "yes")]
     pub trim_for_reading: bool,
+    /// What trimming a header cell means.
+    #[serde(default)]
+    pub trim: HeaderTrim,
+}
+
+/// How header cells are trimmed where the rules say they are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeaderTrim {
+    /// Unicode whitespace at both ends.
+    #[default]
+    Unicode,
+    /// Canvas's converter, which its detection pass applies to the header row too: Ruby's
+    /// `strip` (ASCII whitespace and NUL, not NBSP), then a cell of only Unicode
+    /// whitespace is blank (`presence`).
+    RubyStripPresence,
 }
 
 impl Default for HeaderRules {
@@ -235,6 +256,7 @@ impl Default for HeaderRules {
             case_insensitive: true,
             trim_for_detection: true,
             trim_for_reading: true,
+            trim: HeaderTrim::Unicode,
         }
     }
 }
@@ -746,4 +768,86 @@ impl Check {
             Check::Consistent { column, equals, .. } => vec![column, equals],
         }
     }
+}
+
+/// The platform parser's reading rules. The default is the lenient reader every target had
+/// before; Canvas sets all of them to Ruby's CSV with its `strip` + `presence` converter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dialect {
+    /// Which line breaks end a row.
+    #[serde(default)]
+    pub row_separator: RowSeparator,
+    /// Only one UTF-8 BOM is stripped (Ruby's `bom|utf-8`): a second one is text in the
+    /// first header cell. Otherwise the reader drops a second BOM too.
+    #[serde(default)]
+    pub one_bom: bool,
+    /// What a cell's value is before any check.
+    #[serde(default)]
+    pub cells: CellConverter,
+    /// How an empty file (no header row: no bytes, only a BOM or only blank lines) is rated
+    /// (`csv.empty_file`). Canvas reads no row and reports nothing: a warning.
+    #[serde(default = "error")]
+    pub empty_file: Severity,
+    /// Which cells decide that a row is blank (and skipped).
+    #[serde(default)]
+    pub blank_row: BlankRow,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Dialect {
+            row_separator: RowSeparator::default(),
+            one_bom: false,
+            cells: CellConverter::default(),
+            empty_file: Severity::Error,
+            blank_row: BlankRow::AllCells,
+        }
+    }
+}
+
+fn error() -> Severity {
+    Severity::Error
+}
+
+/// Which line breaks end a row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowSeparator {
+    /// LF, CRLF or CR, mixed freely.
+    #[default]
+    Any,
+    /// Ruby's CSV (`row_sep: :auto`): the file's first CR, LF or CRLF, even one inside a
+    /// quoted field, is the row separator; any other line break outside quotes is
+    /// malformed (`csv.row_separator`).
+    FirstInFile,
+}
+
+/// Which cells decide that a row is blank.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlankRow {
+    /// Every cell is blank.
+    #[default]
+    AllCells,
+    /// Canvas's `row.to_hash.values.all?(&:nil?)`: Ruby's `CSV::Row#to_hash` keeps one
+    /// value per distinct header name, the first, and one for all cells without a name
+    /// (blank header cells and cells past the header), the first of them. A row whose
+    /// only value sits under a repeated header name is skipped.
+    FirstOfEachHeader,
+}
+
+/// How a cell's text becomes its value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellConverter {
+    /// Values are stripped of ASCII whitespace and NUL when the target trims values; a NUL
+    /// anywhere in the row's bytes is `row.nul`; header cells are trimmed of Unicode
+    /// whitespace for detection.
+    #[default]
+    Default,
+    /// Canvas's `field&.strip&.presence`: Ruby's `String#strip` (ASCII whitespace and NUL)
+    /// on every cell, header cells too, then a value of only Unicode whitespace (NBSP,
+    /// U+3000, ...) is blank (ActiveSupport's `blank?`). `row.nul` only for a NUL left
+    /// inside a value after that.
+    RubyStripPresence,
 }

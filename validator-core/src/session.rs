@@ -18,14 +18,15 @@ use encoding_rs::WINDOWS_1252;
 use crate::Error;
 use crate::decode::{Decoder, Encoding, Invalid};
 use crate::detect;
+use crate::parse::convert;
 use crate::parse::{Events, Parser};
-use crate::reader::{Limits, LineEnding, Overflow, OverflowKind, QuoteError, Record};
+use crate::reader::{Limits, LineEnding, Overflow, OverflowKind, QuoteError, Record, RowSepIssue};
 use crate::report::{
     FileReport, Finding, MAX_VALUE_CHARS, REPORT_VERSION, Report, Severity, Sink, Summary,
     truncate_chars, truncate_value,
 };
 use crate::rules::{Compiled, Emit, Index, Row, check_row, resolve};
-use crate::schema::Target;
+use crate::schema::{BlankRow, CellConverter, Target};
 
 /// Session settings.
 #[derive(Clone, Debug)]
@@ -90,6 +91,8 @@ pub struct Verdicts {
     pub files: Vec<FileVerdict>,
     /// The session's record limits, so the bundler reads files exactly as it did.
     pub(crate) limits: Limits,
+    /// The target's reading rules, for the same reason.
+    pub(crate) dialect: crate::schema::Dialect,
 }
 
 impl Verdicts {
@@ -160,6 +163,10 @@ impl Events for CheckEvents<'_> {
     fn overflow(&mut self, o: Overflow) {
         self.check.overflow(o, self.c);
     }
+
+    fn row_separator(&mut self, issue: RowSepIssue) {
+        self.check.row_separator(issue, self.c);
+    }
 }
 
 /// Per-file state the record callback needs (kept apart from the reader it is called from).
@@ -189,6 +196,8 @@ struct FileCheck {
     work: Work,
     /// A record went over a limit; the rest of the file was not read.
     stopped: bool,
+    /// With [`BlankRow::FirstOfEachHeader`]: the cells that decide a row is blank.
+    blank_cells: Option<Vec<usize>>,
 }
 
 /// Counters of work whose growth tests bound (no timing in tests).
@@ -239,7 +248,7 @@ impl Session {
         }
         let i = self.files.len();
         self.files.push(FileState {
-            parser: Parser::new(self.options.limits()),
+            parser: Parser::with_dialect(self.options.limits(), &self.compiled.target.dialect),
             finished: false,
             check: FileCheck {
                 file: i as u32,
@@ -259,6 +268,7 @@ impl Session {
                 limits: self.options.limits(),
                 work: Work::default(),
                 stopped: false,
+                blank_cells: None,
             },
         });
         self.by_path.insert(path.to_owned(), i);
@@ -553,6 +563,7 @@ impl Session {
             Verdicts {
                 files: verdicts,
                 limits: self.options.limits(),
+                dialect: self.compiled.target.dialect.clone(),
             },
         )
     }
@@ -677,6 +688,27 @@ impl FileCheck {
             Some(o.field).filter(|&i| i < self.header.len()),
             None,
             || message,
+        );
+    }
+
+    /// A line break other than the file's first: the platform's parser (Ruby's CSV)
+    /// rejects the whole file there. Rows are still read and checked.
+    fn row_separator(&mut self, issue: RowSepIssue, c: &Compiled) {
+        let (expected, found) = (issue.expected.name(), issue.found.name());
+        let t = c.target.title().to_owned();
+        self.note(
+            c,
+            "csv.row_separator",
+            Severity::Error,
+            Some(issue.record + 1),
+            Some(issue.line),
+            Some(issue.field).filter(|&i| i < self.header.len()),
+            None,
+            || {
+                format!(
+                    "line break {found} here, but the file's first line break is {expected}: {t} takes the first as the row separator and rejects the whole file at any other outside quotes; save the file with {expected} line endings throughout"
+                )
+            },
         );
     }
 
@@ -839,8 +871,20 @@ impl FileCheck {
             // The rest of the file was swallowed into this record: its cells mean nothing.
             return;
         }
-        if memchr::memchr(0, rec.bytes()).is_some() {
-            let col = (0..rec.len()).find(|&i| field(i).contains('\0'));
+        let conv = c.target.dialect.cells;
+        let trim = c.target.trim_values;
+        // The converter runs before any check: with Ruby's `strip`, NUL at a value's ends
+        // is gone before the platform looks for it.
+        let nul_in = |i: usize| match conv {
+            CellConverter::Default => field(i).contains('\0'),
+            CellConverter::RubyStripPresence => convert(conv, trim, field(i)).contains('\0'),
+        };
+        let has_nul = match conv {
+            CellConverter::Default => memchr::memchr(0, rec.bytes()).is_some(),
+            CellConverter::RubyStripPresence => (0..rec.len()).any(nul_in),
+        };
+        if has_nul {
+            let col = (0..rec.len()).find(|&i| nul_in(i));
             self.note(
                 c,
                 "row.nul",
@@ -876,7 +920,16 @@ impl FileCheck {
                 },
             );
         }
-        if (0..rec.len()).all(|i| strip(field(i)).is_empty()) {
+        let blank = |i: usize| match conv {
+            CellConverter::Default => strip(field(i)).is_empty(),
+            CellConverter::RubyStripPresence => convert(conv, true, field(i)).is_empty(),
+        };
+        let all_blank = match &self.blank_cells {
+            Some(cells) => cells.iter().all(|&i| i >= rec.len() || blank(i)),
+            None => (0..rec.len()).all(blank),
+        };
+        if all_blank {
+            let every = (0..rec.len()).all(blank);
             self.note(
                 c,
                 "csv.blank_row",
@@ -885,7 +938,13 @@ impl FileCheck {
                 Some(rec.line),
                 None,
                 None,
-                || "every cell is blank; the row is skipped".to_owned(),
+                || {
+                    if every {
+                        "every cell is blank; the row is skipped".to_owned()
+                    } else {
+                        "its only values are under a repeated header name, which the platform does not look at: the row is skipped as blank".to_owned()
+                    }
+                },
             );
             return;
         }
@@ -895,11 +954,9 @@ impl FileCheck {
         if c.target.header_errors_reject_file && !self.sink.file_errors.is_empty() {
             return;
         }
-        let trim = c.target.trim_values;
         for (k, pos) in self.positions.iter().enumerate() {
             self.spans[k] = pos.filter(|&p| p < rec.len()).map(|p| {
-                let f = field(p);
-                let v = if trim { strip(f) } else { f };
+                let v = convert(conv, trim, field(p));
                 let start = v.as_ptr() as usize - text.as_ptr() as usize;
                 (start, start + v.len())
             });
@@ -940,6 +997,23 @@ impl FileCheck {
             })
             .collect();
         self.header = cells;
+        if c.target.dialect.blank_row == BlankRow::FirstOfEachHeader {
+            // Ruby's `CSV::Row#to_hash`: the first cell of each distinct header name (as
+            // read: lower-cased, not stripped); blank header cells and cells past the
+            // header share the name nil.
+            let mut seen = std::collections::HashSet::new();
+            let mut cells: Vec<usize> = Vec::new();
+            let mut nil_at = None;
+            for (i, h) in self.header.iter().enumerate() {
+                if h.is_empty() {
+                    nil_at.get_or_insert(i);
+                } else if seen.insert(h.to_lowercase()) {
+                    cells.push(i);
+                }
+            }
+            cells.push(nil_at.unwrap_or(self.header.len()));
+            self.blank_cells = Some(cells);
+        }
         let rules = &c.target.header;
         let names: Vec<String> = self
             .header
@@ -1286,16 +1360,15 @@ impl FileCheck {
             });
         }
         if self.records == 0 && !self.stopped {
-            self.note(
-                c,
-                "csv.empty_file",
-                Severity::Error,
-                None,
-                None,
-                None,
-                None,
-                || "the file is empty: no header row".to_owned(),
-            );
+            let sev = c.target.dialect.empty_file;
+            let t = c.target.title().to_owned();
+            self.note(c, "csv.empty_file", sev, None, None, None, None, || {
+                if sev == Severity::Error {
+                    "the file is empty: no header row".to_owned()
+                } else {
+                    format!("the file is empty: no header row; {t} ignores it")
+                }
+            });
         }
     }
 }

@@ -6,7 +6,11 @@
 //! Platform messages are Canvas's wording; `{first_owner}` is the owner of the earlier row.
 
 use super::rule::*;
-use crate::schema::{Check, Detect, Kind, Matching, Rule, Target};
+use crate::report::Severity;
+use crate::schema::{
+    BlankRow, CellConverter, Check, Detect, Dialect, HeaderTrim, Kind, Matching, RowSeparator,
+    Rule, Target,
+};
 
 fn kind(name: &str, detect: Detect, columns: &[&str], rules: Vec<Rule>) -> Kind {
     Kind {
@@ -33,12 +37,26 @@ pub fn canvas() -> Target {
     // Canvas detects with stripped, lower-cased headers but reads rows by the lower-cased,
     // unstripped header, so ` status` is detected and then read as missing.
     t.header.trim_for_reading = false;
+    // Canvas reads with Ruby's CSV: `headers: :first_row, encoding: "bom|utf-8",
+    // skip_blanks: true, converters: ->(f) { f&.strip&.presence }` (csv_base_importer.rb),
+    // and its detection pass converts the header row the same way.
+    t.header.trim = HeaderTrim::RubyStripPresence;
+    t.dialect = Dialect {
+        row_separator: RowSeparator::FirstInFile,
+        one_bom: true,
+        cells: CellConverter::RubyStripPresence,
+        // A file with no row is never given to an importer: no error, nothing imported.
+        empty_file: Severity::Warning,
+        // csv_base_importer.rb `csv_rows`: `next if row.to_hash.values.all?(&:nil?)`.
+        blank_row: BlankRow::FirstOfEachHeader,
+    };
     for (code, msg) in [
         ("encoding.invalid_utf8", "Invalid UTF-8"),
         ("encoding.utf16", "Invalid UTF-8"),
         ("csv.quote_in_unquoted", "Malformed CSV"),
         ("csv.text_after_quote", "Malformed CSV"),
         ("csv.unclosed_quote", "Malformed CSV"),
+        ("csv.row_separator", "Malformed CSV"),
         (
             "detect.unknown_kind",
             "Couldn't find Canvas CSV import headers",
