@@ -554,14 +554,30 @@ pub fn sweep_stale(path: &Path) {
     }
 }
 
-/// Removes `path` unless a live process holds its lock.
+/// Removes `path` unless a live process holds its lock. A `.new` file is one a writer has
+/// just created and not yet locked (see [`Temp::beside`]): it is left alone unless it is
+/// older than [`NEW_FILE_GRACE`], so that a parallel run's sweep cannot pull it from under
+/// its writer (ten parallel `submit`s lost their bundle that way).
 pub fn remove_if_unlocked(path: &Path) {
+    if path.extension().is_some_and(|e| e == "new") {
+        let young = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_none_or(|age| age < NEW_FILE_GRACE);
+        if young {
+            return;
+        }
+    }
     if let Ok(f) = File::open(path)
         && f.try_lock().is_ok()
     {
         let _ = std::fs::remove_file(path);
     }
 }
+
+/// How long a created-but-not-yet-locked `.new` file is left to its writer (a rename away).
+const NEW_FILE_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A temporary file beside `path`, named uniquely per process and writer, locked while
 /// open, removed on drop (or on a signal) unless persisted.

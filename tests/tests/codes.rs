@@ -40,7 +40,9 @@ fn literals(text: &str) -> Vec<String> {
             && !matches!(
                 name,
                 "csv" | "zip" | "json" | "toml" | "txt" | "jsonl" | "lock"
-            );
+            )
+            // OneRoster's manifest property, not a code.
+            && piece != "manifest.version";
         if is_code {
             out.push(piece.to_owned());
         }

@@ -805,10 +805,6 @@ impl Default for Dialect {
     }
 }
 
-fn error() -> Severity {
-    Severity::Error
-}
-
 /// Which line breaks end a row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
