@@ -786,8 +786,21 @@ impl FileCheck {
             });
         }
         if row == 1 {
-            self.header_row(rec, text, c);
-            return;
+            match bound_kind(c, &self.path) {
+                // No header: the first row is data (Table Schema `dialect.header: false`).
+                Some(k)
+                    if c.target.kinds[k]
+                        .positional
+                        .as_ref()
+                        .is_some_and(|p| !p.header) =>
+                {
+                    self.positional_header(k, rec, text, c, false);
+                }
+                _ => {
+                    self.header_row(rec, text, c);
+                    return;
+                }
+            }
         }
         if rec
             .quote_issues
@@ -809,6 +822,12 @@ impl FileCheck {
                 None,
                 || "a field contains a NUL byte; the platform skips the row".to_owned(),
             );
+            return;
+        }
+        if let Some(kind) = self.kind
+            && c.target.kinds[kind].positional.is_some()
+        {
+            self.positional_row(kind, rec, text, c, index, paths, row);
             return;
         }
         let width = self.header.len();
@@ -912,6 +931,11 @@ impl FileCheck {
             // The header itself cannot be parsed: no kind, as on the server.
             return;
         }
+        let bound = bound_kind(c, &self.path);
+        if let Some(k) = bound.filter(|&k| c.target.kinds[k].positional.is_some()) {
+            self.positional_header(k, rec, text, c, true);
+            return;
+        }
         // First position of each name: duplicates in linear time, however wide the header.
         let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(names.len());
         for (i, n) in names.iter().enumerate() {
@@ -949,7 +973,7 @@ impl FileCheck {
                 );
             }
         }
-        let Some(kind) = detect::first_match(&c.target, &names) else {
+        let Some(kind) = bound.or_else(|| detect::first_match(&c.target, &names)) else {
             let diagnosis = detect::near_miss(&c.target, &names);
             let t = c.target.title().to_owned();
             self.note(
@@ -1260,6 +1284,275 @@ impl FileCheck {
 
 fn rec_end(rec: &Record<'_>, i: usize) -> usize {
     rec.field_end(i)
+}
+
+/// The kind a file is bound to by its path ([`Kind::path`](crate::schema::Kind::path)):
+/// the same path, or one ending with the other at a `/`.
+fn bound_kind(c: &Compiled, path: &str) -> Option<usize> {
+    let norm = |p: &str| p.replace('\\', "/").trim_start_matches("./").to_owned();
+    let path = norm(path);
+    let kinds = &c.target.kinds;
+    let bound = |k: &crate::schema::Kind| k.path.as_deref().map(norm);
+    kinds
+        .iter()
+        .position(|k| bound(k).is_some_and(|b| b == path || b == "*"))
+        .or_else(|| {
+            kinds.iter().position(|k| {
+                bound(k).is_some_and(|b| {
+                    path.ends_with(&format!("/{b}")) || b.ends_with(&format!("/{path}"))
+                })
+            })
+        })
+}
+
+impl FileCheck {
+    /// A kind read by position (Frictionless): labels compared with the fields one by one
+    /// (blank, duplicate, incorrect, extra and missing labels are errors), rows read by
+    /// position whatever the labels say.
+    fn positional_header(
+        &mut self,
+        kind: usize,
+        rec: &Record<'_>,
+        text: &str,
+        c: &Compiled,
+        has_header: bool,
+    ) {
+        self.kind = Some(kind);
+        let ck = &c.kinds[kind];
+        let k = &c.target.kinds[kind];
+        let fields = k.columns.len();
+        let labels_len = if has_header { rec.len() } else { fields };
+        // As many fields are read as there are labels.
+        self.positions = (0..ck.columns.len())
+            .map(|i| (i < fields && i < labels_len).then_some(i))
+            .collect();
+        self.spans = vec![None; ck.columns.len()];
+        let p = k
+            .positional
+            .clone()
+            .unwrap_or_else(|| crate::schema::Positional {
+                header: true,
+                delimiter: None,
+                missing_values: vec![String::new()],
+            });
+        if let Some(d) = p.delimiter
+            && u32::from(self.delimiter) != d as u32
+        {
+            let found = self.delimiter as char;
+            self.note(
+                c,
+                "csv.delimiter",
+                Severity::Error,
+                Some(1),
+                Some(rec.line),
+                None,
+                None,
+                || format!("the file is `{found}`-separated; its dialect says `{d}`"),
+            );
+        }
+        if !has_header {
+            self.header = k.columns.clone();
+            return;
+        }
+        let labels: Vec<String> = (0..rec.len())
+            .map(|i| {
+                let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
+                text.get(start..rec_end(rec, i)).unwrap_or("").to_owned()
+            })
+            .collect();
+        let line = rec.line;
+        let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(labels.len());
+        let mut notes: Vec<(&'static str, usize, String, String)> = Vec::new();
+        for (i, label) in labels.iter().enumerate() {
+            let earlier = first_at.entry(label.as_str()).or_insert(i);
+            if i >= fields {
+                notes.push((
+                    "header.extra_label",
+                    i,
+                    label.clone(),
+                    format!("label `{label}` has no field in the schema ({fields} fields)"),
+                ));
+                continue;
+            }
+            let name = &k.columns[i];
+            if label.is_empty() {
+                notes.push((
+                    "header.blank",
+                    i,
+                    String::new(),
+                    format!("label {} is blank; the schema says `{name}`", i + 1),
+                ));
+            } else if *earlier < i {
+                notes.push((
+                    "header.duplicate",
+                    i,
+                    label.clone(),
+                    format!("label `{label}` repeats column {}", *earlier + 1),
+                ));
+            } else if label != name {
+                notes.push((
+                    "header.incorrect_label",
+                    i,
+                    label.clone(),
+                    format!("label `{label}` should be `{name}`; the column is read as `{name}`"),
+                ));
+            }
+        }
+        for (i, name) in k.columns.iter().enumerate().skip(labels.len()) {
+            notes.push((
+                "header.missing_label",
+                i,
+                name.clone(),
+                format!(
+                    "the header has no label for field `{name}` (column {})",
+                    i + 1
+                ),
+            ));
+        }
+        drop(first_at);
+        self.header = labels;
+        for (code, i, value, message) in notes {
+            self.note(
+                c,
+                code,
+                Severity::Error,
+                Some(1),
+                Some(line),
+                Some(i),
+                Some(&value),
+                || message,
+            );
+        }
+    }
+
+    /// A data row of a kind read by position: blank rows, extra and missing cells are
+    /// errors (as Frictionless reports them), then the rules run on the cells by position.
+    #[allow(clippy::too_many_arguments)]
+    fn positional_row(
+        &mut self,
+        kind: usize,
+        rec: &Record<'_>,
+        text: &str,
+        c: &Compiled,
+        index: &mut Index,
+        paths: &[String],
+        row: u64,
+    ) {
+        let k = &c.target.kinds[kind];
+        // Frictionless expects as many cells as there are labels (fields without a label
+        // are not read; extra labels are read as untyped fields).
+        let fields = if k.positional.as_ref().is_some_and(|p| p.header) {
+            self.header.len()
+        } else {
+            k.columns.len()
+        };
+        let field = |i: usize| -> &str {
+            let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
+            text.get(start..rec_end(rec, i)).unwrap_or("")
+        };
+        let missing = k
+            .positional
+            .as_ref()
+            .map_or(&[][..], |p| p.missing_values.as_slice());
+        let null = |i: usize| i >= rec.len() || missing.iter().any(|m| m == field(i));
+        if (0..fields).all(null) {
+            self.note(
+                c,
+                "row.blank",
+                Severity::Error,
+                Some(row),
+                Some(rec.line),
+                None,
+                None,
+                || "the row is blank (every field is missing)".to_owned(),
+            );
+            // Its primary key is missing too.
+            if k.rules.iter().any(|r| {
+                matches!(
+                    r.check,
+                    crate::schema::Check::TypedUnique { primary: true, .. }
+                )
+            }) {
+                self.note(
+                    c,
+                    "dup.primary_key",
+                    Severity::Error,
+                    Some(row),
+                    Some(rec.line),
+                    None,
+                    None,
+                    || "the primary key is missing in this row".to_owned(),
+                );
+            }
+            return;
+        }
+        for i in fields..rec.len() {
+            let v = field(i).to_owned();
+            self.note(
+                c,
+                "row.extra_cell",
+                Severity::Error,
+                Some(row),
+                Some(rec.line),
+                Some(i),
+                Some(&v),
+                || {
+                    format!(
+                        "cell {} has no field in the schema ({fields} fields)",
+                        i + 1
+                    )
+                },
+            );
+        }
+        for i in rec.len()..fields {
+            let name = k
+                .columns
+                .get(i)
+                .or(self.header.get(i))
+                .cloned()
+                .unwrap_or_default();
+            self.note(
+                c,
+                "row.missing_cell",
+                Severity::Error,
+                Some(row),
+                Some(rec.line),
+                Some(i),
+                None,
+                || format!("the row has no cell for `{name}` (column {})", i + 1),
+            );
+        }
+        for (kc, pos) in self.positions.iter().enumerate() {
+            self.spans[kc] = pos.filter(|&p| p < rec.len()).map(|p| {
+                let f = field(p);
+                let start = f.as_ptr() as usize - text.as_ptr() as usize;
+                (start, start + f.len())
+            });
+        }
+        let ck = &c.kinds[kind];
+        let r = Row {
+            text,
+            spans: &self.spans,
+            positions: &self.positions,
+            columns: &ck.display,
+            file: self.file,
+            path: &self.path,
+            row,
+            line: rec.line,
+            params: &self.params,
+            mode: self.mode.as_deref(),
+        };
+        check_row(
+            c,
+            kind,
+            &r,
+            index,
+            &mut Emit {
+                sink: &mut self.sink,
+            },
+            paths,
+        );
+    }
 }
 
 #[cfg(test)]
