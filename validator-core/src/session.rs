@@ -189,6 +189,10 @@ struct FileCheck {
     work: Work,
     /// A record went over a limit; the rest of the file was not read.
     stopped: bool,
+    /// Kinds read by position: the physical line after the last record, and the empty
+    /// lines skipped so far (Frictionless counts each as a blank row).
+    next_line: u64,
+    empty_lines: u64,
 }
 
 /// Counters of work whose growth tests bound (no timing in tests).
@@ -259,6 +263,8 @@ impl Session {
                 limits: self.options.limits(),
                 work: Work::default(),
                 stopped: false,
+                next_line: 0,
+                empty_lines: 0,
             },
         });
         self.by_path.insert(path.to_owned(), i);
@@ -1286,6 +1292,15 @@ fn rec_end(rec: &Record<'_>, i: usize) -> usize {
     rec.field_end(i)
 }
 
+/// Line breaks inside a record (quoted CR, LF or CRLF).
+fn line_breaks(b: &[u8]) -> u64 {
+    let lf = memchr::memchr_iter(b'\n', b).count();
+    let cr = memchr::memchr_iter(b'\r', b)
+        .filter(|&i| b.get(i + 1) != Some(&b'\n'))
+        .count();
+    (lf + cr) as u64
+}
+
 /// The kind a file is bound to by its path ([`Kind::path`](crate::schema::Kind::path)):
 /// the same path, or one ending with the other at a `/`.
 fn bound_kind(c: &Compiled, path: &str) -> Option<usize> {
@@ -1354,6 +1369,7 @@ impl FileCheck {
             self.header = k.columns.clone();
             return;
         }
+        self.next_line = rec.line + line_breaks(rec.bytes()) + 1;
         let labels: Vec<String> = (0..rec.len())
             .map(|i| {
                 let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
@@ -1425,6 +1441,32 @@ impl FileCheck {
         }
     }
 
+    /// A blank row: an error, and so is its missing primary key (as Frictionless reports).
+    fn blank_row(&mut self, c: &Compiled, row: u64, line: u64, has_pk: bool) {
+        self.note(
+            c,
+            "row.blank",
+            Severity::Error,
+            Some(row),
+            Some(line),
+            None,
+            None,
+            || "the row is blank (every field is missing)".to_owned(),
+        );
+        if has_pk {
+            self.note(
+                c,
+                "dup.primary_key",
+                Severity::Error,
+                Some(row),
+                Some(line),
+                None,
+                None,
+                || "the primary key is missing in this row".to_owned(),
+            );
+        }
+    }
+
     /// A data row of a kind read by position: blank rows, extra and missing cells are
     /// errors (as Frictionless reports them), then the rules run on the cells by position.
     #[allow(clippy::too_many_arguments)]
@@ -1454,36 +1496,25 @@ impl FileCheck {
             .positional
             .as_ref()
             .map_or(&[][..], |p| p.missing_values.as_slice());
+        let has_pk = k.rules.iter().any(|r| {
+            matches!(
+                r.check,
+                crate::schema::Check::TypedUnique { primary: true, .. }
+            )
+        });
+        // Empty lines the reader skipped: Python's csv reads each as a row, which
+        // Frictionless reports as blank and counts.
+        let next = self.next_line.max(1);
+        for (g, line) in (next..rec.line).enumerate() {
+            let r = row + self.empty_lines + g as u64;
+            self.blank_row(c, r, line, has_pk);
+        }
+        self.empty_lines += rec.line.saturating_sub(next);
+        self.next_line = rec.line + line_breaks(rec.bytes()) + 1;
+        let row = row + self.empty_lines;
         let null = |i: usize| i >= rec.len() || missing.iter().any(|m| m == field(i));
         if (0..fields).all(null) {
-            self.note(
-                c,
-                "row.blank",
-                Severity::Error,
-                Some(row),
-                Some(rec.line),
-                None,
-                None,
-                || "the row is blank (every field is missing)".to_owned(),
-            );
-            // Its primary key is missing too.
-            if k.rules.iter().any(|r| {
-                matches!(
-                    r.check,
-                    crate::schema::Check::TypedUnique { primary: true, .. }
-                )
-            }) {
-                self.note(
-                    c,
-                    "dup.primary_key",
-                    Severity::Error,
-                    Some(row),
-                    Some(rec.line),
-                    None,
-                    None,
-                    || "the primary key is missing in this row".to_owned(),
-                );
-            }
+            self.blank_row(c, row, rec.line, has_pk);
             return;
         }
         for i in fields..rec.len() {
