@@ -577,7 +577,6 @@ impl Strptime {
         let num = |t: &str| t.trim().parse::<i64>().ok();
         for (i, &g) in self.groups.iter().enumerate() {
             let t = caps.get(i + 1)?.as_str();
-            let lower = t.to_ascii_lowercase();
             match g {
                 'Y' => y = num(t)?,
                 'y' => {
@@ -595,8 +594,9 @@ impl Strptime {
                 'S' => s = num(t)?,
                 'f' => us = num(&format!("{t:0<6}"))?,
                 'j' => julian = Some(num(t)?),
-                'p' => pm = Some(lower == "pm"),
+                'p' => pm = Some(t.eq_ignore_ascii_case("pm")),
                 'b' | 'h' | 'B' => {
+                    let lower = t.to_ascii_lowercase();
                     const M: [&str; 12] = [
                         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
                         "nov", "dec",
@@ -901,6 +901,8 @@ pub struct FieldReader {
     one_of: Option<foldhash::HashSet<String>>,
     /// `enum` as the schema spells it, for messages.
     one_of_shown: Vec<String>,
+    /// A date in the default format (`%Y-%m-%d`, whose 10-character values are ISO dates).
+    default_date: bool,
 }
 
 #[derive(Debug)]
@@ -960,6 +962,7 @@ impl FieldReader {
             pattern: None,
             one_of: None,
             one_of_shown: c_enum(f),
+            default_date: f.ty == T::Date && f.format == "default",
         };
         let c = &f.constraints;
         let t = f.ty;
@@ -1125,6 +1128,11 @@ impl FieldReader {
             }
             T::Date => {
                 let (d, t) = match &self.format {
+                    // The common case without the pattern's regex: `YYYY-MM-DD`.
+                    Format::Pattern(p) if self.default_date => match iso_date(v) {
+                        Some(d) => (d, 0),
+                        None => p.read(v).map(|(d, t, _)| (d, t))?,
+                    },
                     Format::Any(p) => any_date(v, p).map(|(d, t, _)| (d, t))?,
                     Format::Pattern(p) => p.read(v).map(|(d, t, _)| (d, t))?,
                     _ => (iso_date(v)?, 0),
@@ -1483,5 +1491,10 @@ mod tests {
         let s = field(r#"{"constraints": {"pattern": "[a-z]+", "minLength": 2}}"#);
         assert_eq!(fails(&s, Some("abc1")), [Failure::Pattern]);
         assert_eq!(fails(&s, Some("a")), [Failure::MinLength]);
+        // Python's `re` classes are Unicode: `\w` matches `é`, `(?i)` folds `É`.
+        let w = field(r#"{"constraints": {"pattern": "\\w+"}}"#);
+        assert!(fails(&w, Some("café")).is_empty());
+        let i = field(r#"{"constraints": {"pattern": "(?i)é+"}}"#);
+        assert!(fails(&i, Some("ÉÉ")).is_empty());
     }
 }
