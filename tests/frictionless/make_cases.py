@@ -96,14 +96,26 @@ CASES = [
     package("50-package-dialect-no-header", [
         {"name": "t", "path": "t.csv", "dialect": {"header": False}, "schema": {"fields": [F("a"), F("b", "integer")]}},
     ], {"t.csv": "x,1\ny,z\n"}),
+    table("52-unique-keys", [F("a"), F("b", "integer"), F("c")], "a,b,c\nx,1,p\nx,01,q\ny,1,r\n", uniqueKeys=[["a", "b"]]),
+    table("53-date-any", [F("d", "date", format="any")], "d\n2020-01-31\n01/31/2020\nnope\n"),
+    table("54-geojson", [F("g", "geojson")], 'g\n"{""type"": ""Point"", ""coordinates"": [1, 2]}"\n"{""type"": ""Nope""}"\n[1]\n'),
+    table("55-blank-row-missing-values", [F("a"), F("b", "integer")], "a,b\nNA,NA\nx,NA\n", missingValues=["", "NA"], primaryKey="a"),
+    table("56-self-reference-composite", [F("a"), F("b", "integer"), F("pa"), F("pb", "integer")],
+          "a,b,pa,pb\nx,1,,\nx,2,x,1\ny,1,x,01\ny,2,z,1\n", primaryKey=["a", "b"],
+          foreignKeys=[{"fields": ["pa", "pb"], "reference": {"resource": "", "fields": ["a", "b"]}}]),
+    table("57-header-order-and-case", [F("id", "integer"), F("name")], "Name,ID\nann,1\nbob,2\n"),
+    table("58-string-length-unicode", [C("s", maxLength=3)], "s\ncafé\ncaf\nçà\n"),
+    table("59-year-constraints", [C("y", "year", minimum=2000, enum=[2000, 2020])], "y\n2020\n1999\n2010\n"),
+    table("60-time-datetime-bounds", [C("t", "time", maximum="12:00:00"), C("dt", "datetime", minimum="2020-01-01T00:00:00Z")],
+          "t,dt\n11:00:00,2020-01-02T00:00:00Z\n13:00:00,2019-12-31T23:00:00Z\n"),
     package("51-package-valid", [
         {"name": "a", "path": "a.csv", "schema": {"fields": [F("id", "integer", constraints={"required": True}), F("when", "date")], "primaryKey": "id"}},
     ], {"a.csv": "id,when\n1,2020-01-01\n2,2021-06-30\n"}),
 ]
 
-if os.path.isdir(ROOT):
-    shutil.rmtree(ROOT)
 for name, files in CASES:
+    if os.path.isdir(os.path.join(ROOT, name)):
+        shutil.rmtree(os.path.join(ROOT, name))
     for rel, text in files.items():
         p = os.path.join(ROOT, name, rel)
         os.makedirs(os.path.dirname(p), exist_ok=True)
