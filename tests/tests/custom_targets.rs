@@ -51,7 +51,10 @@ fn frictionless_packages_import_with_their_warnings() {
             case.display(),
             imported.warnings
         );
-        let staff = imported.target.kind("staff").unwrap();
+        // The staff directory cases (01-08) share one package.
+        let Some(staff) = imported.target.kind("staff") else {
+            continue;
+        };
         assert_eq!(staff.file_name, "staff.csv");
         assert_eq!(
             staff.columns,

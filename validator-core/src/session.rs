@@ -1529,7 +1529,7 @@ impl FileCheck {
                 Some(&v),
                 || {
                     format!(
-                        "cell {} has no field in the schema ({fields} fields)",
+                        "cell {} is past the {fields} columns of the header and schema",
                         i + 1
                     )
                 },
