@@ -193,6 +193,11 @@ struct FileCheck {
     /// lines skipped so far (Frictionless counts each as a blank row).
     next_line: u64,
     empty_lines: u64,
+    /// A file bound to a kind read by position: its line feeds are counted, so that empty
+    /// lines after the last record are blank rows too.
+    count_lines: bool,
+    newlines: u64,
+    last_byte: u8,
 }
 
 /// Counters of work whose growth tests bound (no timing in tests).
@@ -242,6 +247,8 @@ impl Session {
             return Ok(i);
         }
         let i = self.files.len();
+        let count_lines = bound_kind(&self.compiled, path)
+            .is_some_and(|k| self.compiled.target.kinds[k].positional.is_some());
         self.files.push(FileState {
             parser: Parser::new(self.options.limits()),
             finished: false,
@@ -265,6 +272,9 @@ impl Session {
                 stopped: false,
                 next_line: 0,
                 empty_lines: 0,
+                count_lines,
+                newlines: 0,
+                last_byte: 0,
             },
         });
         self.by_path.insert(path.to_owned(), i);
@@ -288,6 +298,12 @@ impl Session {
         } = self;
         let f = &mut files[i];
         f.check.bytes += chunk.len() as u64;
+        if f.check.count_lines {
+            f.check.newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
+            if let Some(&b) = chunk.last() {
+                f.check.last_byte = b;
+            }
+        }
         let mut ev = CheckEvents {
             check: &mut f.check,
             c: compiled,
@@ -1195,6 +1211,7 @@ impl FileCheck {
     }
 
     fn finish_file(&mut self, c: &Compiled, decoder: &Decoder) {
+        self.trailing_empty_lines(c, decoder);
         if let Some(max) = c.target.max_file_bytes
             && self.bytes > max
         {
@@ -1438,6 +1455,37 @@ impl FileCheck {
                 Some(&value),
                 || message,
             );
+        }
+    }
+
+    /// Empty lines after the last record of a kind read by position: blank rows, as
+    /// Python's csv reads them (UTF-8 files with LF or CRLF line ends).
+    fn trailing_empty_lines(&mut self, c: &Compiled, decoder: &Decoder) {
+        let Some(kind) = self.kind else {
+            return;
+        };
+        if !self.count_lines
+            || self.next_line == 0
+            || self.stopped
+            || decoder.encoding != Encoding::Utf8
+            || self.line_ending == Some(LineEnding::Cr)
+        {
+            return;
+        }
+        let lines = self.newlines + u64::from(self.last_byte != b'\n');
+        let last = self.next_line - 1;
+        if lines <= last {
+            return;
+        }
+        let has_pk = c.target.kinds[kind].rules.iter().any(|r| {
+            matches!(
+                r.check,
+                crate::schema::Check::TypedUnique { primary: true, .. }
+            )
+        });
+        let first_row = self.records + self.empty_lines + 1;
+        for (g, line) in (last + 1..=lines).enumerate() {
+            self.blank_row(c, first_row + g as u64, line, has_pk);
         }
     }
 
