@@ -10,6 +10,9 @@
 //! and row 1 in Preflight: compared without a row. Row-level errors (blank-row, primary-key,
 //! foreign-key) are compared without a field.
 //!
+//! The cases are written by `tests/frictionless/make_cases.py` (edit it and rerun it with the
+//! oracle folder as argument to add one). Agreement figures are printed (`--nocapture`).
+//!
 //! Without the venv the test prints why and passes, unless `PREFLIGHT_FULL=1`.
 
 use std::collections::{BTreeMap, BTreeSet};
