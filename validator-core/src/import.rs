@@ -230,7 +230,6 @@ fn table(
         _ => vec![String::new()],
     };
     let fields = fields_of(name, schema, &missing, warnings)?;
-    let _ = list;
     let columns: Vec<String> = fields.iter().map(|(n, _)| n.clone()).collect();
     let field_of = |c: &str| fields.iter().find(|(n, _)| n == c).map(|(_, f)| f.clone());
     let mut rules = Vec::new();

@@ -1408,7 +1408,7 @@ pub(crate) fn check_row(
                 rule, row, cols, readers, *primary, *table, index, emit, paths,
             ),
             C::ForeignKey { cols, readers, fk } => {
-                tablecheck::foreign_key(c, kind, ri, row, cols, readers, *fk, index)
+                tablecheck::foreign_key(kind, ri, row, cols, readers, *fk, index)
             }
         }
     }

@@ -196,7 +196,6 @@ pub(crate) fn unique(
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn foreign_key(
-    c: &Compiled,
     kind: usize,
     rule: usize,
     row: &Row<'_>,
@@ -205,7 +204,6 @@ pub(crate) fn foreign_key(
     fk: usize,
     index: &mut Index,
 ) {
-    let _ = c;
     let st = &mut index.ts;
     if key(row, cols, readers, st) {
         return;
