@@ -34,6 +34,17 @@ if ! command -v ruby >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends ruby >/dev/null
 fi
+# frictionless-py, the Table Schema oracle (tests/tests/frictionless_oracle.rs), in a venv.
+if ! target/frictionless-venv/bin/python -c "import frictionless" 2>/dev/null; then
+  if ! python3 -c "import ensurepip" 2>/dev/null; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      python3-venv >/dev/null
+  fi
+  python3 -m venv target/frictionless-venv
+  target/frictionless-venv/bin/pip install -q -r tests/frictionless/requirements.txt
+fi
 # playwright-core and binaryen's wasm-opt, pinned by web-demo/package-lock.json.
 if ! (cd web-demo && npm ls --depth=0 >/dev/null 2>&1); then
   (cd web-demo && npm ci --no-audit --no-fund --loglevel=error)
@@ -58,6 +69,9 @@ step "native tests"
 # (web-demo/e2e/conformance.mjs). With PREFLIGHT_FULL=1 (.ci/run sets it) a missing
 # ../shared (the Canvas spec cases) or external tool fails instead of skipping.
 CI=true cargo test --workspace
+
+step "Frictionless oracle: Table Schema / Data Package verdicts and findings"
+CI=true PREFLIGHT_FULL=1 cargo test -p tests --test frictionless_oracle -- --nocapture
 
 step "Canvas reading vs Ruby's CSV (2,200 generated files)"
 # One summary line (seed, cases, agreements); disagreements are listed if any.

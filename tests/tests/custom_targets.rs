@@ -1,7 +1,7 @@
 //! The custom-target corpora stay in sync with their sources: every
 //! `tests/data/watershed/<case>/target.toml` is what `preflight target from-watershed` makes
 //! of the case's `template.json`, and every `tests/data/frictionless/<case>/datapackage.json`
-//! imports with exactly the expected "not checked" warnings.
+//! imports with no "not checked" warning.
 //!
 //! One test per case, named `<target>/<case>` (libtest-mimic, `harness = false`), so one
 //! failure does not hide the others.
@@ -76,14 +76,14 @@ fn frictionless_package_imports_with_its_warnings(case: &Path) -> Result<(), Fai
     let json = std::fs::read_to_string(case.join("datapackage.json"))?;
     assert!(validator_core::import::is_table_schema(&json));
     let imported = validator_core::import::table_schema(&json)?;
-    assert_eq!(
-        imported.warnings,
-        [
-            "staff: field `salary`: type `number` is not checked",
-            "staff: field `salary`: constraint `minimum` is not checked",
-        ],
-    );
-    let staff = imported.target.kind("staff").ok_or("no kind `staff`")?;
+    // Every field, type and constraint of these packages is checked.
+    if !imported.warnings.is_empty() {
+        return Err(format!("not checked: {:?}", imported.warnings).into());
+    }
+    // The staff directory cases (01-08) share one package.
+    let Some(staff) = imported.target.kind("staff") else {
+        return Ok(());
+    };
     assert_eq!(staff.file_name, "staff.csv");
     assert_eq!(
         staff.columns,

@@ -1,27 +1,23 @@
 //! Targets from other schema languages: [Frictionless] Table Schema and Data Package JSON.
 //!
-//! [`table_schema`] accepts a Table Schema (`{"fields": [...]}`: one kind, `table`) or a
-//! Data Package (`{"resources": [...]}`: one kind per resource with an inline `schema`,
-//! named after the resource, whose `path` gives the kind's file name). Every field is a
-//! column, all of them required in the header, in the schema's order, with their exact
-//! case. What maps onto the validator's checks:
+//! [`table_schema`] accepts a Table Schema (`{"fields": [...]}`: one kind, `table`, which
+//! any file is read as) or a Data Package (`{"resources": [...]}`: one kind per resource with
+//! an inline `schema`, bound to its file by `path`, never by header detection). Tables are
+//! read as frictionless-py (5.x) reads them: columns by position, the header compared with
+//! the fields label by label, blank rows and extra or missing cells as errors.
 //!
-//! | Table Schema                       | check                                         |
-//! |------------------------------------|-----------------------------------------------|
-//! | `type: integer` (and `year`)       | `integer`                                     |
-//! | `type: boolean`                    | `enum` of `trueValues` + `falseValues`, exact |
-//! | `type: date`, `datetime`           | `date`                                        |
-//! | `type: string, format: email`      | `email`                                       |
-//! | `constraints.required`             | `required`                                    |
-//! | `constraints.unique`               | `unique` (error)                              |
-//! | `constraints.enum`                 | `enum`, exact                                 |
-//! | `constraints.maxLength`            | `max_length`                                  |
-//! | `primaryKey`                       | `unique` (error) over its fields, `required`  |
-//! | `foreignKeys` (one field)          | `reference` (error); resource `""` = itself   |
+//! | Table Schema                                  | check                                   |
+//! |-----------------------------------------------|-----------------------------------------|
+//! | every field: type, format, constraints        | `field` (`row.type`, `row.required`, `row.too_short`, `row.too_long`, `row.range`, `row.pattern`, `row.enum`) |
+//! | `constraints.unique`, `uniqueKeys`            | `typed_unique` (`dup.repeated_id`)      |
+//! | `primaryKey`                                  | `typed_unique` primary (`dup.primary_key`) |
+//! | `foreignKeys` (composite; resource `""` = itself) | `foreign_key` (`ref.missing`)       |
+//! | `missingValues`, `dialect.header`, `dialect.delimiter` | the kind's `positional` layout |
+//! | resource `path`                               | the kind's `path`                       |
 //!
-//! Everything else (other types, `pattern`, `minimum`, `maximum`, `minLength`, composite
-//! foreign keys, non-default `missingValues`, ...) is not checked and listed in
-//! [`Imported::warnings`], so the user knows what the import left out.
+//! An unknown field type, a bad format or pattern, or a key naming no field is an error.
+//! What is left out (a `quoteChar` other than `"`, schemas by reference, constraints
+//! Frictionless ignores for a type) is listed in [`Imported::warnings`].
 //!
 //! [Frictionless]: https://specs.frictionlessdata.io/
 //!
@@ -35,15 +31,15 @@
 //! }"#).unwrap();
 //! let kind = &imported.target.kinds[0];
 //! assert_eq!(kind.columns, ["id", "score"]);
-//! assert!(kind.ordered_columns);
-//! assert_eq!(imported.warnings, ["table: field `score`: type `number` is not checked"]);
+//! assert!(kind.positional.is_some());
+//! assert!(imported.warnings.is_empty());
 //! ```
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::report::Severity;
-use crate::schema::{Check, Detect, Kind, Rule, Target};
+use crate::schema::{Check, Detect, Kind, Positional, Rule, Target};
+use crate::tableschema::{Field, FieldType};
 
 /// A target imported from another schema language, with what the import could not map.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,9 +64,6 @@ pub fn is_table_schema(json: &str) -> bool {
     })
 }
 
-const TRUE_VALUES: &[&str] = &["true", "True", "TRUE", "1"];
-const FALSE_VALUES: &[&str] = &["false", "False", "FALSE", "0"];
-
 fn invalid(target: &str, msg: impl Into<String>) -> Error {
     Error::InvalidTarget {
         target: target.to_owned(),
@@ -87,8 +80,7 @@ pub fn table_schema(json: &str) -> Result<Imported, Error> {
         .map_err(|e| invalid("table-schema", format!("not JSON: {e}")))?;
     let mut warnings = Vec::new();
     let mut target;
-    // (kind name, file name, schema) per table.
-    let mut tables: Vec<(String, String, &Map<String, Value>)> = Vec::new();
+    let mut tables: Vec<Table<'_>> = Vec::new();
     if let Some(resources) = v.get("resources") {
         let name = v
             .get("name")
@@ -109,29 +101,16 @@ pub fn table_schema(json: &str) -> Result<Imported, Error> {
             match r.get("schema") {
                 Some(Value::Object(schema)) => {
                     let file = match r.get("path") {
-                        Some(Value::String(p)) => base_name(p),
+                        Some(Value::String(p)) => Some(p.clone()),
                         Some(Value::Array(parts)) => {
                             warnings.push(format!(
-                                "{rname}: a resource in {} parts is checked file by file; each part is recognised by its header",
+                                "{rname}: a resource in {} parts: only its first part is bound to it",
                                 parts.len()
                             ));
-                            parts
-                                .first()
-                                .and_then(Value::as_str)
-                                .map_or_else(|| format!("{rname}.csv"), base_name)
+                            parts.first().and_then(Value::as_str).map(str::to_owned)
                         }
-                        _ => format!("{rname}.csv"),
+                        _ => None,
                     };
-                    if let Some(d) = r
-                        .get("dialect")
-                        .and_then(|d| d.get("delimiter"))
-                        .and_then(Value::as_str)
-                        .filter(|d| *d != ",")
-                    {
-                        warnings.push(format!(
-                            "{rname}: dialect delimiter `{d}` is not enforced (any delimiter is read)"
-                        ));
-                    }
                     if let Some(e) = r
                         .get("encoding")
                         .and_then(Value::as_str)
@@ -141,7 +120,22 @@ pub fn table_schema(json: &str) -> Result<Imported, Error> {
                             "{rname}: encoding `{e}` is not supported; files are read as UTF-8"
                         ));
                     }
-                    tables.push((rname, file, schema));
+                    let dialect = r.get("dialect");
+                    if let Some(q) = dialect
+                        .and_then(|d| d.get("quoteChar"))
+                        .and_then(Value::as_str)
+                        .filter(|q| *q != "\"")
+                    {
+                        warnings.push(format!(
+                            "{rname}: dialect quoteChar `{q}` is not supported; fields are read with `\"` quotes"
+                        ));
+                    }
+                    tables.push(Table {
+                        name: rname,
+                        file,
+                        schema,
+                        dialect,
+                    });
                 }
                 Some(Value::String(s)) => warnings.push(format!(
                     "{rname}: schema `{s}` is a reference, not inline; the resource is not checked (inline it)"
@@ -153,7 +147,12 @@ pub fn table_schema(json: &str) -> Result<Imported, Error> {
         }
     } else if let Some(schema) = v.as_object().filter(|o| o.contains_key("fields")) {
         target = Target::new("table-schema");
-        tables.push(("table".into(), "table.csv".into(), schema));
+        tables.push(Table {
+            name: "table".into(),
+            file: None,
+            schema,
+            dialect: None,
+        });
     } else {
         return Err(invalid(
             "table-schema",
@@ -164,10 +163,19 @@ pub fn table_schema(json: &str) -> Result<Imported, Error> {
     // Frictionless reads cells and labels as they are.
     target.trim_values = false;
     target.header.trim_for_reading = false;
-    let kinds: Vec<String> = tables.iter().map(|t| t.0.clone()).collect();
-    for (name, file, schema) in &tables {
-        let kind = table(name, file, schema, &kinds, &tables, &mut warnings)
+    target.header.case_insensitive = false;
+    for t in &tables {
+        let mut kind = table(&t.name, t.file.as_deref(), t.schema, &tables, &mut warnings)
             .map_err(|m| invalid(&target.name, m))?;
+        if let (Some(p), Some(d)) = (kind.positional.as_mut(), t.dialect) {
+            if let Some(h) = d.get("header").and_then(Value::as_bool) {
+                p.header = h;
+            }
+            p.delimiter = d
+                .get("delimiter")
+                .and_then(Value::as_str)
+                .and_then(|s| s.chars().next());
+        }
         target.kinds.push(kind);
     }
     if target.kinds.is_empty() {
@@ -175,13 +183,6 @@ pub fn table_schema(json: &str) -> Result<Imported, Error> {
             &target.name,
             "no resource has an inline table schema",
         ));
-    }
-    // Two columns of a kind that differ only by case must be told apart by detection.
-    if target.kinds.iter().any(|k| {
-        let folded: Vec<String> = k.columns.iter().map(|c| c.to_lowercase()).collect();
-        (1..folded.len()).any(|i| folded[..i].contains(&folded[i]))
-    }) {
-        target.header.case_insensitive = false;
     }
     crate::Session::new(target.clone())?;
     Ok(Imported { target, warnings })
@@ -213,76 +214,87 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
-/// A check built from its serialised form (so that check fields added to the schema with
-/// defaults need no change here).
-fn check(v: Value) -> Result<Check, String> {
-    serde_json::from_value(v).map_err(|e| format!("internal: {e}"))
-}
-
-fn rule(v: Value) -> Result<Rule, String> {
-    check(v).map(Rule::new)
-}
-
 fn table(
     name: &str,
-    file: &str,
+    file: Option<&str>,
     schema: &Map<String, Value>,
-    kinds: &[String],
-    tables: &[(String, String, &Map<String, Value>)],
+    tables: &[Table<'_>],
     warnings: &mut Vec<String>,
 ) -> Result<Kind, String> {
-    let fields = schema
+    let list = schema
         .get("fields")
         .and_then(Value::as_array)
         .ok_or_else(|| format!("{name}: the schema has no `fields` array"))?;
-    let mut columns = Vec::new();
+    let missing: Vec<String> = match schema.get("missingValues") {
+        Some(Value::Array(a)) => a.iter().filter_map(text).collect(),
+        _ => vec![String::new()],
+    };
+    let fields = fields_of(name, schema, &missing, warnings)?;
+    let columns: Vec<String> = fields.iter().map(|(n, _)| n.clone()).collect();
+    let field_of = |c: &str| fields.iter().find(|(n, _)| n == c).map(|(_, f)| f.clone());
     let mut rules = Vec::new();
-    for f in fields {
-        let col = f
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{name}: a field has no name"))?
-            .to_owned();
-        if columns.contains(&col) {
-            return Err(format!("{name}: field `{col}` is defined twice"));
+    for (col, f) in &fields {
+        let plain = f.ty == FieldType::Any
+            || (f.ty == FieldType::String && matches!(f.format.as_str(), "default" | "wkt"));
+        let c = &f.constraints;
+        let constrained = c.required
+            || c.min_length.is_some()
+            || c.max_length.is_some()
+            || c.pattern.is_some()
+            || c.one_of.is_some();
+        if !plain || constrained {
+            rules.push(Rule::new(Check::Field {
+                column: col.clone(),
+                field: Box::new(f.clone()),
+            }));
         }
-        field(name, &col, f, &mut rules, warnings)?;
-        columns.push(col);
     }
-    if columns.is_empty() {
-        return Err(format!("{name}: the schema has no fields"));
+    // `unique` constraints, from the raw descriptors (not part of `Field`).
+    for fd in list {
+        let unique = fd
+            .get("constraints")
+            .and_then(|c| c.get("unique"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        if let (true, Some(col)) = (unique, fd.get("name").and_then(Value::as_str)) {
+            rules.push(Rule::new(Check::TypedUnique {
+                columns: vec![col.to_owned()],
+                fields: field_of(col).into_iter().collect(),
+                primary: false,
+            }));
+        }
     }
-    if let Some(mv) = schema.get("missingValues").and_then(Value::as_array)
-        && mv.iter().any(|m| m.as_str() != Some(""))
-    {
-        warnings.push(format!(
-            "{name}: missingValues other than \"\" are not supported; they are read as values"
-        ));
-    }
+    let keyed = |cols: &[String], what: &str| -> Result<Vec<Field>, String> {
+        cols.iter()
+            .map(|c| {
+                field_of(c).ok_or_else(|| format!("{name}: {what} field `{c}` is not a field"))
+            })
+            .collect()
+    };
     let pk = names(schema.get("primaryKey"));
     if !pk.is_empty() {
-        if let Some(bad) = pk.iter().find(|c| !columns.contains(c)) {
-            return Err(format!("{name}: primaryKey field `{bad}` is not a field"));
-        }
-        for c in &pk {
-            let required = Check::Required { column: c.clone() };
-            if !rules.iter().any(|r: &Rule| r.check == required) {
-                rules.push(Rule::new(required).message(&format!(
-                    "`{c}` is part of the primary key and must have a value"
-                )));
-            }
-        }
-        let unique = check(json!({"check": "unique", "columns": pk}))?;
-        // A unique field that is the whole primary key is checked once.
-        rules.retain(|r| r.check != unique);
-        rules.push(
-            Rule::new(unique)
-                .severity(Severity::Error)
-                .message(&format!(
-                    "primary key ({}) `{{value}}` is repeated",
-                    pk.join(", ")
-                )),
-        );
+        rules.push(Rule::new(Check::TypedUnique {
+            fields: keyed(&pk, "primaryKey")?,
+            columns: pk,
+            primary: true,
+        }));
+    }
+    for uk in schema
+        .get("uniqueKeys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let cols = names(Some(uk));
+        warnings.push(format!(
+            "{name}: uniqueKeys ({}) is checked, though frictionless-py 5 ignores it",
+            cols.join(", ")
+        ));
+        rules.push(Rule::new(Check::TypedUnique {
+            fields: keyed(&cols, "uniqueKeys")?,
+            columns: cols,
+            primary: false,
+        }));
     }
     for fk in schema
         .get("foreignKeys")
@@ -298,155 +310,190 @@ fn table(
             .and_then(Value::as_str)
             .unwrap_or("");
         let other = if resource.is_empty() { name } else { resource };
-        if from.len() != 1 || to.len() != 1 {
-            warnings.push(format!(
-                "{name}: foreign key ({}) → {other} ({}) has several fields and is not checked",
+        if from.is_empty() || from.len() != to.len() {
+            return Err(format!(
+                "{name}: foreign key ({}) → {other} ({}) needs as many fields on both sides",
                 from.join(", "),
                 to.join(", ")
             ));
-            continue;
         }
-        if !kinds.iter().any(|k| k == other) {
-            warnings.push(format!(
-                "{name}: foreign key `{}` refers to resource `{other}`, which has no inline schema here; not checked",
-                from[0]
-            ));
-            continue;
-        }
-        if !columns.contains(&from[0]) {
-            return Err(format!(
-                "{name}: foreign key field `{}` is not a field",
-                from[0]
-            ));
-        }
-        let key_exists = if other == name {
-            columns.contains(&to[0])
+        let fields = keyed(&from, "foreign key")?;
+        let key_fields = if other == name {
+            keyed(&to, "foreign key reference")?
         } else {
-            tables.iter().any(|(n, _, s)| {
-                n == other
-                    && s.get("fields").and_then(Value::as_array).is_some_and(|fs| {
-                        fs.iter()
-                            .any(|f| f.get("name").and_then(Value::as_str) == Some(&to[0]))
-                    })
-            })
+            let Some(t) = tables.iter().find(|t| t.name == other) else {
+                warnings.push(format!(
+                    "{name}: foreign key ({}) refers to resource `{other}`, which has no inline schema here; not checked",
+                    from.join(", ")
+                ));
+                continue;
+            };
+            let theirs = fields_of(other, t.schema, &t.missing(), &mut Vec::new())?;
+            to.iter()
+                .map(|c| {
+                    theirs
+                        .iter()
+                        .find(|(n, _)| n == c)
+                        .map(|(_, f)| f.clone())
+                        .ok_or_else(|| {
+                            format!("{name}: foreign key refers to `{c}`, which is not a field of {other}")
+                        })
+                })
+                .collect::<Result<_, _>>()?
         };
-        if !key_exists {
-            return Err(format!(
-                "{name}: foreign key refers to `{}`, which is not a field of {other}",
-                to[0]
-            ));
-        }
-        rules.push(
-            rule(json!({"check": "reference", "column": from[0], "kind": other, "key": to[0]}))?
-                .severity(Severity::Error)
-                .message(&format!(
-                    "`{{value}}` is not the {} of any {other} row",
-                    to[0]
-                )),
-        );
+        rules.push(Rule::new(Check::ForeignKey {
+            columns: from,
+            fields,
+            kind: other.to_owned(),
+            keys: to,
+            key_fields,
+        }));
     }
     let names: Vec<&str> = columns.iter().map(String::as_str).collect();
     let mut kind = Kind::new(name, &names);
-    kind.file_name = file.to_owned();
-    kind.detect = Detect::all(&names);
-    kind.required_columns = columns.clone();
-    kind.ordered_columns = true;
+    if let Some(file) = file {
+        kind.file_name = base_name(file);
+        kind.path = Some(file.to_owned());
+        // Only a file at no declared path falls back to its header.
+        kind.detect = Detect::all(&names);
+    } else {
+        // A bare Table Schema: whatever file it is given.
+        kind.path = Some("*".into());
+    }
     kind.case_sensitive_header = true;
-    kind.unknown_columns = Severity::Error;
     kind.rules = rules;
+    kind.positional = Some(Positional {
+        header: true,
+        delimiter: None,
+        missing_values: missing,
+    });
     Ok(kind)
 }
 
-/// The checks of one field.
+/// A resource with an inline schema.
+struct Table<'a> {
+    name: String,
+    file: Option<String>,
+    schema: &'a Map<String, Value>,
+    dialect: Option<&'a Value>,
+}
+
+impl Table<'_> {
+    fn missing(&self) -> Vec<String> {
+        match self.schema.get("missingValues") {
+            Some(Value::Array(a)) => a.iter().filter_map(text).collect(),
+            _ => vec![String::new()],
+        }
+    }
+}
+
+/// The fields of a schema, in order.
+fn fields_of(
+    table: &str,
+    schema: &Map<String, Value>,
+    missing: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<(String, Field)>, String> {
+    let list = schema
+        .get("fields")
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("{table}: the schema has no `fields` array"))?;
+    let mut out: Vec<(String, Field)> = Vec::new();
+    for f in list {
+        let col = f
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{table}: a field has no name"))?
+            .to_owned();
+        if out.iter().any(|(n, _)| *n == col) {
+            return Err(format!("{table}: field `{col}` is defined twice"));
+        }
+        let field = field(table, &col, f, missing, warnings)?;
+        out.push((col, field));
+    }
+    if out.is_empty() {
+        return Err(format!("{table}: the schema has no fields"));
+    }
+    Ok(out)
+}
+
+/// One field descriptor as a [`Field`].
 fn field(
     table: &str,
     col: &str,
     f: &Value,
-    rules: &mut Vec<Rule>,
+    missing: &[String],
     warnings: &mut Vec<String>,
-) -> Result<(), String> {
-    let mut warn = |what: String| warnings.push(format!("{table}: field `{col}`: {what}"));
-    let ty = f.get("type").and_then(Value::as_str).unwrap_or("string");
-    let format = f.get("format").and_then(Value::as_str).unwrap_or("default");
-    let c = col;
-    match ty {
-        "string" => match format {
-            "default" => {}
-            "email" => rules.push(rule(json!({"check": "email", "column": c}))?),
-            other => warn(format!("string format `{other}` is not checked")),
-        },
-        "integer" | "year" => rules.push(rule(json!({"check": "integer", "column": c}))?),
-        "boolean" => {
-            let list = |key: &str, default: &[&str]| -> Vec<String> {
-                match f.get(key).and_then(Value::as_array) {
-                    Some(a) => a.iter().filter_map(text).collect(),
-                    None => default.iter().map(|s| (*s).to_owned()).collect(),
-                }
-            };
-            let mut values = list("trueValues", TRUE_VALUES);
-            values.extend(list("falseValues", FALSE_VALUES));
-            rules.push(
-                rule(json!({"check": "enum", "column": c, "values": values, "matching": "exact"}))?
-                    .message(&format!(
-                        "`{{value}}` is not a boolean; use one of {}",
-                        values.join(", ")
-                    )),
-            );
-        }
-        "date" | "datetime" => {
-            if !matches!(format, "default" | "any") {
-                warn(format!(
-                    "{ty} format `{format}` is not checked; dates are checked as ISO 8601"
-                ));
-            }
-            rules.push(rule(json!({"check": "date", "column": c}))?);
-        }
-        "any" => {}
-        other => warn(format!("type `{other}` is not checked")),
-    }
-    let Some(constraints) = f.get("constraints").and_then(Value::as_object) else {
-        return Ok(());
+) -> Result<Field, String> {
+    let ty_name = f.get("type").and_then(Value::as_str).unwrap_or("string");
+    let ty = FieldType::from_name(ty_name).ok_or_else(|| {
+        format!("{table}: field `{col}`: type `{ty_name}` is not a Table Schema type")
+    })?;
+    let mut out = Field {
+        ty,
+        format: f
+            .get("format")
+            .and_then(Value::as_str)
+            .unwrap_or("default")
+            .to_owned(),
+        missing_values: missing.to_vec(),
+        ..Field::default()
     };
-    // A fixed order, whatever the map's (serde_json may or may not keep the file's order).
-    const KNOWN: [&str; 4] = ["required", "unique", "enum", "maxLength"];
-    let mut keys: Vec<&String> = constraints.keys().collect();
-    keys.sort_by_key(|k| (KNOWN.iter().position(|x| x == k).unwrap_or(KNOWN.len()), *k));
-    for key in keys {
-        let v = &constraints[key];
-        match key.as_str() {
-            "required" => {
-                if v.as_bool() == Some(true) {
-                    rules.push(rule(json!({"check": "required", "column": c}))?);
-                }
+    let str_of = |k: &str| f.get(k).and_then(Value::as_str).map(str::to_owned);
+    if let Some(d) = str_of("decimalChar") {
+        out.decimal_char = d;
+        out.number_options = true;
+    }
+    if let Some(g) = str_of("groupChar") {
+        out.group_char = g;
+        out.number_options = true;
+    }
+    if let Some(b) = f.get("bareNumber").and_then(Value::as_bool) {
+        out.bare_number = b;
+        out.number_options = true;
+    }
+    let list = |k: &str| -> Option<Vec<String>> {
+        f.get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(text).collect())
+    };
+    if let Some(t) = list("trueValues") {
+        out.true_values = t;
+    }
+    if let Some(t) = list("falseValues") {
+        out.false_values = t;
+    }
+    if let Some(c) = f.get("constraints").and_then(Value::as_object) {
+        let mut keys: Vec<&String> = c.keys().collect();
+        keys.sort();
+        for key in keys {
+            if key != "unique" && !ty.supports(key) {
+                warnings.push(format!(
+                    "{table}: field `{col}`: constraint `{key}` does not apply to type `{ty_name}` (Frictionless ignores it)"
+                ));
+                continue;
             }
-            "unique" => {
-                if v.as_bool() == Some(true) {
-                    rules.push(
-                        rule(json!({"check": "unique", "columns": [c]}))?
-                            .severity(Severity::Error)
-                            .message(&format!("`{{value}}` is repeated; `{c}` must be unique")),
-                    );
-                }
+            let v = &c[key.as_str()];
+            let cs = &mut out.constraints;
+            match key.as_str() {
+                "required" => cs.required = v.as_bool() == Some(true),
+                "unique" => {}
+                "minLength" => cs.min_length = v.as_u64(),
+                "maxLength" => cs.max_length = v.as_u64(),
+                "minimum" => cs.minimum = text(v),
+                "maximum" => cs.maximum = text(v),
+                "exclusiveMinimum" => cs.exclusive_minimum = text(v),
+                "exclusiveMaximum" => cs.exclusive_maximum = text(v),
+                "pattern" => cs.pattern = text(v),
+                "enum" => cs.one_of = v.as_array().map(|a| a.iter().filter_map(text).collect()),
+                _ => {}
             }
-            "enum" => {
-                let values: Vec<String> = v
-                    .as_array()
-                    .map(|a| a.iter().filter_map(text).collect())
-                    .unwrap_or_default();
-                rules.push(rule(
-                    json!({"check": "enum", "column": c, "values": values, "matching": "exact"}),
-                )?);
-            }
-            "maxLength" => match v.as_u64() {
-                Some(max) => rules.push(rule(
-                    json!({"check": "max_length", "column": c, "max": max}),
-                )?),
-                None => warn(format!("maxLength `{v}` is not a number")),
-            },
-            other => warn(format!("constraint `{other}` is not checked")),
         }
     }
-    Ok(())
+    // Fail now on a format, bound or pattern that cannot be used.
+    crate::tableschema::FieldReader::new(&out)
+        .map_err(|e| format!("{table}: field `{col}`: {e}"))?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -459,7 +506,7 @@ mod tests {
         {"name": "classes", "path": "data/classes.csv",
          "schema": {"fields": [
             {"name": "class_id", "type": "string", "constraints": {"required": true, "unique": true}},
-            {"name": "level", "type": "integer", "constraints": {"minimum": 1}}],
+            {"name": "level", "type": "integer", "constraints": {"minimum": 2}}],
           "primaryKey": ["class_id"]}},
         {"name": "pupils", "path": "data/pupils.csv",
          "schema": {"fields": [
@@ -468,12 +515,13 @@ mod tests {
             {"name": "buddy", "type": "integer"},
             {"name": "active", "type": "boolean", "trueValues": ["Y"], "falseValues": ["N"]},
             {"name": "born", "type": "date"},
-            {"name": "mail", "format": "email", "constraints": {"maxLength": 40, "enum": ["a@b.c", 1]}}],
+            {"name": "mail", "constraints": {"maxLength": 40, "enum": ["a@b.c", 1]}},
+            {"name": "a"}, {"name": "b", "type": "integer"}],
           "primaryKey": "pupil_id",
           "foreignKeys": [
             {"fields": "class_id", "reference": {"resource": "classes", "fields": "class_id"}},
             {"fields": ["buddy"], "reference": {"resource": "", "fields": ["pupil_id"]}},
-            {"fields": ["a", "b"], "reference": {"resource": "classes", "fields": ["x", "y"]}}]}},
+            {"fields": ["a", "b"], "reference": {"resource": "classes", "fields": ["class_id", "level"]}}]}},
         {"name": "notes", "path": "notes.txt"}
       ]
     }"#;
@@ -486,56 +534,44 @@ mod tests {
         assert_eq!(names, ["classes", "pupils"]);
         let pupils = target.kind("pupils").unwrap();
         assert_eq!(pupils.file_name, "pupils.csv");
-        assert_eq!(pupils.required_columns, pupils.columns);
-        assert!(pupils.ordered_columns && pupils.case_sensitive_header);
+        assert_eq!(pupils.path.as_deref(), Some("data/pupils.csv"));
+        assert!(pupils.positional.is_some());
         let codes: Vec<&str> = pupils.rules.iter().map(|r| r.check.code()).collect();
         assert_eq!(
             codes,
             [
-                "row.integer",
-                "row.integer",
-                "row.enum",
-                "row.date",
-                "row.email",
-                "row.enum",
-                "row.too_long",
-                "row.required",
-                "dup.repeated_id",
+                "row.type",
+                "row.type",
+                "row.type",
+                "row.type",
+                "row.type",
+                "row.type",
+                "dup.primary_key",
+                "ref.missing",
                 "ref.missing",
                 "ref.missing",
             ]
         );
-        let self_ref = pupils.rules.last().unwrap();
-        assert!(
-            matches!(&self_ref.check, Check::Reference { kind, key, .. } if kind == "pupils" && key == "pupil_id")
-        );
-        assert_eq!(self_ref.severity, Some(Severity::Error));
-        assert!(
-            matches!(&pupils.rules[2].check, Check::Enum { values, .. } if values == &["Y", "N"])
-        );
-        assert!(
-            matches!(&pupils.rules[5].check, Check::Enum { values, .. } if values == &["a@b.c", "1"])
-        );
+        assert!(matches!(&pupils.rules[8].check,
+            Check::ForeignKey { kind, keys, .. } if kind == "pupils" && keys == &["pupil_id"]));
+        assert!(matches!(&pupils.rules[9].check,
+            Check::ForeignKey { columns, .. } if columns.len() == 2));
         assert_eq!(
             warnings,
-            [
-                "notes: no table schema; the resource is not checked",
-                "classes: field `level`: constraint `minimum` is not checked",
-                "pupils: foreign key (a, b) → classes (x, y) has several fields and is not checked",
-            ]
+            ["notes: no table schema; the resource is not checked"]
         );
     }
 
     #[test]
-    fn boolean_defaults_and_errors() {
-        let t = table_schema(r#"{"fields": [{"name": "ok", "type": "boolean"}]}"#)
-            .unwrap()
-            .target;
-        assert!(matches!(&t.kinds[0].rules[0].check,
-            Check::Enum { values, .. } if values.len() == 8 && values[0] == "true" && values[7] == "0"));
+    fn errors() {
         assert!(table_schema("[]").is_err());
         assert!(table_schema("{").is_err());
         assert!(table_schema(r#"{"fields": [{"name": "a"}], "primaryKey": "b"}"#).is_err());
+        assert!(table_schema(r#"{"fields": [{"name": "a", "type": "decimal"}]}"#).is_err());
+        assert!(
+            table_schema(r#"{"fields": [{"name": "a", "constraints": {"pattern": "("}}]}"#)
+                .is_err()
+        );
         assert!(is_table_schema(PACKAGE));
     }
 
@@ -545,10 +581,10 @@ mod tests {
         let report = crate::validate_files(
             &t,
             &[
-                ("classes.csv", b"class_id,level\nC1,1\nC1,2\n,3\n"),
+                ("data/classes.csv", b"class_id,level\nC1,1\nC1,2\n,3\n"),
                 (
-                    "pupils.csv",
-                    b"pupil_id,class_id,buddy,active,born,mail\n1,C1,2,Y,2020-01-02,a@b.c\n2,C9,7,yes,2020-13-01,x\n",
+                    "data/pupils.csv",
+                    b"pupil_id,class_id,buddy,active,born,mail,a,b\n1,C1,2,Y,2020-01-02,a@b.c,C1,1\n2,C9,7,yes,2020-13-01,x,C1,5\n",
                 ),
             ],
         );
@@ -558,12 +594,13 @@ mod tests {
             .flat_map(|f| f.findings.iter().map(|x| (x.code.as_str(), x.row)))
             .collect();
         for want in [
+            ("dup.primary_key", Some(3)),
             ("dup.repeated_id", Some(3)),
             ("row.required", Some(4)),
             ("ref.missing", Some(3)),
+            ("row.type", Some(3)),
             ("row.enum", Some(3)),
-            ("row.date", Some(3)),
-            ("row.email", Some(3)),
+            ("row.range", Some(2)),
         ] {
             assert!(codes.contains(&want), "{want:?} not in {codes:?}");
         }

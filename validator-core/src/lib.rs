@@ -32,6 +32,7 @@ pub mod report;
 mod rules;
 pub mod schema;
 mod session;
+pub mod tableschema;
 pub mod targets;
 
 pub use decode::Encoding;

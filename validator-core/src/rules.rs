@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 
 use crate::schema::{Check, Condition, DateForm, Matching, Rule, Target};
 
+/// Table Schema checks (typed fields, keys, foreign keys).
+#[path = "rules_tablecheck.rs"]
+mod tablecheck;
+
 /// Index of a column in its kind's column list.
 type Col = usize;
 
@@ -95,6 +99,25 @@ pub(crate) enum C {
         values: Vec<String>,
         sep: Option<char>,
     },
+    /// A Table Schema field.
+    Field {
+        col: Col,
+        reader: Box<crate::tableschema::FieldReader>,
+        format: String,
+    },
+    /// Typed uniqueness over `cols` (keys in `table`).
+    TypedUnique {
+        cols: Vec<Col>,
+        readers: Vec<crate::tableschema::FieldReader>,
+        primary: bool,
+        table: usize,
+    },
+    /// A Table Schema foreign key ([`Compiled::fks`]).
+    ForeignKey {
+        cols: Vec<Col>,
+        readers: Vec<crate::tableschema::FieldReader>,
+        fk: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -127,6 +150,8 @@ pub(crate) struct CKind {
     pub feeds_maps: Vec<(Col, Col, usize)>,
     /// (domain, column) the rules look values up in: probed together at the start of a row.
     pub probes: Vec<(usize, Col)>,
+    /// Foreign keys ([`Compiled::fks`]) whose referenced kind is this one.
+    pub fk_feeds: Vec<usize>,
 }
 
 /// Where a uniqueness check keeps the keys it has seen.
@@ -151,6 +176,8 @@ pub(crate) struct Compiled {
     pub tables: Vec<TableSpec>,
     /// Key domains: one interner per (kind, column) that sets, maps or owners draw from.
     pub domains: usize,
+    /// Table Schema foreign keys: the referenced side.
+    pub fks: Vec<tablecheck::FkSpec>,
 }
 
 fn norm(target: &Target, name: &str) -> String {
@@ -182,8 +209,10 @@ impl Compiled {
                 feeds_sets: Vec::new(),
                 feeds_maps: Vec::new(),
                 probes: Vec::new(),
+                fk_feeds: Vec::new(),
             })
             .collect();
+        let mut fks: Vec<tablecheck::FkSpec> = Vec::new();
         for (ki, kind) in target.kinds.iter().enumerate() {
             if kinds[..ki]
                 .iter()
@@ -394,6 +423,62 @@ impl Compiled {
                             sep: *separator,
                         }
                     }
+                    Check::Field { column, field } => C::Field {
+                        col: col(column),
+                        reader: Box::new(tablecheck::reader(field).map_err(&bad)?),
+                        format: field.format.clone(),
+                    },
+                    Check::TypedUnique {
+                        columns,
+                        fields,
+                        primary,
+                    } => {
+                        let cols: Vec<Col> = columns.iter().map(|c| col(c)).collect();
+                        // Conditional, so that it keeps its own keys (TableSpec::Own).
+                        uniques.push((ki, cols.clone(), None, false, true));
+                        C::TypedUnique {
+                            cols,
+                            readers: tablecheck::readers(fields).map_err(&bad)?,
+                            primary: *primary,
+                            table: uniques.len() - 1,
+                        }
+                    }
+                    Check::ForeignKey {
+                        columns,
+                        fields,
+                        kind: to,
+                        keys,
+                        key_fields,
+                    } => {
+                        let tk = kind_of(to)?;
+                        let target_cols = &target.kinds[tk].columns;
+                        let key_cols =
+                            keys.iter()
+                                .map(|k| {
+                                    target_cols.iter().position(|c| c == k).ok_or_else(|| {
+                                        bad(format!("kind `{to}` has no column `{k}`"))
+                                    })
+                                })
+                                .collect::<Result<Vec<Col>, Error>>()?;
+                        if key_cols.len() != columns.len() || key_fields.len() != keys.len() {
+                            return Err(bad(format!(
+                                "foreign key in `{}`: {} columns refer to {} keys",
+                                kind.name,
+                                columns.len(),
+                                keys.len()
+                            )));
+                        }
+                        fks.push(tablecheck::FkSpec {
+                            kind: tk,
+                            cols: key_cols,
+                            readers: tablecheck::readers(key_fields).map_err(&bad)?,
+                        });
+                        C::ForeignKey {
+                            cols: columns.iter().map(|c| col(c)).collect(),
+                            readers: tablecheck::readers(fields).map_err(&bad)?,
+                            fk: fks.len() - 1,
+                        }
+                    }
                 };
                 let when = rule.when.as_ref().map(|w| match w {
                     Condition::Blank { column } => Cond::Blank(col(column)),
@@ -472,6 +557,9 @@ impl Compiled {
         for (m, &(k, key, attr)) in maps.iter().enumerate() {
             kinds[k].feeds_maps.push((key, attr, m));
         }
+        for (f, spec) in fks.iter().enumerate() {
+            kinds[spec.kind].fk_feeds.push(f);
+        }
         // One key domain per (kind, column): a set and a map on the same column share it,
         // and so do owners of that column.
         let mut domains: Vec<(usize, Col)> = Vec::new();
@@ -533,6 +621,7 @@ impl Compiled {
             maps: map_domains,
             tables,
             domains: domains.len(),
+            fks,
             target,
         })
     }
@@ -621,6 +710,8 @@ pub(crate) struct Index {
     pub listed: std::collections::BTreeSet<String>,
     /// Reused buffer for uniqueness keys.
     scratch: String,
+    /// Table Schema foreign keys and buffers.
+    ts: tablecheck::State,
 }
 
 /// A failed required/blank check waiting for the manifest to say whether it applies.
@@ -734,6 +825,7 @@ impl Index {
             modes: BTreeMap::new(),
             listed: Default::default(),
             scratch: String::new(),
+            ts: tablecheck::State::new(c),
         }
     }
 }
@@ -808,6 +900,11 @@ impl Row<'_> {
 
     fn blank(&self, c: Col) -> bool {
         self.get(c).is_empty()
+    }
+
+    /// The cell of `c`, `None` when the row has no cell there.
+    fn cell(&self, c: Col) -> Option<&str> {
+        self.spans[c].map(|(s, e)| self.text.get(s..e).unwrap_or(""))
     }
 
     fn lookup(&self, name: &str) -> Option<&str> {
@@ -1424,6 +1521,22 @@ pub(crate) fn check_row(
                 }
             }
             C::ReferenceWhere { .. } => reference_where(c, kind, ri, rule, row, index, emit, paths),
+            C::Field {
+                col,
+                reader,
+                format,
+            } => tablecheck::field(rule, row, *col, reader, format, index, emit),
+            C::TypedUnique {
+                cols,
+                readers,
+                primary,
+                table,
+            } => tablecheck::unique(
+                rule, row, cols, readers, *primary, *table, index, emit, paths,
+            ),
+            C::ForeignKey { cols, readers, fk } => {
+                tablecheck::foreign_key(kind, ri, row, cols, readers, *fk, index)
+            }
         }
     }
     if let Some((key, _, _)) = &ck.manifest
@@ -1432,6 +1545,7 @@ pub(crate) fn check_row(
     {
         index.listed.insert(row.get(*key).to_owned());
     }
+    tablecheck::feed(c, ck, row, index);
     if let Some((key, value, prefix)) = &ck.manifest
         && let Some(stem) = row.get(*key).strip_prefix(prefix.as_str())
     {
@@ -1646,6 +1760,7 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
             platform_message: p.platform.map(String::from),
         });
     }
+    tablecheck::resolve(c, index, sinks, paths);
 }
 
 /// [`C::EnumBy`]: the values of `col` allowed for this row's `by`.

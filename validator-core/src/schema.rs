@@ -301,6 +301,33 @@ pub struct Kind {
     /// `{value}` are filled in.
     #[serde(default)]
     pub platform_messages: BTreeMap<String, String>,
+    /// A file at this path (relative, `/`-separated; matched whole or at a `/` boundary
+    /// either way) is of this kind whatever its header: a Data Package resource's `path`;
+    /// `*` binds every file (a bare Table Schema).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Columns are read by position and the header is compared label by label, as
+    /// Frictionless reads a table (see [`Positional`]).
+    #[serde(default)]
+    pub positional: Option<Positional>,
+}
+
+/// How a kind read by position lays out its file (a Table Schema's dialect).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Positional {
+    /// The first row is a header (`dialect.header`); false: every row is data.
+    #[serde(default = "yes")]
+    pub header: bool,
+    /// The delimiter the file must use (`dialect.delimiter`).
+    #[serde(default)]
+    pub delimiter: Option<char>,
+    /// Cells read as null (`missingValues`): a row of them only is a blank row.
+    #[serde(default = "blank_only")]
+    pub missing_values: Vec<String>,
+}
+
+fn blank_only() -> Vec<String> {
+    vec![String::new()]
 }
 
 /// A value supplied by the host (command-line flag or profile) rather than the file.
@@ -337,6 +364,8 @@ impl Kind {
             case_sensitive_header: false,
             parameter: None,
             platform_messages: BTreeMap::new(),
+            path: None,
+            positional: None,
         }
     }
 
@@ -704,6 +733,42 @@ pub enum Check {
         #[serde(default)]
         separator: Option<char>,
     },
+    /// A Table Schema field: its type and format (`row.type`) and its constraints
+    /// (`row.required`, `row.too_short`, `row.too_long`, `row.range`, `row.pattern`,
+    /// `row.enum`), on typed values; a missing cell is null.
+    Field {
+        /// Column name.
+        column: String,
+        /// The field.
+        field: Box<crate::tableschema::Field>,
+    },
+    /// The typed values of `columns` appear once per file kind: a `unique` field or a
+    /// `uniqueKeys` entry (`dup.repeated_id`; all null: skipped), or with `primary` the
+    /// primary key (`dup.primary_key`; all null is an error too).
+    TypedUnique {
+        /// Key columns.
+        columns: Vec<String>,
+        /// Their fields (types), in the same order.
+        fields: Vec<crate::tableschema::Field>,
+        /// This is the primary key.
+        #[serde(default)]
+        primary: bool,
+    },
+    /// A Table Schema foreign key: the typed values of `columns` (unless all null) must be
+    /// the values of `keys` in some row of `kind` (`ref.missing`), in any file of the
+    /// bundle, before or after.
+    ForeignKey {
+        /// Columns of this kind.
+        columns: Vec<String>,
+        /// Their fields.
+        fields: Vec<crate::tableschema::Field>,
+        /// Referenced kind (may be this one).
+        kind: String,
+        /// Referenced columns.
+        keys: Vec<String>,
+        /// Their fields.
+        key_fields: Vec<crate::tableschema::Field>,
+    },
 }
 
 impl Check {
@@ -729,6 +794,10 @@ impl Check {
             Check::EnumBy { .. } => "row.enum_by",
             Check::MaxItems { .. } => "row.too_many_items",
             Check::ReferenceWhere { .. } => "ref.wrong_type",
+            Check::Field { .. } => "row.type",
+            Check::TypedUnique { primary: true, .. } => "dup.primary_key",
+            Check::TypedUnique { .. } => "dup.repeated_id",
+            Check::ForeignKey { .. } => "ref.missing",
         }
     }
 
@@ -766,6 +835,10 @@ impl Check {
                 .chain(owner.as_deref())
                 .collect(),
             Check::Consistent { column, equals, .. } => vec![column, equals],
+            Check::Field { column, .. } => vec![column],
+            Check::TypedUnique { columns, .. } | Check::ForeignKey { columns, .. } => {
+                columns.iter().map(String::as_str).collect()
+            }
         }
     }
 }

@@ -198,6 +198,15 @@ struct FileCheck {
     stopped: bool,
     /// With [`BlankRow::FirstOfEachHeader`]: the cells that decide a row is blank.
     blank_cells: Option<Vec<usize>>,
+    /// Kinds read by position: the physical line after the last record, and the empty
+    /// lines skipped so far (Frictionless counts each as a blank row).
+    next_line: u64,
+    empty_lines: u64,
+    /// A file bound to a kind read by position: its line feeds are counted, so that empty
+    /// lines after the last record are blank rows too.
+    count_lines: bool,
+    newlines: u64,
+    last_byte: u8,
 }
 
 /// Counters of work whose growth tests bound (no timing in tests).
@@ -247,6 +256,8 @@ impl Session {
             return Ok(i);
         }
         let i = self.files.len();
+        let count_lines = bound_kind(&self.compiled, path)
+            .is_some_and(|k| self.compiled.target.kinds[k].positional.is_some());
         self.files.push(FileState {
             parser: Parser::with_dialect(self.options.limits(), &self.compiled.target.dialect),
             finished: false,
@@ -269,6 +280,11 @@ impl Session {
                 work: Work::default(),
                 stopped: false,
                 blank_cells: None,
+                next_line: 0,
+                empty_lines: 0,
+                count_lines,
+                newlines: 0,
+                last_byte: 0,
             },
         });
         self.by_path.insert(path.to_owned(), i);
@@ -292,6 +308,12 @@ impl Session {
         } = self;
         let f = &mut files[i];
         f.check.bytes += chunk.len() as u64;
+        if f.check.count_lines {
+            f.check.newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
+            if let Some(&b) = chunk.last() {
+                f.check.last_byte = b;
+            }
+        }
         let mut ev = CheckEvents {
             check: &mut f.check,
             c: compiled,
@@ -860,8 +882,21 @@ impl FileCheck {
             line_breaks(self, c, rec, row, &field);
         }
         if row == 1 {
-            self.header_row(rec, text, c);
-            return;
+            match bound_kind(c, &self.path) {
+                // No header: the first row is data (Table Schema `dialect.header: false`).
+                Some(k)
+                    if c.target.kinds[k]
+                        .positional
+                        .as_ref()
+                        .is_some_and(|p| !p.header) =>
+                {
+                    self.positional_header(k, rec, text, c, false);
+                }
+                _ => {
+                    self.header_row(rec, text, c);
+                    return;
+                }
+            }
         }
         if rec
             .quote_issues
@@ -895,6 +930,12 @@ impl FileCheck {
                 None,
                 || "a field contains a NUL byte; the platform skips the row".to_owned(),
             );
+            return;
+        }
+        if let Some(kind) = self.kind
+            && c.target.kinds[kind].positional.is_some()
+        {
+            self.positional_row(kind, rec, text, c, index, paths, row);
             return;
         }
         let width = self.header.len();
@@ -1028,6 +1069,11 @@ impl FileCheck {
             // The header itself cannot be parsed: no kind, as on the server.
             return;
         }
+        let bound = bound_kind(c, &self.path);
+        if let Some(k) = bound.filter(|&k| c.target.kinds[k].positional.is_some()) {
+            self.positional_header(k, rec, text, c, true);
+            return;
+        }
         // First position of each name: duplicates in linear time, however wide the header.
         let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(names.len());
         for (i, n) in names.iter().enumerate() {
@@ -1065,7 +1111,7 @@ impl FileCheck {
                 );
             }
         }
-        let Some(kind) = detect::first_match(&c.target, &names) else {
+        let Some(kind) = bound.or_else(|| detect::first_match(&c.target, &names)) else {
             let diagnosis = detect::near_miss(&c.target, &names);
             let t = c.target.title().to_owned();
             self.note(
@@ -1281,6 +1327,7 @@ impl FileCheck {
     }
 
     fn finish_file(&mut self, c: &Compiled, decoder: &Decoder) {
+        self.trailing_empty_lines(c, decoder);
         if let Some(max) = c.target.max_file_bytes
             && self.bytes > max
         {
@@ -1397,6 +1444,331 @@ fn line_breaks<'t>(
 
 fn rec_end(rec: &Record<'_>, i: usize) -> usize {
     rec.field_end(i)
+}
+
+/// Line breaks inside a record (quoted CR, LF or CRLF).
+fn breaks_in_record(b: &[u8]) -> u64 {
+    let lf = memchr::memchr_iter(b'\n', b).count();
+    let cr = memchr::memchr_iter(b'\r', b)
+        .filter(|&i| b.get(i + 1) != Some(&b'\n'))
+        .count();
+    (lf + cr) as u64
+}
+
+/// The kind a file is bound to by its path ([`Kind::path`](crate::schema::Kind::path)):
+/// the same path, or one ending with the other at a `/`.
+fn bound_kind(c: &Compiled, path: &str) -> Option<usize> {
+    let norm = |p: &str| p.replace('\\', "/").trim_start_matches("./").to_owned();
+    let path = norm(path);
+    let kinds = &c.target.kinds;
+    let bound = |k: &crate::schema::Kind| k.path.as_deref().map(norm);
+    kinds
+        .iter()
+        .position(|k| bound(k).is_some_and(|b| b == path || b == "*"))
+        .or_else(|| {
+            kinds.iter().position(|k| {
+                bound(k).is_some_and(|b| {
+                    path.ends_with(&format!("/{b}")) || b.ends_with(&format!("/{path}"))
+                })
+            })
+        })
+}
+
+impl FileCheck {
+    /// A kind read by position (Frictionless): labels compared with the fields one by one
+    /// (blank, duplicate, incorrect, extra and missing labels are errors), rows read by
+    /// position whatever the labels say.
+    fn positional_header(
+        &mut self,
+        kind: usize,
+        rec: &Record<'_>,
+        text: &str,
+        c: &Compiled,
+        has_header: bool,
+    ) {
+        self.kind = Some(kind);
+        let ck = &c.kinds[kind];
+        let k = &c.target.kinds[kind];
+        let fields = k.columns.len();
+        let labels_len = if has_header { rec.len() } else { fields };
+        // As many fields are read as there are labels.
+        self.positions = (0..ck.columns.len())
+            .map(|i| (i < fields && i < labels_len).then_some(i))
+            .collect();
+        self.spans = vec![None; ck.columns.len()];
+        let p = k
+            .positional
+            .clone()
+            .unwrap_or_else(|| crate::schema::Positional {
+                header: true,
+                delimiter: None,
+                missing_values: vec![String::new()],
+            });
+        if let Some(d) = p.delimiter
+            && u32::from(self.delimiter) != d as u32
+        {
+            let found = self.delimiter as char;
+            self.note(
+                c,
+                "csv.delimiter",
+                Severity::Error,
+                Some(1),
+                Some(rec.line),
+                None,
+                None,
+                || format!("the file is `{found}`-separated; its dialect says `{d}`"),
+            );
+        }
+        if !has_header {
+            self.header = k.columns.clone();
+            return;
+        }
+        self.next_line = rec.line + breaks_in_record(rec.bytes()) + 1;
+        let labels: Vec<String> = (0..rec.len())
+            .map(|i| {
+                let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
+                text.get(start..rec_end(rec, i)).unwrap_or("").to_owned()
+            })
+            .collect();
+        let line = rec.line;
+        let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(labels.len());
+        let mut notes: Vec<(&'static str, usize, String, String)> = Vec::new();
+        for (i, label) in labels.iter().enumerate() {
+            let earlier = first_at.entry(label.as_str()).or_insert(i);
+            if i >= fields {
+                notes.push((
+                    "header.extra_label",
+                    i,
+                    label.clone(),
+                    format!("label `{label}` has no field in the schema ({fields} fields)"),
+                ));
+                continue;
+            }
+            let name = &k.columns[i];
+            if label.is_empty() {
+                notes.push((
+                    "header.blank",
+                    i,
+                    String::new(),
+                    format!("label {} is blank; the schema says `{name}`", i + 1),
+                ));
+            } else if *earlier < i {
+                notes.push((
+                    "header.duplicate",
+                    i,
+                    label.clone(),
+                    format!("label `{label}` repeats column {}", *earlier + 1),
+                ));
+            } else if label != name {
+                notes.push((
+                    "header.incorrect_label",
+                    i,
+                    label.clone(),
+                    format!("label `{label}` should be `{name}`; the column is read as `{name}`"),
+                ));
+            }
+        }
+        for (i, name) in k.columns.iter().enumerate().skip(labels.len()) {
+            notes.push((
+                "header.missing_label",
+                i,
+                name.clone(),
+                format!(
+                    "the header has no label for field `{name}` (column {})",
+                    i + 1
+                ),
+            ));
+        }
+        drop(first_at);
+        self.header = labels;
+        for (code, i, value, message) in notes {
+            self.note(
+                c,
+                code,
+                Severity::Error,
+                Some(1),
+                Some(line),
+                Some(i),
+                Some(&value),
+                || message,
+            );
+        }
+    }
+
+    /// Empty lines after the last record of a kind read by position: blank rows, as
+    /// Python's csv reads them (UTF-8 files with LF or CRLF line ends).
+    fn trailing_empty_lines(&mut self, c: &Compiled, decoder: &Decoder) {
+        let Some(kind) = self.kind else {
+            return;
+        };
+        if !self.count_lines
+            || self.next_line == 0
+            || self.stopped
+            || decoder.encoding != Encoding::Utf8
+            || self.line_ending == Some(LineEnding::Cr)
+        {
+            return;
+        }
+        let lines = self.newlines + u64::from(self.last_byte != b'\n');
+        let last = self.next_line - 1;
+        if lines <= last {
+            return;
+        }
+        let has_pk = c.target.kinds[kind].rules.iter().any(|r| {
+            matches!(
+                r.check,
+                crate::schema::Check::TypedUnique { primary: true, .. }
+            )
+        });
+        let first_row = self.records + self.empty_lines + 1;
+        for (g, line) in (last + 1..=lines).enumerate() {
+            self.blank_row(c, first_row + g as u64, line, has_pk);
+        }
+    }
+
+    /// A blank row: an error, and so is its missing primary key (as Frictionless reports).
+    fn blank_row(&mut self, c: &Compiled, row: u64, line: u64, has_pk: bool) {
+        self.note(
+            c,
+            "row.blank",
+            Severity::Error,
+            Some(row),
+            Some(line),
+            None,
+            None,
+            || "the row is blank (every field is missing)".to_owned(),
+        );
+        if has_pk {
+            self.note(
+                c,
+                "dup.primary_key",
+                Severity::Error,
+                Some(row),
+                Some(line),
+                None,
+                None,
+                || "the primary key is missing in this row".to_owned(),
+            );
+        }
+    }
+
+    /// A data row of a kind read by position: blank rows, extra and missing cells are
+    /// errors (as Frictionless reports them), then the rules run on the cells by position.
+    #[allow(clippy::too_many_arguments)]
+    fn positional_row(
+        &mut self,
+        kind: usize,
+        rec: &Record<'_>,
+        text: &str,
+        c: &Compiled,
+        index: &mut Index,
+        paths: &[String],
+        row: u64,
+    ) {
+        let k = &c.target.kinds[kind];
+        // Frictionless expects as many cells as there are labels (fields without a label
+        // are not read; extra labels are read as untyped fields).
+        let fields = if k.positional.as_ref().is_some_and(|p| p.header) {
+            self.header.len()
+        } else {
+            k.columns.len()
+        };
+        let field = |i: usize| -> &str {
+            let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
+            text.get(start..rec_end(rec, i)).unwrap_or("")
+        };
+        let missing = k
+            .positional
+            .as_ref()
+            .map_or(&[][..], |p| p.missing_values.as_slice());
+        let has_pk = k.rules.iter().any(|r| {
+            matches!(
+                r.check,
+                crate::schema::Check::TypedUnique { primary: true, .. }
+            )
+        });
+        // Empty lines the reader skipped: Python's csv reads each as a row, which
+        // Frictionless reports as blank and counts.
+        let next = self.next_line.max(1);
+        for (g, line) in (next..rec.line).enumerate() {
+            let r = row + self.empty_lines + g as u64;
+            self.blank_row(c, r, line, has_pk);
+        }
+        self.empty_lines += rec.line.saturating_sub(next);
+        self.next_line = rec.line + breaks_in_record(rec.bytes()) + 1;
+        let row = row + self.empty_lines;
+        let null = |i: usize| i >= rec.len() || missing.iter().any(|m| m == field(i));
+        if (0..fields).all(null) {
+            self.blank_row(c, row, rec.line, has_pk);
+            return;
+        }
+        for i in fields..rec.len() {
+            let v = field(i).to_owned();
+            self.note(
+                c,
+                "row.extra_cell",
+                Severity::Error,
+                Some(row),
+                Some(rec.line),
+                Some(i),
+                Some(&v),
+                || {
+                    format!(
+                        "cell {} is past the {fields} columns of the header and schema",
+                        i + 1
+                    )
+                },
+            );
+        }
+        for i in rec.len()..fields {
+            let name = k
+                .columns
+                .get(i)
+                .or(self.header.get(i))
+                .cloned()
+                .unwrap_or_default();
+            self.note(
+                c,
+                "row.missing_cell",
+                Severity::Error,
+                Some(row),
+                Some(rec.line),
+                Some(i),
+                None,
+                || format!("the row has no cell for `{name}` (column {})", i + 1),
+            );
+        }
+        for (kc, pos) in self.positions.iter().enumerate() {
+            self.spans[kc] = pos.filter(|&p| p < rec.len()).map(|p| {
+                let f = field(p);
+                let start = f.as_ptr() as usize - text.as_ptr() as usize;
+                (start, start + f.len())
+            });
+        }
+        let ck = &c.kinds[kind];
+        let r = Row {
+            text,
+            spans: &self.spans,
+            positions: &self.positions,
+            columns: &ck.display,
+            file: self.file,
+            path: &self.path,
+            row,
+            line: rec.line,
+            params: &self.params,
+            mode: self.mode.as_deref(),
+        };
+        check_row(
+            c,
+            kind,
+            &r,
+            index,
+            &mut Emit {
+                sink: &mut self.sink,
+            },
+            paths,
+        );
+    }
 }
 
 #[cfg(test)]
