@@ -105,9 +105,10 @@ pub(crate) struct Kept {
 /// Unresolved references of a bundle, in groups.
 #[derive(Debug, Default)]
 pub(crate) struct Pendings {
+    /// Groups of consistency checks (with a compared value).
     by_key: HashMap<GroupKey, u32, FixedState>,
-    /// Rows kept in full per (kind, rule, file) whatever their group, at most `head`.
-    heads: HashMap<(u16, u16, u32), u64, FixedState>,
+    /// Per (kind, rule, file): rows kept in full and, for references, groups by key id.
+    heads: Vec<Head>,
     /// See the module documentation; 0 until set.
     pub head: u64,
     pub groups: Vec<Group>,
@@ -115,6 +116,19 @@ pub(crate) struct Pendings {
     pub rows: Vec<Kept>,
     /// Interned compared values of consistency checks.
     pub others: Keys,
+}
+
+/// A rule's unresolved rows in one file.
+#[derive(Debug)]
+struct Head {
+    kind: u16,
+    rule: u16,
+    file: u32,
+    /// Rows kept in full whatever their group, at most [`Pendings::head`].
+    kept: u64,
+    /// Group index by key id (dense in its domain: an array, not a hash look-up, per row),
+    /// for groups without a compared value; `u32::MAX` when none.
+    by_id: Vec<u32>,
 }
 
 impl Pendings {
@@ -131,7 +145,37 @@ impl Pendings {
         platform: impl FnOnce() -> Option<Box<str>>,
     ) {
         let next = self.groups.len() as u32;
-        let g = *self.by_key.entry(key).or_insert(next);
+        // Few heads (rules with references × files): a scan from the most recent one.
+        let h = match self
+            .heads
+            .iter()
+            .rposition(|h| (h.kind, h.rule, h.file) == (key.kind, key.rule, key.file))
+        {
+            Some(h) => h,
+            None => {
+                self.heads.push(Head {
+                    kind: key.kind,
+                    rule: key.rule,
+                    file: key.file,
+                    kept: 0,
+                    by_id: Vec::new(),
+                });
+                self.heads.len() - 1
+            }
+        };
+        let head = &mut self.heads[h];
+        let g = if key.other == Id::MAX {
+            let i = key.key as usize;
+            if head.by_id.len() <= i {
+                head.by_id.resize(i + 1, u32::MAX);
+            }
+            if head.by_id[i] == u32::MAX {
+                head.by_id[i] = next;
+            }
+            head.by_id[i]
+        } else {
+            *self.by_key.entry(key).or_insert(next)
+        };
         if g == next {
             self.groups.push(Group {
                 key,
@@ -147,10 +191,7 @@ impl Pendings {
         let group = &mut self.groups[g as usize];
         // The first rows of a rule and file come first in every group too: kept rows are
         // always the first rows of their group.
-        let head = self
-            .heads
-            .entry((key.kind, key.rule, key.file))
-            .or_insert(0);
+        let head = &mut self.heads[h].kept;
         let in_head = *head < self.head;
         if group.kept < ROWS_KEPT || (in_head && group.more == 0) {
             if in_head {
@@ -192,7 +233,11 @@ impl Pendings {
     /// Heap bytes held (approximate for the hash map).
     pub fn heap_bytes(&self) -> usize {
         self.by_key.capacity() * (size_of::<GroupKey>() + size_of::<u32>() + 1)
-            + self.heads.capacity() * 24
+            + self
+                .heads
+                .iter()
+                .map(|h| size_of::<Head>() + h.by_id.capacity() * size_of::<u32>())
+                .sum::<usize>()
             + self.groups.capacity() * size_of::<Group>()
             + self
                 .groups
