@@ -217,11 +217,7 @@ fn csv_parse(files: &[Input]) -> Result<(Vec<Duration>, Vec<u64>), csv::Error> {
 /// before `finish()`.
 type Validated = (Vec<Duration>, Duration, Report, (u64, u64));
 
-fn validate(
-    files: &[Input],
-    target: &Target,
-    buf: &mut [u8],
-) -> std::io::Result<Validated> {
+fn validate(files: &[Input], target: &Target, buf: &mut [u8]) -> std::io::Result<Validated> {
     let mut times = Vec::with_capacity(files.len());
     let mut s = Session::new(target.clone()).map_err(std::io::Error::other)?;
     for f in files {
