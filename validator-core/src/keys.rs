@@ -2,20 +2,19 @@
 //! allocation per key, and as few cache misses per lookup as we can manage.
 //!
 //! [`Keys`] interns strings: their bytes go one after another into a single `String`, each
-//! gets a dense id, and a `hashbrown::HashTable` of 12-byte slots finds them. A key of up to
-//! 8 bytes (most ids: `U0012345`, `S0004382`) is held in its slot itself, so a lookup
-//! touches the table only; a longer key's slot holds its hash (growth never reads key
-//! bytes) and the key is compared in the arena. Each slot also says whether its key is
-//! *defined* (fed by a row of the kind that defines it), as opposed to merely interned (as
-//! an owner), so a reference check needs nothing but the table. Whatever hangs off a key
+//! gets a dense id, and a flat open-addressing table of 12-byte slots (linear probing, no
+//! separate control bytes) finds them, so a lookup usually touches one cache line. A key of
+//! up to 8 bytes (most ids: `U0012345`, `S0004382`) is held in its slot itself; a longer
+//! key's slot holds its 64-bit hash, and the key bytes in the arena are compared only when
+//! that fingerprint matches. Each slot also says whether its key is *defined* (fed by a row
+//! of the kind that defines it), as opposed to merely interned (as an owner or an unresolved
+//! reference), so a reference check needs nothing but the table. Whatever hangs off a key
 //! (first row, owner, attribute) lives in plain vectors indexed by id, owned by the caller.
 //! [`Locs`] holds row locations in 8 bytes each.
 
 use std::hash::{BuildHasher, Hasher};
 
 use foldhash::fast::FixedState;
-use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
 
 use crate::rules::Loc;
 
@@ -28,93 +27,95 @@ const ID_MASK: u32 = (1 << 30) - 1;
 const INLINE: u32 = 1 << 30;
 /// The key is defined.
 const DEFINED: u32 = 1 << 31;
+/// The word of an empty slot (no id reaches [`ID_MASK`]).
+const EMPTY: u32 = u32::MAX;
+/// Longest key held in its slot.
+const INLINE_MAX: usize = 8;
 
-/// 32-bit hash of a key.
+/// 64-bit hash of a key.
 #[inline]
-fn hash(key: &[u8]) -> u32 {
+fn hash(key: &[u8]) -> u64 {
     let mut h = FixedState::with_seed(0x0005_EED0_F1D5).build_hasher();
     h.write(key);
-    let x = h.finish();
-    (x >> 32) as u32 ^ x as u32
+    h.finish()
 }
 
-/// The table's 64-bit hash from 32 bits: hashbrown takes the bucket from the low bits and
-/// the 7-bit tag from the top of the low word (32-bit targets) or of the whole (64-bit
-/// targets); both come from the same 32 bits here.
-#[inline]
-fn spread(h: u32) -> u64 {
-    (u64::from(h) << 32) | u64::from(h)
-}
-
-/// A table entry; `N` (≥ 4) is the longest key held inline.
+/// A table entry: 12 bytes, so that 5 share a cache line and probing stays in one or two.
 #[derive(Clone, Copy)]
-struct Slot<const N: usize> {
-    /// Id, [`INLINE`], [`DEFINED`].
+struct Slot {
+    /// Id, [`INLINE`], [`DEFINED`]; [`EMPTY`] if free.
     word: u32,
-    /// Inline: the key padded with 0xFF (never a byte of UTF-8). Otherwise: the key's hash
-    /// (little-endian) then zeros.
-    data: [u8; N],
+    /// Low and high halves of the slot key: inline, the key's bytes padded with 0xFF (never
+    /// a byte of UTF-8); otherwise the key's 64-bit hash.
+    lo: u32,
+    hi: u32,
 }
 
-impl<const N: usize> Slot<N> {
+impl Slot {
+    const FREE: Slot = Slot {
+        word: EMPTY,
+        lo: 0,
+        hi: 0,
+    };
+
     #[inline]
     fn id(self) -> Id {
         self.word & ID_MASK
     }
 
+    #[inline]
+    fn key(self) -> u64 {
+        u64::from(self.lo) | (u64::from(self.hi) << 32)
+    }
+
     /// Hash of the key, for growing the table.
     #[inline]
-    fn hash(self) -> u32 {
+    fn hash(self) -> u64 {
+        let k = self.key();
         if self.word & INLINE != 0 {
-            let len = self.data.iter().position(|&b| b == 0xFF).unwrap_or(N);
-            hash(&self.data[..len])
+            let b = k.to_le_bytes();
+            let len = b.iter().position(|&x| x == 0xFF).unwrap_or(INLINE_MAX);
+            hash(&b[..len])
         } else {
-            u32::from_le_bytes([self.data[0], self.data[1], self.data[2], self.data[3]])
+            k
         }
     }
 }
 
-/// A key prepared for probing.
-struct Probe<'k, const N: usize> {
+/// A key prepared for probing ([`Keys::prepare`]).
+pub(crate) struct Probe<'k> {
     key: &'k str,
-    hash: u32,
-    /// The slot data the key's slot holds.
-    data: [u8; N],
+    hash: u64,
+    /// The slot key of `key`.
+    slot: u64,
     inline: bool,
 }
 
-impl<'k, const N: usize> Probe<'k, N> {
+impl<'k> Probe<'k> {
     #[inline]
-    fn new(key: &'k str) -> Probe<'k, N> {
+    fn new(key: &'k str) -> Probe<'k> {
         let b = key.as_bytes();
         let hash = hash(b);
-        let mut data = [0xFF; N];
-        let inline = b.len() <= N;
-        if inline {
+        let inline = b.len() <= INLINE_MAX;
+        let slot = if inline {
+            let mut data = [0xFF; INLINE_MAX];
             data[..b.len()].copy_from_slice(b);
+            u64::from_le_bytes(data)
         } else {
-            data = [0; N];
-            data[..4].copy_from_slice(&hash.to_le_bytes());
-        }
+            hash
+        };
         Probe {
             key,
             hash,
-            data,
+            slot,
             inline,
         }
     }
-
-    #[inline]
-    fn matches(&self, s: &Slot<N>, text: &str, ends: &[u32], wraps: &[Id]) -> bool {
-        s.data == self.data
-            && (s.word & INLINE != 0) == self.inline
-            && (self.inline || key(text, ends, wraps, s.id() as usize) == self.key)
-    }
 }
 
-/// An interner of strings with dense ids; keys of up to `N` bytes are held in the table
-/// (`N` = 8 where lookups are hot, 4 where memory matters more).
-pub(crate) struct Keys<const N: usize = 8> {
+/// An interner of strings with dense ids (see the module documentation).
+#[derive(Default)]
+pub(crate) struct Keys {
     /// Key bytes, one after another.
     text: String,
     /// Low 32 bits of the end offset of each key in `text`.
@@ -122,25 +123,26 @@ pub(crate) struct Keys<const N: usize = 8> {
     /// Ids from which end offsets are ≥ (n + 1)·2³², for the n-th entry: empty unless one
     /// store holds more than 4 GiB of keys.
     wraps: Vec<Id>,
-    table: HashTable<Slot<N>>,
+    /// The table; its length is 0 or at least [`MIN_SLOTS`], any number (not a power of
+    /// two: the slot comes from a multiply-shift), at most [`MAX_LOAD`] full.
+    slots: Vec<Slot>,
 }
 
-impl<const N: usize> Default for Keys<N> {
-    fn default() -> Self {
-        Keys {
-            text: String::new(),
-            ends: Vec::new(),
-            wraps: Vec::new(),
-            table: HashTable::new(),
-        }
-    }
-}
+/// Smallest table.
+const MIN_SLOTS: usize = 16;
+/// Fullest the table gets, as (numerator, denominator): linear probing stays short (about
+/// 3 slots for a hit, 13 for a miss at the worst), and growing by [`GROWTH`] keeps it at
+/// least 53% full, so a key costs 15 to 23 bytes of table.
+const MAX_LOAD: (usize, usize) = (4, 5);
+/// Growth factor, as (numerator, denominator).
+const GROWTH: (usize, usize) = (3, 2);
 
-impl<const N: usize> std::fmt::Debug for Keys<N> {
+impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Keys")
             .field("len", &self.ends.len())
             .field("bytes", &self.text.len())
+            .field("slots", &self.slots.len())
             .finish()
     }
 }
@@ -162,11 +164,24 @@ fn key<'a>(text: &'a str, ends: &[u32], wraps: &[Id], id: usize) -> &'a str {
     text.get(start..end(ends, wraps, id)).unwrap_or("")
 }
 
-impl<const N: usize> Keys<N> {
+/// The home slot of `hash` in a table of `n` slots.
+#[inline]
+fn home(hash: u64, n: usize) -> usize {
+    ((u128::from(hash) * n as u128) >> 64) as usize
+}
+
+impl Keys {
     /// Number of keys.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// Heap bytes held (capacity, not only length).
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.ends.capacity() * size_of::<u32>()
+            + self.wraps.capacity() * size_of::<Id>()
+            + self.slots.capacity() * size_of::<Slot>()
     }
 
     /// The key with id `id`.
@@ -174,16 +189,53 @@ impl<const N: usize> Keys<N> {
         key(&self.text, &self.ends, &self.wraps, id as usize)
     }
 
+    /// The slot holding `p`'s key, or the free slot where it would go.
+    #[inline]
+    fn slot_of(&self, p: &Probe<'_>) -> usize {
+        let n = self.slots.len();
+        let mut i = home(p.hash, n);
+        loop {
+            let s = self.slots[i];
+            if s.word == EMPTY
+                || (s.key() == p.slot
+                    && (s.word & INLINE != 0) == p.inline
+                    && (p.inline
+                        || key(&self.text, &self.ends, &self.wraps, s.id() as usize) == p.key))
+            {
+                return i;
+            }
+            i += 1;
+            if i == n {
+                i = 0;
+            }
+        }
+    }
+
     /// The id of `k` and whether it is defined, if interned.
     #[inline]
     pub fn find(&self, k: &str) -> Option<(Id, bool)> {
-        let p = Probe::<N>::new(k);
-        let Keys {
-            text, ends, wraps, ..
-        } = self;
-        self.table
-            .find(spread(p.hash), |s| p.matches(s, text, ends, wraps))
-            .map(|s| (s.id(), s.word & DEFINED != 0))
+        self.find_prepared(&Probe::new(k))
+    }
+
+    /// Hashes `k` and loads its home slot without waiting for it, so that the lookups of
+    /// a row ([`Keys::find_prepared`] next) overlap their cache misses.
+    #[inline]
+    pub fn prepare<'k>(&self, k: &'k str) -> Probe<'k> {
+        let p = Probe::new(k);
+        if !self.slots.is_empty() {
+            std::hint::black_box(self.slots[home(p.hash, self.slots.len())].word);
+        }
+        p
+    }
+
+    /// [`Keys::find`] of a prepared key.
+    #[inline]
+    pub fn find_prepared(&self, p: &Probe<'_>) -> Option<(Id, bool)> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let s = self.slots[self.slot_of(p)];
+        (s.word != EMPTY).then(|| (s.id(), s.word & DEFINED != 0))
     }
 
     /// The id of `k`, interning it if new (one probe); `true` if it was new.
@@ -199,49 +251,59 @@ impl<const N: usize> Keys<N> {
     }
 
     fn upsert(&mut self, k: &str, define: bool) -> (Id, bool) {
-        let p = Probe::<N>::new(k);
-        let Keys {
-            text,
-            ends,
-            wraps,
-            table,
-        } = self;
-        let entry = table.entry(
-            spread(p.hash),
-            |s| p.matches(s, text, ends, wraps),
-            |s| spread(s.hash()),
-        );
-        match entry {
-            Entry::Occupied(mut o) => {
-                let s = o.get_mut();
-                if define && s.word & DEFINED == 0 {
-                    s.word |= DEFINED;
-                    return (s.id(), true);
-                }
-                (s.id(), false)
+        let p = Probe::new(k);
+        if (self.ends.len() + 1) * MAX_LOAD.1 > self.slots.len() * MAX_LOAD.0 {
+            self.grow();
+        }
+        let i = self.slot_of(&p);
+        let s = &mut self.slots[i];
+        if s.word != EMPTY {
+            if define && s.word & DEFINED == 0 {
+                s.word |= DEFINED;
+                return (s.id(), true);
             }
-            Entry::Vacant(v) => {
-                let id = match Id::try_from(ends.len()) {
-                    Ok(id) if id <= ID_MASK => id,
-                    _ => panic!("more than 2^30 distinct keys in one column"),
-                };
-                let mut word = id;
-                if p.inline {
-                    word |= INLINE;
+            return (s.id(), false);
+        }
+        let id = match Id::try_from(self.ends.len()) {
+            Ok(id) if id < ID_MASK => id,
+            _ => panic!("more than 2^30 distinct keys in one column"),
+        };
+        let mut word = id;
+        if p.inline {
+            word |= INLINE;
+        }
+        if define {
+            word |= DEFINED;
+        }
+        *s = Slot {
+            word,
+            lo: p.slot as u32,
+            hi: (p.slot >> 32) as u32,
+        };
+        let before = self.text.len() as u64;
+        self.text.push_str(k);
+        let after = self.text.len() as u64;
+        if before >> 32 != after >> 32 {
+            self.wraps.push(id);
+        }
+        self.ends.push(after as u32);
+        (id, true)
+    }
+
+    /// Rebuilds the table [`GROWTH`] times larger.
+    #[cold]
+    fn grow(&mut self) {
+        let n = (self.slots.len() * GROWTH.0 / GROWTH.1).max(MIN_SLOTS);
+        let old = std::mem::replace(&mut self.slots, vec![Slot::FREE; n]);
+        for s in old.into_iter().filter(|s| s.word != EMPTY) {
+            let mut i = home(s.hash(), n);
+            while self.slots[i].word != EMPTY {
+                i += 1;
+                if i == n {
+                    i = 0;
                 }
-                if define {
-                    word |= DEFINED;
-                }
-                v.insert(Slot { word, data: p.data });
-                let before = text.len() as u64;
-                text.push_str(k);
-                let after = text.len() as u64;
-                if before >> 32 != after >> 32 {
-                    wraps.push(id);
-                }
-                ends.push(after as u32);
-                (id, true)
             }
+            self.slots[i] = s;
         }
     }
 }
@@ -278,6 +340,11 @@ impl Locs {
         })
     }
 
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.packed.capacity() * size_of::<u64>() + self.overflow.capacity() * size_of::<Loc>()
+    }
+
     /// Sets `id` to `loc`, replacing any earlier location.
     pub fn set(&mut self, id: Id, loc: Loc) {
         let i = id as usize;
@@ -300,11 +367,10 @@ mod tests {
 
     #[test]
     fn interning() {
-        interning_with(Keys::<8>::default());
-        interning_with(Keys::<4>::default());
+        interning_with(Keys::default());
     }
 
-    fn interning_with<const N: usize>(mut k: Keys<N>) {
+    fn interning_with(mut k: Keys) {
         assert_eq!(k.find("a"), None);
         assert_eq!(k.intern("a"), (0, true));
         assert_eq!(k.intern(""), (1, true));

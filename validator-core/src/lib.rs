@@ -27,6 +27,7 @@ pub mod detect;
 pub mod import;
 mod keys;
 mod parse;
+mod pending;
 mod reader;
 pub mod report;
 mod rules;

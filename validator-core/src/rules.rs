@@ -5,6 +5,7 @@
 use crate::Error;
 use crate::date::{DateClass, classify};
 use crate::keys::{Id, Keys, Locs};
+use crate::pending::{Group, GroupKey, Pendings};
 use crate::report::{Finding, MAX_QUOTED_CHARS, Severity, Sink, truncate_chars, truncate_value};
 use std::collections::BTreeMap;
 
@@ -39,7 +40,7 @@ pub(crate) enum C {
         values: Vec<String>,
         /// `values` as a set, for exact and case-insensitive matching: a target may list
         /// a million values.
-        set: std::collections::HashSet<String>,
+        set: std::collections::HashSet<String, foldhash::fast::FixedState>,
         /// The values as the target spells them, for messages.
         shown: Vec<String>,
         matching: Matching,
@@ -645,47 +646,11 @@ pub(crate) struct Loc {
     pub row: u64,
 }
 
-/// A reference that could not be resolved when its row was read.
-#[derive(Debug)]
-struct Pending {
-    kind: u16,
-    rule: u16,
-    file: u32,
-    column_number: u32,
-    row: u64,
-    line: u64,
-    value: Box<str>,
-    /// For consistency checks: this row's value of the compared column.
-    other: Option<Box<str>>,
-    platform: Option<Box<str>>,
-}
-
-impl Pending {
-    /// A reference from `row`'s `col` (value `v`) that the bundle has not defined yet.
-    fn new(
-        kind: usize,
-        rule_index: usize,
-        rule: &CRule,
-        row: &Row<'_>,
-        col: Col,
-        v: &str,
-        other: Option<&str>,
-    ) -> Pending {
-        Pending {
-            kind: kind as u16,
-            rule: rule_index as u16,
-            file: row.file,
-            column_number: row.positions[col].map_or(0, |p| p as u32 + 1),
-            row: row.row,
-            line: row.line,
-            value: v.into(),
-            other: other.map(Box::from),
-            platform: rule
-                .platform
-                .as_deref()
-                .map(|t| render(t, &row.columns[col], v, Some(row)).into()),
-        }
-    }
+/// The platform message of a reference from `row`'s `col` (value `v`), if the rule has one.
+fn platform_of(rule: &CRule, row: &Row<'_>, col: Col, v: &str) -> Option<Box<str>> {
+    rule.platform
+        .as_deref()
+        .map(|t| render(t, &row.columns[col], v, Some(row)).into())
 }
 
 /// No id.
@@ -701,7 +666,7 @@ pub(crate) struct Index {
     sets: Vec<Locs>,
     maps: Vec<MapState>,
     tables: Vec<TableState>,
-    pending: Vec<Pending>,
+    pending: Pendings,
     /// Findings whose rule depends on a manifest mode not known when the row was read.
     deferred: Vec<Deferred>,
     /// File stem → mode, from the manifest (`file.users,bulk` → `users` → `bulk`).
@@ -807,7 +772,7 @@ impl MapState {
 #[derive(Debug, Default)]
 struct TableState {
     /// Not probed by every row of a big file as domains are: smaller slots.
-    keys: Keys<4>,
+    keys: Keys,
     /// Owner id (in the owner domain) by key id; empty for owner-less checks.
     owners: Vec<Id>,
     locs: Locs,
@@ -820,13 +785,78 @@ impl Index {
             sets: (0..c.sets.len()).map(|_| Locs::default()).collect(),
             maps: (0..c.maps.len()).map(|_| MapState::default()).collect(),
             tables: (0..c.tables.len()).map(|_| TableState::default()).collect(),
-            pending: Vec::new(),
+            pending: Pendings::default(),
             deferred: Vec::new(),
             modes: BTreeMap::new(),
             listed: Default::default(),
             scratch: String::new(),
             ts: tablecheck::State::new(c),
         }
+    }
+
+    /// Keeps in full every pending reference among the first `cap` of its rule and file:
+    /// the report's cap of listed findings per code and file ([`Pendings`]).
+    pub fn set_listing_cap(&mut self, cap: u64) {
+        self.pending.head = cap;
+    }
+
+    /// Heap bytes of the index (key stores, per-key vectors, pending references) and the
+    /// number of distinct keys it holds, for benches.
+    pub fn heap_stats(&self) -> (usize, usize) {
+        let keys = self.domains.iter().map(Keys::len).sum::<usize>()
+            + self.tables.iter().map(|t| t.keys.len()).sum::<usize>();
+        let bytes = self.domains.iter().map(Keys::heap_bytes).sum::<usize>()
+            + self.sets.iter().map(Locs::heap_bytes).sum::<usize>()
+            + self
+                .maps
+                .iter()
+                .map(|m| m.attrs.capacity() * size_of::<Attr>() + m.locs.heap_bytes())
+                .sum::<usize>()
+            + self
+                .tables
+                .iter()
+                .map(|t| {
+                    t.keys.heap_bytes()
+                        + t.owners.capacity() * size_of::<Id>()
+                        + t.locs.heap_bytes()
+                })
+                .sum::<usize>()
+            + self.pending.heap_bytes();
+        (bytes, keys)
+    }
+
+    /// Records a reference from `row`'s `col` to `v` in `domain` that is not resolved yet
+    /// (decided when the bundle is complete); `other`: a consistency check's compared value.
+    #[allow(clippy::too_many_arguments)]
+    fn pend(
+        &mut self,
+        kind: usize,
+        rule_index: usize,
+        rule: &CRule,
+        row: &Row<'_>,
+        col: Col,
+        domain: usize,
+        v: &str,
+        other: Option<&str>,
+    ) {
+        let key = GroupKey {
+            kind: kind as u16,
+            rule: rule_index as u16,
+            file: row.file,
+            key: self.domains[domain].intern(v).0,
+            other: other.map_or(NO_ID, |o| self.pending.other(o)),
+        };
+        // An ordered reference may turn out defined later: an error.
+        let track = rule.severity == Severity::Error
+            || matches!(rule.check, C::Reference { ordered: true, .. });
+        self.pending.add(
+            key,
+            row.positions[col].map_or(0, |p| p as u32 + 1),
+            row.row,
+            row.line,
+            track,
+            || platform_of(rule, row, col, v),
+        );
     }
 }
 
@@ -845,11 +875,19 @@ const MAX_PROBES: usize = 8;
 impl Probes {
     #[inline]
     fn new(ck: &CKind, domains: &[Keys], row: &Row<'_>) -> Probes {
-        let mut found = [None; MAX_PROBES];
-        for (f, &(d, col)) in found.iter_mut().zip(&ck.probes) {
+        // First every key's home slot is loaded, then the lookups run: the loads do not
+        // wait on one another, so a row's cache misses overlap instead of adding up.
+        let mut prepared = [const { None }; MAX_PROBES];
+        for (p, &(d, col)) in prepared.iter_mut().zip(&ck.probes) {
             let v = row.get(col);
             if !v.is_empty() {
-                *f = domains[d].find(v);
+                *p = Some(domains[d].prepare(v));
+            }
+        }
+        let mut found = [None; MAX_PROBES];
+        for ((f, p), &(d, _)) in found.iter_mut().zip(&prepared).zip(&ck.probes) {
+            if let Some(p) = p {
+                *f = domains[d].find_prepared(p);
             }
         }
         Probes { found }
@@ -974,11 +1012,15 @@ fn cond(c: &Cond, row: &Row<'_>) -> Option<bool> {
 
 /// Items of a cell: the whole value, or its non-blank parts when it is a list.
 fn items(v: &str, sep: Option<char>) -> impl Iterator<Item = &str> {
-    let parts: Box<dyn Iterator<Item = &str>> = match sep {
-        Some(s) => Box::new(v.split(s).map(str::trim)),
-        None => Box::new(std::iter::once(v)),
+    // No boxed iterator: this runs for every enum cell.
+    let (whole, parts) = match sep {
+        Some(s) => (None, Some(v.split(s).map(str::trim))),
+        None => (Some(v), None),
     };
-    parts.filter(|p| !p.is_empty())
+    whole
+        .into_iter()
+        .chain(parts.into_iter().flatten())
+        .filter(|p| !p.is_empty())
 }
 
 /// `v` starts with the lower-case ASCII `prefix`, ignoring ASCII case (no allocation).
@@ -991,14 +1033,26 @@ fn starts_with_ignore_case(v: &str, prefix: &str) -> bool {
 fn enum_ok(
     v: &str,
     values: &[String],
-    set: &std::collections::HashSet<String>,
+    set: &std::collections::HashSet<String, foldhash::fast::FixedState>,
     matching: Matching,
 ) -> bool {
     match matching {
         Matching::Exact => set.contains(v),
         // `set` holds lower-case values: an ASCII-case-insensitive match is a lookup of
         // the ASCII-lower-cased cell.
-        Matching::IgnoreCase => set.contains(&v.to_ascii_lowercase()),
+        Matching::IgnoreCase => {
+            // Lower-cased on the stack: no allocation per cell for the usual short value.
+            let mut buf = [0u8; 64];
+            match buf.get_mut(..v.len()) {
+                Some(b) => {
+                    b.copy_from_slice(v.as_bytes());
+                    b.make_ascii_lowercase();
+                    // ASCII lower-casing keeps UTF-8 valid.
+                    std::str::from_utf8(b).is_ok_and(|l| set.contains(l))
+                }
+                None => set.contains(&v.to_ascii_lowercase()),
+            }
+        }
         Matching::IgnoreCasePrefix => values.iter().any(|x| starts_with_ignore_case(v, x)),
     }
 }
@@ -1449,9 +1503,7 @@ pub(crate) fn check_row(
                     if index.domains[c.sets[*set]].find(v).is_some_and(|(_, d)| d) {
                         continue;
                     }
-                    index
-                        .pending
-                        .push(Pending::new(kind, ri, rule, row, *col, v, None));
+                    index.pend(kind, ri, rule, row, *col, c.sets[*set], v, None);
                 }
             }
             C::Reference {
@@ -1470,9 +1522,7 @@ pub(crate) fn check_row(
                     continue;
                 }
                 // Unresolved for now: decided when the bundle is complete.
-                index
-                    .pending
-                    .push(Pending::new(kind, ri, rule, row, *col, v, None));
+                index.pend(kind, ri, rule, row, *col, c.sets[*set], v, None);
             }
             C::Consistent {
                 col,
@@ -1503,9 +1553,7 @@ pub(crate) fn check_row(
                     }
                     continue;
                 }
-                index
-                    .pending
-                    .push(Pending::new(kind, ri, rule, row, *col, v, Some(mine)));
+                index.pend(kind, ri, rule, row, *col, key_domain, v, Some(mine));
             }
             C::EnumBy { .. } => enum_by(rule, row, emit),
             C::MaxItems { col, sep, max } => {
@@ -1622,145 +1670,209 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
                 .map(|t| render(t, column, &d.value, None)),
         });
     }
-    for p in std::mem::take(&mut index.pending) {
-        let ck = &c.kinds[usize::from(p.kind)];
-        let rule = &ck.rules[usize::from(p.rule)];
-        if !mode_holds(index, ck, rule) {
+    let pending = std::mem::take(&mut index.pending);
+    // Every row of a group resolves the same way (but for ordered references, see
+    // `Outcome::before`): one outcome per group, computed when its first row comes.
+    let mut outcomes: Vec<Option<Option<Outcome>>> = Vec::new();
+    outcomes.resize_with(pending.groups.len(), || None);
+    let mut listed = vec![0u64; pending.groups.len()];
+    for k in &pending.rows {
+        let gi = k.group as usize;
+        let g = &pending.groups[gi];
+        let o = outcomes[gi]
+            .get_or_insert_with(|| outcome(c, index, &pending, g, paths, &mode_holds))
+            .as_ref();
+        let Some(o) = o.filter(|o| o.applies(k.row)) else {
+            continue;
+        };
+        listed[gi] += 1;
+        let sink = &mut *sinks[g.key.file as usize];
+        if !sink.admit(o.code, o.severity, Some(k.row)) {
             continue;
         }
-        let kind_name = &c.target.kinds[usize::from(p.kind)].name;
-        let (code, severity, column, message) = match &rule.check {
-            C::Reference {
-                col,
-                set,
-                kind,
-                ordered,
-                ..
-            } => {
-                let to = &c.target.kinds[*kind].name;
-                let column = &ck.display[*col];
-                let def = match index.domains[c.sets[*set]].find(&p.value) {
-                    Some((id, true)) => index.sets[*set].get(id),
-                    _ => None,
-                };
-                match def {
-                    Some(def) if *ordered && def.file == p.file && def.row > p.row => (
+        let mut message = o.message.clone();
+        if listed[gi] == g.kept() && g.more > 0 {
+            // The rows past the kept ones are counted, not listed: say so where they'd be.
+            message.push_str(&format!(
+                " ({} more row(s) of this file with this value are counted, not listed)",
+                g.more
+            ));
+        }
+        sink.push(Finding {
+            code: o.code.to_owned(),
+            severity: o.severity,
+            file: Some(paths[g.key.file as usize].clone()),
+            row: Some(k.row),
+            line: Some(k.line),
+            column: Some(o.column.to_owned()),
+            column_number: (g.column_number > 0).then_some(g.column_number),
+            value: Some(truncate_value(&o.value)),
+            message,
+            platform_message: k.platform.as_deref().map(String::from),
+        });
+    }
+    // Rows past the kept ones: counted and, for errors, each row rejected; not listed.
+    for (g, o) in pending.groups.iter().zip(&outcomes) {
+        let Some(Some(o)) = o else {
+            continue;
+        };
+        let sink = &mut *sinks[g.key.file as usize];
+        if g.tracked() {
+            for r in g.extra_rows().filter(|&r| o.applies(r)) {
+                let _ = sink.admit(o.code, o.severity, Some(r));
+            }
+        } else {
+            debug_assert!(o.severity != Severity::Error, "untracked rows of an error");
+            for _ in 0..g.more {
+                let _ = sink.admit(o.code, o.severity, Some(g.base_row()));
+            }
+        }
+    }
+    tablecheck::resolve(c, index, sinks, paths);
+}
+
+/// How a group of pending references resolves into a finding.
+struct Outcome<'c> {
+    code: &'static str,
+    severity: Severity,
+    column: &'c str,
+    value: String,
+    message: String,
+    /// Only rows before this one (an ordered reference defined later in the same file: the
+    /// defining row does not satisfy itself).
+    before: Option<u64>,
+}
+
+impl Outcome<'_> {
+    fn applies(&self, row: u64) -> bool {
+        self.before.is_none_or(|b| row < b)
+    }
+}
+
+/// The finding a group of pending references makes, if any.
+fn outcome<'c>(
+    c: &'c Compiled,
+    index: &Index,
+    pending: &Pendings,
+    g: &Group,
+    paths: &[String],
+    mode_holds: &impl Fn(&Index, &CKind, &CRule) -> bool,
+) -> Option<Outcome<'c>> {
+    let ck = &c.kinds[usize::from(g.key.kind)];
+    let rule = &ck.rules[usize::from(g.key.rule)];
+    if !mode_holds(index, ck, rule) {
+        return None;
+    }
+    let (code, severity, column, value, message, before) = match &rule.check {
+        C::Reference {
+            col,
+            set,
+            kind,
+            ordered,
+            ..
+        } => {
+            let to = &c.target.kinds[*kind].name;
+            let column = &ck.display[*col];
+            let domain = &index.domains[c.sets[*set]];
+            let value = domain.get(g.key.key).to_owned();
+            let def = match domain.find(&value) {
+                Some((id, true)) => index.sets[*set].get(id),
+                _ => None,
+            };
+            match def {
+                Some(def) if *ordered && def.file == g.key.file => {
+                    let message = format!(
+                        "{column} `{value}` is defined later (row {} of {}); the platform processes rows in order, so move it above this row",
+                        def.row, paths[def.file as usize]
+                    );
+                    (
                         "ref.defined_later",
                         Severity::Error,
                         column,
-                        format!(
-                            "{column} `{}` is defined later (row {} of {}); the platform processes rows in order, so move it above this row",
-                            p.value, def.row, paths[def.file as usize]
-                        ),
-                    ),
-                    Some(_) => continue,
-                    None => (
-                        rule.code,
-                        rule.severity,
-                        column,
-                        format!(
-                            "{column} `{}` is not defined in any {to} file of this bundle; it must already exist on the server",
-                            p.value
-                        ),
-                    ),
+                        value,
+                        message,
+                        Some(def.row),
+                    )
+                }
+                Some(_) => return None,
+                None => {
+                    let message = format!(
+                        "{column} `{value}` is not defined in any {to} file of this bundle; it must already exist on the server"
+                    );
+                    (rule.code, rule.severity, column, value, message, None)
                 }
             }
-            C::Consistent {
-                col,
-                equals,
-                map,
-                kind,
-            } => {
-                let (key_domain, attr_domain) = c.maps[*map];
-                let m = &index.maps[*map];
-                let found = index.domains[key_domain]
-                    .find(&p.value)
-                    .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)));
-                let Some((attr, def)) = found else {
-                    continue;
-                };
-                let attr = index.domains[attr_domain].get(attr.id);
-                let mine = p.other.as_deref().unwrap_or("");
-                if attr == mine {
-                    continue;
-                }
-                let to = &c.target.kinds[*kind].name;
-                let column = &ck.display[*col];
-                (
-                    rule.code,
-                    rule.severity,
-                    column,
-                    format!(
-                        "{column} `{}` belongs to {} `{attr}` in {to} (row {} of {}), but this row says {} `{mine}`",
-                        p.value,
-                        ck.display[*equals],
-                        def.row,
-                        paths[def.file as usize],
-                        ck.display[*equals]
-                    ),
-                )
-            }
-            C::ReferenceWhere {
-                col,
-                map,
-                kind,
-                attribute,
-                values,
-                ..
-            } => {
-                let (key_domain, attr_domain) = c.maps[*map];
-                let m = &index.maps[*map];
-                let found = index.domains[key_domain]
-                    .find(&p.value)
-                    .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)));
-                let Some((attr, def)) = found else {
-                    continue;
-                };
-                let attr = index.domains[attr_domain].get(attr.id);
-                if values.iter().any(|v| v == attr) {
-                    continue;
-                }
-                let column = &ck.display[*col];
-                (
-                    rule.code,
-                    rule.severity,
-                    column,
-                    wrong_type_message(
-                        column,
-                        &p.value,
-                        &c.target.kinds[*kind].name,
-                        attribute,
-                        attr,
-                        values,
-                        (def.row, &paths[def.file as usize]),
-                    ),
-                )
-            }
-            _ => continue,
-        };
-        let _ = kind_name;
-        let sink = &mut *sinks[p.file as usize];
-        if !sink.admit(code, severity, Some(p.row)) {
-            continue;
         }
-        let message = match &rule.message {
-            Some(t) if code == rule.code => render(t, column, &p.value, None),
-            _ => message,
-        };
-        sink.push(Finding {
-            code: code.to_owned(),
-            severity,
-            file: Some(paths[p.file as usize].clone()),
-            row: Some(p.row),
-            line: Some(p.line),
-            column: Some(column.clone()),
-            column_number: (p.column_number > 0).then_some(p.column_number),
-            value: Some(truncate_value(&p.value)),
-            message,
-            platform_message: p.platform.map(String::from),
-        });
-    }
-    tablecheck::resolve(c, index, sinks, paths);
+        C::Consistent {
+            col,
+            equals,
+            map,
+            kind,
+        } => {
+            let (key_domain, attr_domain) = c.maps[*map];
+            let m = &index.maps[*map];
+            let value = index.domains[key_domain].get(g.key.key).to_owned();
+            let (attr, def) = index.domains[key_domain]
+                .find(&value)
+                .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)))?;
+            let attr = index.domains[attr_domain].get(attr.id);
+            let mine = pending.others.get(g.key.other);
+            if attr == mine {
+                return None;
+            }
+            let to = &c.target.kinds[*kind].name;
+            let column = &ck.display[*col];
+            let message = format!(
+                "{column} `{value}` belongs to {} `{attr}` in {to} (row {} of {}), but this row says {} `{mine}`",
+                ck.display[*equals], def.row, paths[def.file as usize], ck.display[*equals]
+            );
+            (rule.code, rule.severity, column, value, message, None)
+        }
+        C::ReferenceWhere {
+            col,
+            map,
+            kind,
+            attribute,
+            values,
+            ..
+        } => {
+            let (key_domain, attr_domain) = c.maps[*map];
+            let m = &index.maps[*map];
+            let value = index.domains[key_domain].get(g.key.key).to_owned();
+            // Still not in the bundle: `Reference`'s business, not a type finding.
+            let (attr, def) = index.domains[key_domain]
+                .find(&value)
+                .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)))?;
+            let attr = index.domains[attr_domain].get(attr.id);
+            if values.iter().any(|v| v == attr) {
+                return None;
+            }
+            let column = &ck.display[*col];
+            let message = wrong_type_message(
+                column,
+                &value,
+                &c.target.kinds[*kind].name,
+                attribute,
+                attr,
+                values,
+                (def.row, &paths[def.file as usize]),
+            );
+            (rule.code, rule.severity, column, value, message, None)
+        }
+        _ => return None,
+    };
+    let message = match &rule.message {
+        Some(t) if code == rule.code => render(t, column, &value, None),
+        _ => message,
+    };
+    Some(Outcome {
+        code,
+        severity,
+        column,
+        value,
+        message,
+        before,
+    })
 }
 
 /// [`C::EnumBy`]: the values of `col` allowed for this row's `by`.
@@ -1836,9 +1948,8 @@ fn reference_where(
             .find(v)
             .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)));
         let Some((attr, def)) = found else {
-            index
-                .pending
-                .push(Pending::new(kind, ri, rule, row, *col, v, None));
+            // Not read yet: settled when the bundle is complete.
+            index.pend(kind, ri, rule, row, *col, key_domain, v, None);
             continue;
         };
         let attr = index.domains[attr_domain].get(attr.id);

@@ -225,7 +225,8 @@ impl Session {
     /// Starts a session with options.
     pub fn with_options(target: Target, options: Options) -> Result<Session, Error> {
         let compiled = Compiled::new(target)?;
-        let index = Index::new(&compiled);
+        let mut index = Index::new(&compiled);
+        index.set_listing_cap(options.max_findings_per_code);
         Ok(Session {
             compiled,
             bundle: Sink::new(options.max_findings_per_code),
@@ -246,6 +247,13 @@ impl Session {
     /// Bytes and rows seen so far.
     pub fn progress(&self) -> Progress {
         self.progress
+    }
+
+    /// Heap bytes of the cross-file index (ids, their rows, pending references) and the
+    /// number of distinct keys in it: what a bundle costs per id (for benches).
+    pub fn index_heap(&self) -> (u64, u64) {
+        let (bytes, keys) = self.index.heap_stats();
+        (bytes as u64, keys as u64)
     }
 
     fn file(&mut self, path: &str) -> Result<usize, Error> {

@@ -1,7 +1,7 @@
 //! Throughput of the validator beside two baselines, on the same files in one run.
 //!
 //! ```text
-//! bench DIR [--chunk BYTES] [--runs N] [--validator-only]
+//! bench DIR [--small DIR] [--preflight BIN] [--no-wasm] [--chunk BYTES] [--runs N] [--validator-only]
 //! ```
 //!
 //! For the `*.csv` files of DIR (in Canvas processing order, by
@@ -15,6 +15,15 @@
 //! `--validator-only` skips the baselines (for profilers). Every run reads the files again (from the page cache once warm). Prints MB/s (MB = 10^6
 //! bytes), rows/s, the ratios validator / csv-parse and validator / read, the report's
 //! summary, and the process peak RSS (`VmHWM`). It times; it asserts nothing.
+//!
+//! Then, as ratios to the csv crate's parse of the same files measured in this run, the
+//! `preflight` binary (`--preflight`, default: `preflight` beside this executable, i.e.
+//! `cargo build --release -p host-cli`) as a user runs it, each best of N with its peak RSS
+//! (from `/usr/bin/time -f %M` when present): `preflight check` of the bundle (native, one
+//! thread; and `--engine wasm`, wasmtime, unless `--no-wasm`), and of `enrollments.csv` alone
+//! (the common delta upload), for DIR and `--small` DIR; `preflight bundle` beside Info-ZIP
+//! `zip -6` of the same files, and `frictionless validate` when on PATH (smallest DIR).
+//! The machine's core count comes first: compare ratios, not MB/s, across machines and days.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -32,6 +41,12 @@ struct Args {
     runs: usize,
     /// Skip the baselines (for profilers).
     validator_only: bool,
+    /// A second, smaller bundle (peak RSS and ratios at two sizes).
+    small: Option<PathBuf>,
+    /// The `preflight` binary.
+    preflight: Option<PathBuf>,
+    /// Skip `--engine wasm`.
+    no_wasm: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -39,6 +54,9 @@ fn parse_args() -> Result<Args, String> {
     let mut chunk = 64 * 1024;
     let mut runs = 3;
     let mut validator_only = false;
+    let mut small = None;
+    let mut preflight = None;
+    let mut no_wasm = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -63,6 +81,11 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--validator-only" => validator_only = true,
+            "--small" => small = Some(PathBuf::from(it.next().ok_or("--small needs a value")?)),
+            "--preflight" => {
+                preflight = Some(PathBuf::from(it.next().ok_or("--preflight needs a value")?));
+            }
+            "--no-wasm" => no_wasm = true,
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
             _ if dir.is_none() => dir = Some(PathBuf::from(a)),
@@ -74,6 +97,9 @@ fn parse_args() -> Result<Args, String> {
         chunk,
         runs,
         validator_only,
+        small,
+        preflight,
+        no_wasm,
     })
 }
 
@@ -187,11 +213,11 @@ fn csv_parse(files: &[Input]) -> Result<(Vec<Duration>, Vec<u64>), csv::Error> {
     Ok((times, rows))
 }
 
-fn validate(
-    files: &[Input],
-    target: &Target,
-    buf: &mut [u8],
-) -> std::io::Result<(Vec<Duration>, Duration, Report)> {
+/// Per-file times, `finish()` time, the report, and the index's (heap bytes, distinct ids)
+/// before `finish()`.
+type Validated = (Vec<Duration>, Duration, Report, (u64, u64));
+
+fn validate(files: &[Input], target: &Target, buf: &mut [u8]) -> std::io::Result<Validated> {
     let mut times = Vec::with_capacity(files.len());
     let mut s = Session::new(target.clone()).map_err(std::io::Error::other)?;
     for f in files {
@@ -207,9 +233,10 @@ fn validate(
         s.finish_file(&f.name).map_err(std::io::Error::other)?;
         times.push(t.elapsed());
     }
+    let index = s.index_heap();
     let t = Instant::now();
     let report = s.finish();
-    Ok((times, t.elapsed(), report))
+    Ok((times, t.elapsed(), report, index))
 }
 
 /// `VmHWM` (peak resident set) of this process, in KiB.
@@ -269,6 +296,10 @@ fn counts_by_code(r: &Report) -> BTreeMap<(String, String), u64> {
 }
 
 fn run(a: &Args) -> Result<(), String> {
+    println!(
+        "machine: {} cores available to this process",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let target = targets::canvas();
     let files = inputs(&a.dir, &target).map_err(|e| format!("{}: {e}", a.dir.display()))?;
     if files.is_empty() {
@@ -327,13 +358,15 @@ fn run(a: &Args) -> Result<(), String> {
     let mut chunk_buf = vec![0u8; a.chunk];
     let mut val_t = Timing::new(files.len());
     let mut report = None;
+    let mut index = (0, 0);
     for _ in 0..a.runs {
         let t = Instant::now();
-        let (per, tail, r) =
+        let (per, tail, r, ix) =
             validate(&files, &target, &mut chunk_buf).map_err(|e| e.to_string())?;
         let total = t.elapsed();
         val_t.keep_best(&per, tail, total);
         report = Some(r);
+        index = ix;
     }
     let rss_val = peak_rss_kib();
     let report = report.ok_or("no run")?;
@@ -438,12 +471,19 @@ fn run(a: &Args) -> Result<(), String> {
         println!("  {file:<18} {code:<40} {n:>8}");
     }
     println!(
+        "bundle index before finish(): {} distinct ids, {:.1} MiB of heap, {:.1} bytes per id",
+        index.1,
+        index.0 as f64 / 1048576.0,
+        index.0 as f64 / index.1.max(1) as f64
+    );
+    println!(
         "peak RSS (VmHWM): after read {}, after csv-parse {}, after validator {}",
         mib(rss_read),
         mib(rss_csv),
         mib(rss_val)
     );
-    Ok(())
+    println!();
+    hosts(a, &target, &csv_t)
 }
 
 /// `--validator-only`: the validator pass alone, for profiling.
@@ -456,20 +496,278 @@ fn validator_only(
     let mut chunk_buf = vec![0u8; a.chunk];
     for run in 1..=a.runs {
         let t = Instant::now();
-        let (_, tail, r) = validate(files, target, &mut chunk_buf).map_err(|e| e.to_string())?;
+        let (_, tail, r, index) =
+            validate(files, target, &mut chunk_buf).map_err(|e| e.to_string())?;
         let total = t.elapsed();
         println!(
-            "run {run}: validator {:.4} s ({:.4} s in finish()), {:.1} MB/s, {} rows/s; {} errors, {} warnings",
+            "run {run}: validator {:.4} s ({:.4} s in finish()), {:.1} MB/s, {} rows/s; {} errors, {} warnings; index {:.1} bytes per id ({} ids)",
             total.as_secs_f64(),
             tail.as_secs_f64(),
             mb_s(total_bytes, total),
             human(per_s(r.summary.rows, total)),
             r.summary.errors,
-            r.summary.warnings
+            r.summary.warnings,
+            index.0 as f64 / index.1.max(1) as f64,
+            index.1
         );
     }
     println!("peak RSS (VmHWM): {}", mib(peak_rss_kib()));
     Ok(())
+}
+
+/// One external command's best wall time over runs and its peak RSS (max over runs).
+#[derive(Debug)]
+struct Ext {
+    best: Duration,
+    rss_kib: Option<u64>,
+    /// Exit code of the last run.
+    code: Option<i32>,
+}
+
+/// Runs `program args` `runs` times (stdout discarded), under `/usr/bin/time -f %M` when
+/// present for the peak RSS; `cwd` is the working directory.
+fn ext(program: &Path, args: &[&std::ffi::OsStr], cwd: &Path, runs: usize) -> Result<Ext, String> {
+    let time = Path::new("/usr/bin/time");
+    let rss_file = std::env::temp_dir().join(format!("preflight-bench-rss-{}", std::process::id()));
+    let mut out = Ext {
+        best: Duration::MAX,
+        rss_kib: None,
+        code: None,
+    };
+    for _ in 0..runs {
+        let mut cmd = if time.exists() {
+            let mut c = std::process::Command::new(time);
+            c.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(program);
+            c
+        } else {
+            std::process::Command::new(program)
+        };
+        cmd.args(args)
+            .current_dir(cwd)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let t = Instant::now();
+        let status = cmd
+            .status()
+            .map_err(|e| format!("{}: {e}", program.display()))?;
+        out.best = out.best.min(t.elapsed());
+        out.code = status.code();
+        if time.exists()
+            && let Some(k) = std::fs::read_to_string(&rss_file)
+                .ok()
+                .and_then(|s| s.lines().last()?.trim().parse::<u64>().ok())
+        {
+            out.rss_kib = Some(out.rss_kib.map_or(k, |r: u64| r.max(k)));
+        }
+    }
+    std::fs::remove_file(&rss_file).ok();
+    Ok(out)
+}
+
+/// The csv crate's best parse time of `files` over `runs`, per file and in all.
+fn csv_best(files: &[Input], runs: usize) -> Result<(Timing, Vec<u64>), String> {
+    let mut t = Timing::new(files.len());
+    let mut rows = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let (per, r) = csv_parse(files).map_err(|e| e.to_string())?;
+        t.keep_best(&per, Duration::ZERO, started.elapsed());
+        rows = r;
+    }
+    Ok((t, rows))
+}
+
+/// One line of the ratio table: `csv` is the csv crate's parse of the same bytes.
+fn ratio_line(what: &str, data: &str, bytes: u64, d: Duration, csv: Duration, rss: Option<u64>) {
+    println!(
+        "{:<44} {:<26} {:>9.2} {:>9.3} {:>9.1} {:>8.3} {:>11}",
+        what,
+        data,
+        bytes as f64 / 1e6,
+        d.as_secs_f64(),
+        mb_s(bytes, d),
+        csv.as_secs_f64() / d.as_secs_f64(),
+        mib(rss)
+    );
+}
+
+/// The `preflight` binary beside this executable (same cargo profile).
+fn default_preflight() -> Option<PathBuf> {
+    let p = std::env::current_exe().ok()?.parent()?.join("preflight");
+    p.exists().then_some(p)
+}
+
+/// The `preflight` binary's lines: check (native, wasm), enrollments alone, bundle vs zip,
+/// frictionless; for DIR and `--small`.
+fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
+    let Some(preflight) = a.preflight.clone().or_else(default_preflight) else {
+        println!(
+            "preflight binary not found beside this executable: `cargo build --release -p host-cli` or pass --preflight BIN; host lines skipped"
+        );
+        return Ok(());
+    };
+    let mut dirs: Vec<(String, PathBuf, Vec<Input>, Timing)> = Vec::new();
+    dirs.push((
+        format!("{}", a.dir.display()),
+        a.dir.clone(),
+        inputs(&a.dir, target).map_err(|e| e.to_string())?,
+        csv_t.clone(),
+    ));
+    if let Some(small) = &a.small {
+        let f = inputs(small, target).map_err(|e| format!("{}: {e}", small.display()))?;
+        let (t, _) = csv_best(&f, a.runs)?;
+        dirs.push((format!("{}", small.display()), small.clone(), f, t));
+    }
+    println!(
+        "ratios to the csv crate's read_byte_record parse of the same files in this run (x csv: 1 = parse speed); preflight = {}",
+        preflight.display()
+    );
+    println!(
+        "{:<44} {:<26} {:>9} {:>9} {:>9} {:>8} {:>11}",
+        "what", "data", "MB", "best s", "MB/s", "x csv", "peak RSS"
+    );
+    let os = |s: &str| std::ffi::OsString::from(s);
+    for (label, dir, f, csv) in &dirs {
+        let bytes: u64 = f.iter().map(|i| i.bytes).sum();
+        let data = format!("{label} (bundle)");
+        ratio_line(
+            "csv crate read_byte_record",
+            &data,
+            bytes,
+            csv.total,
+            csv.total,
+            None,
+        );
+        let dir_arg = dir.clone().into_os_string();
+        let native = ext(
+            &preflight,
+            &[&os("check"), &os("--format"), &os("json"), &dir_arg],
+            Path::new("."),
+            a.runs,
+        )?;
+        ratio_line(
+            "preflight check, native, 1 thread",
+            &data,
+            bytes,
+            native.best,
+            csv.total,
+            native.rss_kib,
+        );
+        if !a.no_wasm {
+            let wasm = ext(
+                &preflight,
+                &[
+                    &os("check"),
+                    &os("--engine"),
+                    &os("wasm"),
+                    &os("--format"),
+                    &os("json"),
+                    &dir_arg,
+                ],
+                Path::new("."),
+                a.runs,
+            )?;
+            ratio_line(
+                "preflight check --engine wasm (wasmtime)",
+                &data,
+                bytes,
+                wasm.best,
+                csv.total,
+                wasm.rss_kib,
+            );
+            println!(
+                "{:<44} {:<26} wasm / native = {:.3}",
+                "",
+                "",
+                native.best.as_secs_f64() / wasm.best.as_secs_f64()
+            );
+        }
+        if let Some(i) = f
+            .iter()
+            .position(|i| i.kind.as_deref() == Some("enrollments"))
+        {
+            let e = ext(
+                &preflight,
+                &[
+                    &os("check"),
+                    &os("--format"),
+                    &os("json"),
+                    f[i].path.as_os_str(),
+                ],
+                Path::new("."),
+                a.runs,
+            )?;
+            ratio_line(
+                &format!("preflight check {} alone (delta)", f[i].name),
+                &format!("{label} ({})", f[i].name),
+                f[i].bytes,
+                e.best,
+                csv.per_file[i],
+                e.rss_kib,
+            );
+        }
+    }
+    // Bundle vs zip -6 and frictionless, on the smallest bundle.
+    let (label, dir, f, _) = dirs.last().ok_or("no bundle")?;
+    let out_dir = std::env::temp_dir().join(format!("preflight-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
+    let names: Vec<std::ffi::OsString> = f.iter().map(|i| os(&i.name)).collect();
+    let ours = out_dir.join("preflight.zip");
+    let theirs = out_dir.join("zip6.zip");
+    let mut bundle_args = vec![os("bundle"), os("-o"), ours.clone().into_os_string()];
+    bundle_args.push(dir.clone().into_os_string());
+    let bundle_refs: Vec<&std::ffi::OsStr> = bundle_args.iter().map(|s| s.as_os_str()).collect();
+    std::fs::remove_file(&ours).ok();
+    let b = ext(&preflight, &bundle_refs, Path::new("."), a.runs)?;
+    let zip = which("zip");
+    match (zip, std::fs::metadata(&ours)) {
+        (Some(zip), Ok(m)) => {
+            let mut zargs = vec![os("-q"), os("-6"), theirs.clone().into_os_string()];
+            zargs.extend(names.iter().cloned());
+            let zrefs: Vec<&std::ffi::OsStr> = zargs.iter().map(|s| s.as_os_str()).collect();
+            // zip adds to an existing archive: start from none each run.
+            let mut best = Duration::MAX;
+            for _ in 0..a.runs {
+                std::fs::remove_file(&theirs).ok();
+                best = best.min(ext(&zip, &zrefs, dir, 1)?.best);
+            }
+            let zsize = std::fs::metadata(&theirs).map_err(|e| e.to_string())?.len();
+            println!(
+                "preflight bundle (check + deflate, 1 core) vs Info-ZIP zip -6, {label}: {:.3} s vs {:.3} s = {:.2}x the time; {} vs {} bytes = {:.3}x the size",
+                b.best.as_secs_f64(),
+                best.as_secs_f64(),
+                b.best.as_secs_f64() / best.as_secs_f64(),
+                m.len(),
+                zsize,
+                m.len() as f64 / zsize as f64
+            );
+        }
+        (None, _) => println!("zip not on PATH: bundle vs zip -6 skipped"),
+        (_, Err(e)) => println!(
+            "preflight bundle wrote no archive (exit {:?}: {e}): bundle vs zip -6 skipped",
+            b.code
+        ),
+    }
+    std::fs::remove_dir_all(&out_dir).ok();
+    match which("frictionless") {
+        Some(_) => println!(
+            "frictionless is on PATH, but this bench has no Data Package descriptor for the bundle yet: TODO"
+        ),
+        None => println!("frictionless not on PATH: skipped"),
+    }
+    println!(
+        "not measured here (TODO): preflight check on two threads (it checks on one), the wasm build under Node"
+    );
+    Ok(())
+}
+
+/// `name` on PATH.
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+    })
 }
 
 fn main() -> ExitCode {
@@ -479,7 +777,9 @@ fn main() -> ExitCode {
             if !e.is_empty() {
                 eprintln!("bench: {e}");
             }
-            eprintln!("usage: bench DIR [--chunk BYTES] [--runs N] [--validator-only]");
+            eprintln!(
+                "usage: bench DIR [--small DIR] [--preflight BIN] [--no-wasm] [--chunk BYTES] [--runs N] [--validator-only]"
+            );
             return ExitCode::from(2);
         }
     };
