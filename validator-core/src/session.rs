@@ -616,20 +616,9 @@ fn sort_findings(v: &mut [Finding]) {
     });
 }
 
-/// Ruby's `strip`: ASCII whitespace and NUL.
+/// Ruby's `strip`: ASCII whitespace and NUL (one implementation, the reader's).
 pub(crate) fn strip(s: &str) -> &str {
-    // Bytes, not chars: every byte trimmed is ASCII, so the cuts are char boundaries.
-    let strippable = |b: &u8| *b == b' ' || (b'\t'..=b'\r').contains(b) || *b == 0;
-    let b = s.as_bytes();
-    let Some(start) = b.iter().position(|c| !strippable(c)) else {
-        // Empty, at the start of `s` as `trim_matches` gives (spans are offsets into `s`).
-        return &s[..0];
-    };
-    let end = b
-        .iter()
-        .rposition(|c| !strippable(c))
-        .map_or(start, |e| e + 1);
-    s.get(start..end).unwrap_or("")
+    crate::parse::ruby_strip(s)
 }
 
 fn delimiter_name(d: u8) -> &'static str {
@@ -1014,28 +1003,7 @@ impl FileCheck {
         if c.target.manifest.is_some() && self.mode.is_none() {
             self.mode = index.modes.get(&ck.stem).cloned();
         }
-        let r = Row {
-            text,
-            spans: &self.spans,
-            positions: &self.positions,
-            columns: &ck.display,
-            file: self.file,
-            path: &self.path,
-            row,
-            line: rec.line,
-            params: &self.params,
-            mode: self.mode.as_deref(),
-        };
-        check_row(
-            c,
-            kind,
-            &r,
-            index,
-            &mut Emit {
-                sink: &mut self.sink,
-            },
-            paths,
-        );
+        self.run_rules(c, kind, text, row, rec.line, index, paths);
     }
 
     fn header_row(&mut self, rec: &Record<'_>, text: &str, c: &Compiled) {
@@ -1753,16 +1721,32 @@ impl FileCheck {
                 (start, start + f.len())
             });
         }
-        let ck = &c.kinds[kind];
+        self.run_rules(c, kind, text, row, rec.line, index, paths);
+    }
+}
+
+impl FileCheck {
+    /// Runs the kind's rules on the row whose cells are at `self.spans` in `text`.
+    #[allow(clippy::too_many_arguments)]
+    fn run_rules(
+        &mut self,
+        c: &Compiled,
+        kind: usize,
+        text: &str,
+        row: u64,
+        line: u64,
+        index: &mut Index,
+        paths: &[String],
+    ) {
         let r = Row {
             text,
             spans: &self.spans,
             positions: &self.positions,
-            columns: &ck.display,
+            columns: &c.kinds[kind].display,
             file: self.file,
             path: &self.path,
             row,
-            line: rec.line,
+            line,
             params: &self.params,
             mode: self.mode.as_deref(),
         };
