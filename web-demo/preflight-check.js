@@ -192,8 +192,12 @@ export class PreflightCheck extends HTMLElement {
 
   #start() {
     if (this.#worker) return;
-    const url = this.getAttribute("worker") || new URL("./preflight-worker.js", import.meta.url);
-    this.#worker = new Worker(url, { type: "module" });
+    // Spelled `new Worker(new URL("...", import.meta.url), ...)` in one expression: the form
+    // bundlers (Vite, webpack 5) recognise, so they bundle the Worker and its .wasm.
+    const custom = this.getAttribute("worker");
+    this.#worker = custom
+      ? new Worker(custom, { type: "module" })
+      : new Worker(new URL("./preflight-worker.js", import.meta.url), { type: "module" });
     this.#ready = new Promise((ok, fail) => {
       this.#worker.onerror = (e) => {
         const message = `the validator could not start: ${e.message || "worker error"}`;
