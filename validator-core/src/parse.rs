@@ -4,7 +4,7 @@
 use crate::decode::{Decoder, Invalid};
 use crate::reader::{
     Limits, LineEnding, Overflow, ReadDialect, Record, RecordReader, RowSepIssue, enough_to_sniff,
-    sniff,
+    sniff, sniff_prefix,
 };
 use crate::schema::{CellConverter, Dialect, RowSeparator, Target};
 
@@ -116,7 +116,7 @@ impl Parser {
                     return;
                 }
                 held = self.sniff_buf.take().unwrap_or_default();
-                let (delimiter, ending) = sniff(&held);
+                let (delimiter, ending) = sniff(sniff_prefix(&held));
                 ev.sniffed(delimiter, ending);
                 self.reader = Some(RecordReader::with_dialect(
                     delimiter,

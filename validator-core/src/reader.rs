@@ -42,6 +42,18 @@ pub(crate) fn enough_to_sniff(len: usize, lines: usize) -> bool {
     len >= SNIFF_BYTES || lines > SNIFF_LINES
 }
 
+/// The part of the held bytes that is sniffed: up to [`SNIFF_BYTES`] and no further than
+/// the line feed that made [`enough_to_sniff`] true. However the file was chunked, the same
+/// prefix is sniffed, so the delimiter and line ending (and all that follows from them)
+/// never depend on chunk boundaries (a whole push would otherwise sniff further).
+pub(crate) fn sniff_prefix(held: &[u8]) -> &[u8] {
+    let bound = held.len().min(SNIFF_BYTES);
+    let end = memchr::memchr_iter(b'\n', &held[..bound])
+        .nth(SNIFF_LINES)
+        .map_or(bound, |at| at + 1);
+    &held[..end]
+}
+
 /// Bounds on one record, so that no input makes the reader hold a record whole.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Limits {
