@@ -348,16 +348,8 @@ impl Compiled {
                         equals,
                     } => {
                         let tk = kind_of(to)?;
-                        let find = |c: &str| {
-                            kinds[tk]
-                                .columns
-                                .iter()
-                                .position(|x| *x == norm(&target, c))
-                        };
-                        let (Some(k), Some(a)) = (find(key), find(attribute)) else {
-                            return Err(bad(format!("kind `{to}` lacks `{key}` or `{attribute}`")));
-                        };
-                        maps.push((tk, k, a));
+                        attribute_map(&kinds[tk].columns, &target, tk, key, attribute, &mut maps)
+                            .map_err(|()| bad(format!("kind `{to}` lacks `{key}` or `{attribute}`")))?;
                         C::Consistent {
                             col: col(column),
                             equals: col(equals),
@@ -405,16 +397,8 @@ impl Compiled {
                         separator,
                     } => {
                         let tk = kind_of(to)?;
-                        let find = |c: &str| {
-                            kinds[tk]
-                                .columns
-                                .iter()
-                                .position(|x| *x == norm(&target, c))
-                        };
-                        let (Some(k), Some(a)) = (find(key), find(attribute)) else {
-                            return Err(bad(format!("kind `{to}` lacks `{key}` or `{attribute}`")));
-                        };
-                        maps.push((tk, k, a));
+                        attribute_map(&kinds[tk].columns, &target, tk, key, attribute, &mut maps)
+                            .map_err(|()| bad(format!("kind `{to}` lacks `{key}` or `{attribute}`")))?;
                         C::ReferenceWhere {
                             col: col(column),
                             map: maps.len() - 1,
@@ -1626,6 +1610,24 @@ pub(crate) fn check_row(
             index.maps[map].set(id, attr, here);
         }
     }
+}
+
+/// Registers the map `key` → `attribute` of kind `tk` (for `Consistent` and
+/// `ReferenceWhere`); its index is then `maps.len() - 1`.
+fn attribute_map(
+    columns: &[String],
+    target: &Target,
+    tk: usize,
+    key: &str,
+    attribute: &str,
+    maps: &mut Vec<(usize, Col, Col)>,
+) -> Result<(), ()> {
+    let find = |c: &str| columns.iter().position(|x| *x == norm(target, c));
+    let (Some(k), Some(a)) = (find(key), find(attribute)) else {
+        return Err(());
+    };
+    maps.push((tk, k, a));
+    Ok(())
 }
 
 /// Resolves pending references once every file is in; findings go to each file's sink.
