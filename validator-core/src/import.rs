@@ -272,6 +272,8 @@ fn table(
             .collect()
     };
     let pk = names(schema.get("primaryKey"));
+    // `diff` pairs rows by the primary key (compared as text, not as typed values).
+    let identity = pk.clone();
     if !pk.is_empty() {
         rules.push(Rule::new(Check::TypedUnique {
             fields: keyed(&pk, "primaryKey")?,
@@ -362,6 +364,7 @@ fn table(
     }
     kind.case_sensitive_header = true;
     kind.rules = rules;
+    kind.identity = identity;
     kind.positional = Some(Positional {
         header: true,
         delimiter: None,

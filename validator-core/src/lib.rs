@@ -24,6 +24,7 @@ pub mod codes;
 pub mod date;
 mod decode;
 pub mod detect;
+pub mod diff;
 pub mod import;
 mod keys;
 mod parse;

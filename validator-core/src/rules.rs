@@ -222,6 +222,14 @@ impl Compiled {
             {
                 return Err(bad(format!("kind `{}` is defined twice", kind.name)));
             }
+            // Identity columns are read for `diff` even when the kind does not list them.
+            for c in kind.identity.iter().chain(&kind.case_insensitive) {
+                let n = norm(&target, c);
+                if !kinds[ki].columns.contains(&n) {
+                    kinds[ki].columns.push(n);
+                    kinds[ki].display.push(c.clone());
+                }
+            }
             let mut rules = Vec::new();
             for rule in &kind.rules {
                 // Columns a rule names but the kind does not list are still read.

@@ -310,6 +310,15 @@ pub struct Kind {
     /// Frictionless reads a table (see [`Positional`]).
     #[serde(default)]
     pub positional: Option<Positional>,
+    /// The columns that identify a row on the platform, for `diff` (Canvas's importers'
+    /// `identifying_fields`, OneRoster's `sourcedId`, a Table Schema's `primaryKey`). Empty:
+    /// the whole row is its identity, so a row can be added or removed but not changed.
+    #[serde(default)]
+    pub identity: Vec<String>,
+    /// Columns whose case the platform ignores (Watermark's `person_id` and `product`):
+    /// `diff` compares them case-folded.
+    #[serde(default)]
+    pub case_insensitive: Vec<String>,
 }
 
 /// How a kind read by position lays out its file (a Table Schema's dialect).
@@ -366,6 +375,8 @@ impl Kind {
             platform_messages: BTreeMap::new(),
             path: None,
             positional: None,
+            identity: Vec::new(),
+            case_insensitive: Vec::new(),
         }
     }
 

@@ -126,6 +126,8 @@ pub struct Session {
     index: Index,
     bundle: Sink,
     progress: Progress,
+    /// `diff`'s side of the session: rows go to it instead of the rules.
+    tap: Option<Box<crate::diff::Tap>>,
 }
 
 #[derive(Debug)]
@@ -142,6 +144,7 @@ struct CheckEvents<'a> {
     index: &'a mut Index,
     paths: &'a [String],
     progress: &'a mut Progress,
+    tap: Option<&'a mut crate::diff::Tap>,
 }
 
 impl Events for CheckEvents<'_> {
@@ -156,8 +159,14 @@ impl Events for CheckEvents<'_> {
     }
 
     fn record(&mut self, rec: &Record<'_>) {
-        self.check
-            .record(rec, self.c, self.index, self.paths, self.progress);
+        self.check.record(
+            rec,
+            self.c,
+            self.index,
+            self.paths,
+            self.progress,
+            self.tap.as_deref_mut(),
+        );
     }
 
     fn overflow(&mut self, o: Overflow) {
@@ -236,7 +245,31 @@ impl Session {
             paths: Vec::new(),
             index,
             progress: Progress::default(),
+            tap: None,
         })
+    }
+
+    /// Hands every data row to `tap` instead of the rules (`diff` reads as `check` does).
+    pub(crate) fn set_tap(&mut self, tap: Box<crate::diff::Tap>) {
+        self.tap = Some(tap);
+    }
+
+    /// Finishes every file still open.
+    pub(crate) fn finish_open_files(&mut self) {
+        let open: Vec<String> = self
+            .files
+            .iter()
+            .filter(|f| !f.finished)
+            .map(|f| f.check.path.clone())
+            .collect();
+        for p in open {
+            let _ = self.finish_file(&p);
+        }
+    }
+
+    /// Takes the tap back, with what it gathered.
+    pub(crate) fn take_tap(&mut self) -> Option<Box<crate::diff::Tap>> {
+        self.tap.take()
     }
 
     /// The target this session checks against.
@@ -312,6 +345,7 @@ impl Session {
             index,
             paths,
             progress,
+            tap,
             ..
         } = self;
         let f = &mut files[i];
@@ -328,6 +362,7 @@ impl Session {
             index,
             paths,
             progress,
+            tap: tap.as_deref_mut(),
         };
         f.parser.push(chunk, &mut ev);
         Ok(*progress)
@@ -351,6 +386,7 @@ impl Session {
             index,
             paths,
             progress,
+            tap,
             ..
         } = self;
         let f = &mut files[i];
@@ -360,6 +396,7 @@ impl Session {
             index,
             paths,
             progress,
+            tap: tap.as_deref_mut(),
         };
         f.parser.finish(&mut ev);
         f.finished = true;
@@ -516,15 +553,7 @@ impl Session {
     /// them, not only those listed under the cap): what [`crate::bundle`] needs to write
     /// valid rows and reject the others.
     pub fn finish_with_verdicts(mut self) -> (Report, Verdicts) {
-        let open: Vec<String> = self
-            .files
-            .iter()
-            .filter(|f| !f.finished)
-            .map(|f| f.check.path.clone())
-            .collect();
-        for p in open {
-            let _ = self.finish_file(&p);
-        }
+        self.finish_open_files();
         if self.compiled.target.one_file_per_kind {
             self.second_files_of_a_kind();
         }
@@ -767,6 +796,7 @@ impl FileCheck {
         index: &mut Index,
         paths: &[String],
         progress: &mut Progress,
+        tap: Option<&mut crate::diff::Tap>,
     ) {
         self.records += 1;
         let row = self.records;
@@ -932,7 +962,7 @@ impl FileCheck {
         if let Some(kind) = self.kind
             && c.target.kinds[kind].positional.is_some()
         {
-            self.positional_row(kind, rec, text, c, index, paths, row);
+            self.positional_row(kind, rec, text, c, index, paths, row, tap);
             return;
         }
         let width = self.header.len();
@@ -1003,7 +1033,7 @@ impl FileCheck {
         if c.target.manifest.is_some() && self.mode.is_none() {
             self.mode = index.modes.get(&ck.stem).cloned();
         }
-        self.run_rules(c, kind, text, row, rec.line, index, paths);
+        self.run_rules(c, kind, text, row, rec.line, index, paths, tap);
     }
 
     fn header_row(&mut self, rec: &Record<'_>, text: &str, c: &Compiled) {
@@ -1640,6 +1670,7 @@ impl FileCheck {
         index: &mut Index,
         paths: &[String],
         row: u64,
+        tap: Option<&mut crate::diff::Tap>,
     ) {
         let k = &c.target.kinds[kind];
         // Frictionless expects as many cells as there are labels (fields without a label
@@ -1721,7 +1752,7 @@ impl FileCheck {
                 (start, start + f.len())
             });
         }
-        self.run_rules(c, kind, text, row, rec.line, index, paths);
+        self.run_rules(c, kind, text, row, rec.line, index, paths, tap);
     }
 }
 
@@ -1737,7 +1768,12 @@ impl FileCheck {
         line: u64,
         index: &mut Index,
         paths: &[String],
+        tap: Option<&mut crate::diff::Tap>,
     ) {
+        if let Some(tap) = tap {
+            tap.row(kind, &c.kinds[kind].display, text, &self.spans);
+            return;
+        }
         let r = Row {
             text,
             spans: &self.spans,

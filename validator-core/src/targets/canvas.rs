@@ -95,8 +95,45 @@ pub fn canvas() -> Target {
         institutional_tags(),
         institutional_tag_associations(),
     ];
+    for (kind, columns) in IDENTITY {
+        if let Some(k) = t.kinds.iter_mut().find(|k| k.name == *kind) {
+            k.identity = columns.iter().map(|c| (*c).to_owned()).collect();
+        }
+    }
     t
 }
+
+/// How Canvas's diffing mode identifies a row of each kind: the importers'
+/// `identifying_fields` (lib/sis/csv/*_importer.rb), which `DiffGenerator` hands to
+/// `CsvDiff`. Kinds Canvas gives none (abstract courses, grade publishing results) are
+/// keyed by their id column, so that `preflight diff` still pairs their rows.
+/// `group_categories` is keyed by `group_category_id`: Canvas's importer names `group_id`,
+/// a column such files do not have, so every row would share one key.
+#[rustfmt::skip]
+const IDENTITY: &[(&str, &[&str])] = &[
+    ("change_sis_ids", &["old_id", "old_integration_id"]),
+    ("accounts", &["account_id"]),
+    ("terms", &["term_id"]),
+    ("abstract_courses", &["abstract_course_id"]),
+    ("courses", &["course_id"]),
+    ("sections", &["section_id"]),
+    ("xlists", &["section_id"]),
+    ("users", &["user_id"]),
+    ("logins", &["user_id"]),
+    ("enrollments", &["course_id", "section_id", "user_id", "user_integration_id", "role", "associated_user_id"]),
+    ("admins", &["user_id", "account_id"]),
+    ("group_categories", &["group_category_id"]),
+    ("groups", &["group_id"]),
+    ("group_memberships", &["group_id", "user_id"]),
+    ("differentiation_tag_sets", &["tag_set_id"]),
+    ("differentiation_tags", &["tag_id"]),
+    ("differentiation_tag_memberships", &["tag_id", "user_id"]),
+    ("grade_publishing_results", &["enrollment_id"]),
+    ("user_observers", &["observer_id"]),
+    ("institutional_tag_categories", &["category_id"]),
+    ("institutional_tags", &["institutional_tag_id"]),
+    ("institutional_tag_associations", &["institutional_tag_id", "user_id"]),
+];
 
 fn change_sis_ids() -> Kind {
     kind(

@@ -129,6 +129,7 @@ fn kind(name: &str, columns: &[&str], detect: Detect, mut rules: Vec<Rule>) -> K
         rules: all,
         required_columns: columns.iter().map(|c| (*c).to_owned()).collect(),
         ordered_columns: true,
+        identity: vec!["sourcedId".into()],
         ..Kind::new(name, columns)
     }
 }
@@ -179,6 +180,7 @@ pub fn oneroster() -> Target {
                     "this validator checks OneRoster 1.1 packages",
                 ),
             ],
+            identity: vec!["propertyName".into()],
             ..Kind::new("manifest", &["propertyName", "value"])
         },
         kind(

@@ -106,6 +106,7 @@ fn location() -> Kind {
                 "the later row updates the location the earlier one created",
             ),
         ],
+        identity: vec!["code".into()],
         ..Kind::new("location", &["code", "name", "parentCode", "parentId"])
     }
 }
@@ -171,6 +172,9 @@ fn org() -> Kind {
                 "the later row updates the organisation the earlier one created",
             ),
         ],
+        // orgExternalId is looked up lower-cased (formats.md §3).
+        identity: vec!["externalId".into()],
+        case_insensitive: vec!["externalId".into()],
         ..Kind::new("org", &columns)
     }
 }
@@ -221,6 +225,8 @@ fn user() -> Kind {
             roles(),
             email("email", ""),
         ],
+        // A blank userId creates a user: such rows are identified by their whole content.
+        identity: vec!["userId".into()],
         ..Kind::new("user", &columns)
     }
 }

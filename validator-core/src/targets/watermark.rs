@@ -66,7 +66,34 @@ pub fn watermark() -> Target {
         k.rules = known_rules(&k.name, &k.columns);
     }
     prune_references(&mut t);
+    set_identity(&mut t);
     t
+}
+
+/// How Watermark identifies a row ("Updating Unique Identifier Data", formats.md §2):
+/// the unique identifier column of each kind; roles are one row per person and product,
+/// both compared case-insensitively. Kinds with no identifier are compared whole-row.
+#[rustfmt::skip]
+const IDENTITY: &[(&str, &[&str], &[&str])] = &[
+    ("organizations", &["organization_code"], &[]),
+    ("programs", &["program_code"], &[]),
+    ("terms", &["term_id"], &[]),
+    ("courses", &["course_catalog_code"], &[]),
+    ("course_sections", &["section_id"], &[]),
+    ("people", &["person_id"], &[]),
+    ("roles", &["person_id", "product"], &["person_id", "product"]),
+];
+
+/// Sets each kind's row identity, where its template has the identifying columns.
+fn set_identity(t: &mut Target) {
+    for (name, identity, folded) in IDENTITY {
+        if let Some(k) = t.kinds.iter_mut().find(|k| k.name == *name)
+            && identity.iter().all(|c| k.columns.iter().any(|k| k == c))
+        {
+            k.identity = identity.iter().map(|c| (*c).to_owned()).collect();
+            k.case_insensitive = folded.iter().map(|c| (*c).to_owned()).collect();
+        }
+    }
 }
 
 /// Drops references to kinds whose key column is unknown (no template for them).
@@ -124,6 +151,7 @@ pub fn from_templates(templates: &[(&str, Vec<String>)]) -> Target {
         k.rules = known_rules(&k.name, &k.columns);
     }
     prune_references(&mut t);
+    set_identity(&mut t);
     let missing: Vec<&str> = t
         .kinds
         .iter()
