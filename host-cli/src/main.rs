@@ -6,6 +6,7 @@
 
 mod bundle;
 mod config;
+mod diff;
 mod http;
 mod journal;
 mod multipart;
@@ -58,6 +59,12 @@ enum Command {
         after_help = "Exit status: 0 written (also with --drop-invalid), 1 refused because of errors (nothing written), 2 could not run."
     )]
     Bundle(bundle::BundleArgs),
+    /// What uploading NEW changes compared with OLD: rows added, removed and changed per
+    /// kind, with the platform's row identity
+    #[command(
+        after_help = "Exit status: 0 no change, 1 changes, 2 could not run. With --format json, the report is the `diff` JSON contract (version, target, old, new, kinds, changes)."
+    )]
+    Diff(diff::DiffArgs),
     /// Check, bundle and upload to a platform (profile from the config file)
     #[command(
         after_help = "Exit status: 0 accepted (with --wait: the platform says it succeeded), 1 refused by the check, refused by the platform (4xx) or failed on it, 2 could not run (credentials, network, config), 3 a person must act (field mapping, unknown outcome of an upload, a re-send to confirm, wait timed out)."
@@ -176,13 +183,6 @@ fn main() -> ExitCode {
         afl::fuzz!(|data: &[u8]| platforms::fuzzing::responses(data));
         return ExitCode::SUCCESS;
     }
-    // `bash fuzz/run.sh responses`: this binary, built with the `afl` feature, is the fuzz
-    // target for the platforms' response parsers.
-    #[cfg(feature = "afl")]
-    if std::env::var_os("PREFLIGHT_FUZZ_RESPONSES").is_some() {
-        afl::fuzz!(|data: &[u8]| platforms::fuzzing::responses(data));
-        return ExitCode::SUCCESS;
-    }
     secrets::guard_panics();
     bundle::clean_up_on_signals();
     let cli = match Cli::try_parse() {
@@ -197,6 +197,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check(&args),
         Command::Bundle(args) => bundle::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Submit(args) => submit::submit(&args),
         Command::Status(args) => submit::status(&args),
         Command::Imports { command } => submit::imports(&command),

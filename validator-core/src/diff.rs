@@ -2,7 +2,8 @@
 //! own row identity ([`Kind::identity`](crate::schema::Kind::identity)).
 //!
 //! Both bundles are read exactly as [`Session`] reads them (decoding, dialect, header
-//! detection, the target's cell converter), but rows go to the diff instead of the rules.
+//! detection, the target's cell converter, the rules), and every data row also goes to the
+//! diff.
 //! The old bundle is held as two 64-bit fingerprints a row (identity and content), sorted,
 //! so memory grows with its rows at 16 bytes each and never with cell text; the new bundle
 //! streams past it. Old values are only needed for the changes that are shown, so a host
@@ -200,8 +201,8 @@ pub struct DiffReport {
     /// With a [`Scope`]: the old rows in it and how many the new bundle drops.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<Vec<ScopeCounts>>,
-    /// Errors that kept files (or rows) of either bundle from being read, with the side
-    /// (`old`/`new`) in `file`'s prefix. Not part of the JSON contract.
+    /// The errors `check` finds in either bundle (the side's name is prefixed to `file`):
+    /// rows a platform skips are compared all the same. Not part of the JSON contract.
     #[serde(skip)]
     pub problems: Vec<Finding>,
 }
@@ -479,6 +480,13 @@ impl Tap {
             max_changes: options.max_changes,
             scope_value: options.scope.as_ref().map(|s| s.value.clone()),
         })
+    }
+
+    /// Whether the rules run too: on the first reading of each bundle, so that
+    /// bundle-level checks (a manifest's modes, references) see every row; not when the
+    /// old bundle is read again for values.
+    pub(crate) fn runs_rules(&self) -> bool {
+        self.side != Side::OldAgain
     }
 
     fn hash_str(&self, v: &str) -> u64 {

@@ -249,7 +249,7 @@ impl Session {
         })
     }
 
-    /// Hands every data row to `tap` instead of the rules (`diff` reads as `check` does).
+    /// Hands every data row to `tap` too (`diff` reads as `check` does).
     pub(crate) fn set_tap(&mut self, tap: Box<crate::diff::Tap>) {
         self.tap = Some(tap);
     }
@@ -1772,7 +1772,9 @@ impl FileCheck {
     ) {
         if let Some(tap) = tap {
             tap.row(kind, &c.kinds[kind].display, text, &self.spans);
-            return;
+            if !tap.runs_rules() {
+                return;
+            }
         }
         let r = Row {
             text,

@@ -103,6 +103,32 @@ pub fn canvas() -> Target {
     t
 }
 
+/// What Canvas's batch mode for `term` deletes when the upload leaves it out
+/// (`SisBatch#remove_previous_imports`): SIS courses of the term, the sections of those
+/// courses and the enrollments in them; `None` if `target` lacks those kinds.
+///
+/// ```
+/// let t = validator_core::targets::canvas();
+/// let s = validator_core::targets::canvas_batch_scope(&t, "T1").unwrap();
+/// assert_eq!(s.root, ("courses".to_owned(), "term_id".to_owned()));
+/// ```
+pub fn canvas_batch_scope(target: &Target, term: &str) -> Option<crate::diff::Scope> {
+    let has = |k: &str| target.kind(k).is_some();
+    if !(has("courses") && has("sections") && has("enrollments")) {
+        return None;
+    }
+    let link = |k: &str, c: &str, p: &str| (k.to_owned(), c.to_owned(), p.to_owned());
+    Some(crate::diff::Scope {
+        value: term.to_owned(),
+        root: ("courses".into(), "term_id".into()),
+        links: vec![
+            link("sections", "course_id", "courses"),
+            link("enrollments", "course_id", "courses"),
+            link("enrollments", "section_id", "sections"),
+        ],
+    })
+}
+
 /// How Canvas's diffing mode identifies a row of each kind: the importers'
 /// `identifying_fields` (lib/sis/csv/*_importer.rb), which `DiffGenerator` hands to
 /// `CsvDiff`. Kinds Canvas gives none (abstract courses, grade publishing results) are

@@ -14,7 +14,7 @@ pub mod sunbird;
 pub mod watermark;
 pub mod watershed;
 
-pub use canvas::canvas;
+pub use canvas::{canvas, canvas_batch_scope};
 pub use oneroster::oneroster;
 pub use sunbird::sunbird;
 pub use watermark::watermark;
