@@ -110,6 +110,9 @@ pub struct Profile {
     /// Canvas import options sent with the upload (`batch_mode`, `change_threshold`, …).
     #[serde(default)]
     pub options: BTreeMap<String, toml::Value>,
+    /// Keep the last bundle the platform accepted, and show what each upload changes
+    /// against it before sending (default true; `submit --no-history` for one run).
+    pub keep_history: Option<bool>,
     /// Seconds each HTTP call may take. Default 60.
     pub timeout_seconds: Option<f64>,
     /// Seconds an upload or download may take. Default ten times `timeout_seconds`.

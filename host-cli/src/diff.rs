@@ -211,7 +211,9 @@ pub fn render(
         w(out, String::new())?;
     }
     let show = |v: &validator_core::diff::Values| {
+        // A blank identity column (an enrollment without section) says nothing.
         v.0.iter()
+            .filter(|(_, v)| !v.is_empty())
             .map(|(c, v)| format!("{c}={v}"))
             .collect::<Vec<_>>()
             .join(" ")

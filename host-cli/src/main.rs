@@ -7,7 +7,9 @@
 mod bundle;
 mod config;
 mod diff;
+mod history;
 mod http;
+mod impact;
 mod journal;
 mod multipart;
 mod platforms;

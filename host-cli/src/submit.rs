@@ -86,6 +86,13 @@ pub struct SubmitArgs {
     /// Send even if the journal says this bundle was already sent with this profile
     #[arg(long)]
     resend: bool,
+    /// Send even when the platform would delete a larger share of a kind than the
+    /// profile's `change_threshold` (Canvas batch mode or diffing)
+    #[arg(long)]
+    yes: bool,
+    /// Neither compare with nor keep the last accepted bundle (also: `keep_history = false`)
+    #[arg(long = "no-history")]
+    no_history: bool,
     /// Sunbird location type of a location upload (overrides the profile's `location_type`)
     #[arg(long = "location-type", value_name = "TYPE")]
     location_type: Option<String>,
@@ -315,6 +322,37 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
     };
     let sha256 = upload.sha256.clone();
     let stderr = &mut io::stderr().lock();
+    let history = !args.no_history && profile.profile.keep_history != Some(false);
+    // Sent as one CSV: kept and compared under the name it is sent with.
+    let csv_name = (profile.profile.target.wire_format()
+        == validator_core::schema::BundleFormat::Csv)
+        .then_some(upload.file_name.as_str());
+    let held = if history {
+        crate::impact::before_send(
+            &profile,
+            journal.path(),
+            &prepared.target,
+            &upload.path,
+            csv_name,
+            stderr,
+        )?
+    } else {
+        None
+    };
+    if let Some(why) = &held {
+        if args.dry_run {
+            let _ = writeln!(
+                stderr,
+                "preflight: a real run would hold this upload: {why}; --yes sends it"
+            );
+        } else if !args.yes {
+            let _ = writeln!(
+                stderr,
+                "preflight: not sent: {why} (the profile's change_threshold); nothing left this machine. Pass --yes to send it anyway"
+            );
+            return Ok(ExitCode::from(3));
+        }
+    }
     let mut platform = platforms::connect(&profile, http)?;
     if args.dry_run {
         let out = &mut io::stdout().lock();
@@ -421,6 +459,15 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode, Error> {
         }
     };
     journal.mark_sent(&mut entry, &id)?;
+    if history
+        && let Err(e) =
+            crate::history::keep_pending(journal.path(), &profile.name, &id, &upload.path, csv_name)
+    {
+        let _ = writeln!(
+            stderr,
+            "preflight: warning: the sent bundle was not kept for the next comparison: {e}"
+        );
+    }
     // Sent: the outgoing copy of the students' data goes now, not after the wait.
     drop(cleanup);
     follow(args, &profile, platform.as_mut(), &id, Some(&mut prepared))
@@ -459,6 +506,7 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, Error> {
         return outcome(&profile, platform.as_mut(), &args.id, None, args.format);
     }
     let s = platform.status(&args.id)?;
+    settle_history(&profile, &args.id, s.phase);
     print_outcome(&profile, &s, None, args.format)?;
     Ok(exit_for(&s))
 }
@@ -472,6 +520,7 @@ fn outcome(
 ) -> Result<ExitCode, Error> {
     match wait(profile, platform, id)? {
         Waited::Done(s) => {
+            settle_history(profile, id, s.phase);
             print_outcome(profile, &s, prepared, format)?;
             Ok(exit_for(&s))
         }
@@ -480,6 +529,22 @@ fn outcome(
             let _ = writeln!(io::stderr(), "preflight: {why}");
             Ok(ExitCode::from(3))
         }
+    }
+}
+
+/// An import ended: its kept bundle becomes the profile's last accepted one, or goes.
+fn settle_history(profile: &Loaded, id: &str, phase: Phase) {
+    let Ok(journal) = Journal::open() else {
+        return;
+    };
+    match phase {
+        Phase::Succeeded => {
+            if let Err(e) = crate::history::accept(journal.path(), &profile.name, id) {
+                let _ = writeln!(io::stderr(), "preflight: warning: {e}");
+            }
+        }
+        Phase::Failed => crate::history::reject(journal.path(), &profile.name, id),
+        _ => {}
     }
 }
 
