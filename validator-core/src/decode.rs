@@ -5,7 +5,7 @@
 //! record reader can place it in a row and column, and so we can offer a Windows-1252
 //! reading of it.
 
-use encoding_rs::{Decoder as RsDecoder, UTF_16BE, UTF_16LE};
+use encoding_rs::{Decoder as RsDecoder, DecoderResult, UTF_16BE, UTF_16LE};
 
 /// The encoding a file was read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +107,9 @@ impl Decoder {
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         if let State::Start(buf) = &mut self.state {
             let head = std::mem::take(buf);
+            // `begin` ends the input itself: a UTF-16 decoder must not be ended twice.
             self.begin(&head, out, true);
+            return;
         }
         self.body(&[], out, true);
     }
@@ -154,30 +156,35 @@ impl Decoder {
             State::Utf16(dec) => {
                 let base = out.len();
                 let mut src = input;
+                let mut read_total = 0u64;
+                // Without replacement, the decoder stops at each malformed unit and says
+                // how far back it began, so its input offset does not depend on how the
+                // file was chunked.
                 loop {
                     let need = dec
-                        .max_utf8_buffer_length(src.len())
+                        .max_utf8_buffer_length_without_replacement(src.len())
                         .unwrap_or(src.len() * 3 + 16);
                     let at = out.len();
                     out.resize(at + need, 0);
-                    let (res, read, written, _) = dec.decode_to_utf8(src, &mut out[at..], last);
+                    let (res, read, written) =
+                        dec.decode_to_utf8_without_replacement(src, &mut out[at..], last);
                     out.truncate(at + written);
                     src = &src[read..];
-                    if res == encoding_rs::CoderResult::InputEmpty {
-                        break;
+                    read_total += read as u64;
+                    match res {
+                        DecoderResult::InputEmpty => break,
+                        DecoderResult::OutputFull => {}
+                        DecoderResult::Malformed(bad, extra) => {
+                            let end = (self.in_pos + read_total).saturating_sub(u64::from(extra));
+                            self.invalid.push(Invalid {
+                                in_offset: end.saturating_sub(u64::from(bad)),
+                                out_offset: self.out_pos + (out.len() - base) as u64,
+                                raw: [0; 4],
+                                raw_len: 0,
+                            });
+                            out.extend_from_slice(REPLACEMENT);
+                        }
                     }
-                }
-                // Replacements in UTF-16 are rare (lone surrogates): locate them by output.
-                let chunk_in = self.in_pos;
-                let mut i = base;
-                while let Some(p) = memchr::memmem::find(&out[i..], REPLACEMENT) {
-                    self.invalid.push(Invalid {
-                        in_offset: chunk_in,
-                        out_offset: self.out_pos + (i + p - base) as u64,
-                        raw: [0; 4],
-                        raw_len: 0,
-                    });
-                    i += p + REPLACEMENT.len();
                 }
                 self.in_pos += input.len() as u64;
             }
@@ -358,5 +365,33 @@ mod tests {
         let (o, d) = run(&[&be]);
         assert_eq!(o, b"x");
         assert_eq!(d.encoding, Encoding::Utf16Be);
+    }
+
+    #[test]
+    fn utf16_lone_surrogate_located_however_chunked() {
+        // "a" then a lone high surrogate then "b": the bad unit is at bytes 4..6.
+        let le = [0xFF, 0xFE, b'a', 0, 0x00, 0xD8, b'b', 0];
+        for cut in 1..le.len() {
+            let (o, d) = run(&[&le[..cut], &le[cut..]]);
+            assert_eq!(o, "a\u{FFFD}b".as_bytes(), "cut {cut}");
+            let at: Vec<(u64, u64)> = d
+                .invalid
+                .iter()
+                .map(|i| (i.in_offset, i.out_offset))
+                .collect();
+            assert_eq!(at, [(4, 1)], "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn a_bom_alone_ends_once() {
+        // Two bytes only: the decoder is chosen and ended at `finish` (it used to be ended
+        // twice, which panics in encoding_rs).
+        for bytes in [&[0xFF, 0xFE][..], &[0xFE, 0xFF], &[0xFF, 0xFE, 0x41]] {
+            let mut d = Decoder::new();
+            let mut out = Vec::new();
+            d.decode(bytes, &mut out);
+            d.finish(&mut out);
+        }
     }
 }
