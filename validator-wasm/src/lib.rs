@@ -35,6 +35,8 @@ use wasm_bindgen::prelude::*;
 /// it packs 32-bit pointers into `u64` results.
 #[cfg(target_arch = "wasm32")]
 pub mod cabi;
+mod diff;
+pub use diff::Diff;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
@@ -186,7 +188,7 @@ pub struct Session {
     summary: Option<serde_json::Value>,
 }
 
-fn js_err(e: impl std::fmt::Display) -> JsError {
+pub(crate) fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
@@ -199,25 +201,8 @@ impl Session {
         #[wasm_bindgen(unchecked_param_type = "string | TargetFile")] target: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "SessionOptions")] options: JsValue,
     ) -> Result<Session, JsError> {
-        let target = if let Some(name) = target.as_string() {
-            validator_core::targets::builtin(&name)
-                .ok_or_else(|| js_err(validator_core::Error::UnknownTarget(name)))?
-        } else {
-            let text = js_sys::JSON::stringify(&target)
-                .map_err(|_| js_err("target must be a name or a target-file object"))?
-                .as_string()
-                .unwrap_or_default();
-            serde_json::from_str(&text).map_err(|e| js_err(format!("invalid target file: {e}")))?
-        };
-        let options = if options.is_undefined() || options.is_null() {
-            JsOptions::default()
-        } else {
-            let text = js_sys::JSON::stringify(&options)
-                .map_err(|_| js_err("options must be an object"))?
-                .as_string()
-                .unwrap_or_default();
-            serde_json::from_str(&text).map_err(|e| js_err(format!("invalid options: {e}")))?
-        };
+        let target = target_of(target)?;
+        let options: JsOptions = parse_json(&options, "options")?;
         let mut core_options = validator_core::Options::default();
         if let Some(n) = options.max_per_code {
             core_options.max_findings_per_code = n;
@@ -484,7 +469,35 @@ fn keep(kept: &mut Vec<(String, Vec<Vec<u8>>)>, path: &str, chunk: &[u8]) {
     }
 }
 
-fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
+/// A built-in target by name, or a target-file object.
+pub(crate) fn target_of(target: JsValue) -> Result<validator_core::Target, JsError> {
+    if let Some(name) = target.as_string() {
+        return validator_core::targets::builtin(&name)
+            .ok_or_else(|| js_err(validator_core::Error::UnknownTarget(name)));
+    }
+    let text = js_sys::JSON::stringify(&target)
+        .map_err(|_| js_err("target must be a name or a target-file object"))?
+        .as_string()
+        .unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| js_err(format!("invalid target file: {e}")))
+}
+
+/// An optional options object (`undefined`/`null`: the defaults).
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned + Default>(
+    v: &JsValue,
+    what: &str,
+) -> Result<T, JsError> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(T::default());
+    }
+    let text = js_sys::JSON::stringify(v)
+        .map_err(|_| js_err(format!("{what} must be an object")))?
+        .as_string()
+        .unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| js_err(format!("invalid {what}: {e}")))
+}
+
+pub(crate) fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
     let text = serde_json::to_string(v).map_err(js_err)?;
     js_sys::JSON::parse(&text).map_err(|_| js_err("report is not valid JSON"))
 }

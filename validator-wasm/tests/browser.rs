@@ -33,4 +33,5 @@ tests!(
     bundle_writes_the_cli_zip,
     bundle_refusals_and_defaults,
     target_from_text_reads_toml_json_and_table_schema,
+    diff_equals_core_diff,
 );

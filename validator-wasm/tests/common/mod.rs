@@ -3,7 +3,7 @@
 //! `Error`s), as a portal would.
 
 use js_sys::{JSON, Reflect};
-use validator_wasm::{Session, target_from_text, targets};
+use validator_wasm::{Diff, Session, target_from_text, targets};
 use wasm_bindgen::{JsCast, JsValue};
 
 const ACCOUNTS: &[u8] = include_bytes!("../../../examples/canvas/accounts.csv");
@@ -457,4 +457,80 @@ pub fn bundle_refusals_and_defaults() {
     assert_eq!(f.name().unwrap(), "users.csv");
     assert_eq!(f.last_modified().unwrap().year(), 1980);
     assert_eq!(s.rejects_csv(), None);
+}
+
+/// `Diff` under JS: the same protocol as the core (old, new, old again), the same report,
+/// and the changes a portal would show.
+pub fn diff_equals_core_diff() {
+    let users = String::from_utf8(USERS.to_vec()).unwrap();
+    let mut lines: Vec<&str> = users.lines().collect();
+    lines.pop(); // the last user is removed
+    let new_users = format!("{}\n", lines.join("\n"));
+    let new: Vec<(&str, &[u8])> = EXAMPLE
+        .iter()
+        .map(|&(p, b)| {
+            if p == "users.csv" {
+                (p, new_users.as_bytes())
+            } else {
+                (p, b)
+            }
+        })
+        .collect();
+    let options = JSON::parse(r#"{"maxChanges": 5, "oldName": "a", "newName": "b"}"#).unwrap();
+    let mut d = Diff::new(JsValue::from_str("canvas"), options).expect("diff");
+    assert_eq!(d.side(), "old");
+    loop {
+        let files: &[(&str, &[u8])] = match d.side().as_str() {
+            "old" | "old_again" => EXAMPLE,
+            "new" => &new,
+            _ => break,
+        };
+        for (path, bytes) in files {
+            for c in bytes.chunks(7) {
+                d.push(path, c).unwrap();
+            }
+            d.finish_file(path).unwrap();
+        }
+        d.end_side().unwrap();
+    }
+    let got: serde_json::Value = serde_json::from_str(
+        &JSON::stringify(&d.finish().unwrap())
+            .unwrap()
+            .as_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut core = validator_core::diff::Diff::new(
+        validator_core::targets::canvas(),
+        validator_core::diff::DiffOptions {
+            max_changes: 5,
+            old_name: "a".into(),
+            new_name: "b".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    use validator_core::diff::Side;
+    loop {
+        let files: &[(&str, &[u8])] = match core.side() {
+            Side::Old | Side::OldAgain => EXAMPLE,
+            Side::New => &new,
+            Side::Done => break,
+        };
+        for (path, bytes) in files {
+            core.push(path, bytes).unwrap();
+            core.finish_file(path).unwrap();
+        }
+        core.end_side();
+    }
+    assert_eq!(got, serde_json::to_value(core.finish()).unwrap());
+    let users = got["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "users")
+        .unwrap();
+    assert_eq!(users["removed"], 1);
+    assert_eq!(got["changes"][0]["change"], "removed");
+    assert!(d.finish().is_err(), "a finished diff throws");
 }
