@@ -2,6 +2,7 @@
 //! every host must, so that all hosts validate the same files in the same order.
 
 pub mod csvgen;
+pub mod rng;
 
 use std::path::{Path, PathBuf};
 

@@ -2,8 +2,8 @@
 //! own row identity ([`Kind::identity`](crate::schema::Kind::identity)).
 //!
 //! Both bundles are read exactly as [`Session`] reads them (decoding, dialect, header
-//! detection, the target's cell converter, the rules), and every data row also goes to the
-//! diff.
+//! detection, the target's cell converter; the new bundle's rules too), and every data row
+//! also goes to the diff.
 //! The old bundle is held as two 64-bit fingerprints a row (identity and content), sorted,
 //! so memory grows with its rows at 16 bytes each and never with cell text; the new bundle
 //! streams past it. Old values are only needed for the changes that are shown, so a host
@@ -201,8 +201,8 @@ pub struct DiffReport {
     /// With a [`Scope`]: the old rows in it and how many the new bundle drops.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<Vec<ScopeCounts>>,
-    /// The errors `check` finds in either bundle (the side's name is prefixed to `file`):
-    /// rows a platform skips are compared all the same. Not part of the JSON contract.
+    /// The errors `check` finds in the new bundle (its name is prefixed to `file`): rows a
+    /// platform skips are compared all the same. Not part of the JSON contract.
     #[serde(skip)]
     pub problems: Vec<Finding>,
 }
@@ -277,7 +277,7 @@ impl Diff {
             Side::New => &self.options.new_name,
             _ => &self.options.old_name,
         };
-        if self.side != Side::OldAgain {
+        if self.side == Side::New {
             for mut f in ended.finish().findings_all() {
                 if f.severity == Severity::Error {
                     f.file = Some(format!("{label}: {}", f.file.as_deref().unwrap_or("")));
@@ -482,11 +482,11 @@ impl Tap {
         })
     }
 
-    /// Whether the rules run too: on the first reading of each bundle, so that
-    /// bundle-level checks (a manifest's modes, references) see every row; not when the
-    /// old bundle is read again for values.
+    /// Whether the rules run too: on the new bundle (the one to be sent), so that its
+    /// problems are said and bundle-level checks (a manifest's modes) see every row; the
+    /// old bundle was accepted already, and is only read for its rows.
     pub(crate) fn runs_rules(&self) -> bool {
-        self.side != Side::OldAgain
+        self.side == Side::New
     }
 
     fn hash_str(&self, v: &str) -> u64 {

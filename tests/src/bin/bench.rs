@@ -1,7 +1,7 @@
 //! Throughput of the validator beside two baselines, on the same files in one run.
 //!
 //! ```text
-//! bench DIR [--small DIR] [--preflight BIN] [--no-wasm] [--chunk BYTES] [--runs N] [--validator-only]
+//! bench DIR [--small DIR] [--diff-old DIR] [--preflight BIN] [--no-wasm] [--chunk BYTES] [--runs N] [--validator-only]
 //! ```
 //!
 //! For the `*.csv` files of DIR (in Canvas processing order, by
@@ -23,6 +23,7 @@
 //! thread; and `--engine wasm`, wasmtime, unless `--no-wasm`), and of `enrollments.csv` alone
 //! (the common delta upload), for DIR and `--small` DIR; `preflight bundle` beside Info-ZIP
 //! `zip -6` of the same files, and `frictionless validate` when on PATH (smallest DIR).
+//! With `--diff-old OLD`, `preflight diff OLD DIR` too (OLD: e.g. DIR before `churn`).
 //! The machine's core count comes first: compare ratios, not MB/s, across machines and days.
 
 use std::collections::BTreeMap;
@@ -47,6 +48,8 @@ struct Args {
     preflight: Option<PathBuf>,
     /// Skip `--engine wasm`.
     no_wasm: bool,
+    /// The previous night's bundle: `preflight diff OLD DIR` is timed too.
+    diff_old: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -57,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
     let mut small = None;
     let mut preflight = None;
     let mut no_wasm = false;
+    let mut diff_old = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -86,6 +90,9 @@ fn parse_args() -> Result<Args, String> {
                 preflight = Some(PathBuf::from(it.next().ok_or("--preflight needs a value")?));
             }
             "--no-wasm" => no_wasm = true,
+            "--diff-old" => {
+                diff_old = Some(PathBuf::from(it.next().ok_or("--diff-old needs a value")?));
+            }
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
             _ if dir.is_none() => dir = Some(PathBuf::from(a)),
@@ -100,6 +107,7 @@ fn parse_args() -> Result<Args, String> {
         small,
         preflight,
         no_wasm,
+        diff_old,
     })
 }
 
@@ -653,6 +661,34 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
             csv.total,
             native.rss_kib,
         );
+        if let Some(old) = a.diff_old.as_ref().filter(|_| *dir == a.dir) {
+            let d = ext(
+                &preflight,
+                &[
+                    &os("diff"),
+                    &os("--format"),
+                    &os("json"),
+                    old.as_os_str(),
+                    &dir_arg,
+                ],
+                Path::new("."),
+                a.runs,
+            )?;
+            ratio_line(
+                "preflight diff --diff-old DIR (x csv of DIR)",
+                &data,
+                bytes,
+                d.best,
+                csv.total,
+                d.rss_kib,
+            );
+            println!(
+                "{:<44} {:<26} diff / check = {:.2}",
+                "",
+                "",
+                d.best.as_secs_f64() / native.best.as_secs_f64()
+            );
+        }
         if !a.no_wasm {
             let wasm = ext(
                 &preflight,
@@ -778,7 +814,7 @@ fn main() -> ExitCode {
                 eprintln!("bench: {e}");
             }
             eprintln!(
-                "usage: bench DIR [--small DIR] [--preflight BIN] [--no-wasm] [--chunk BYTES] [--runs N] [--validator-only]"
+                "usage: bench DIR [--small DIR] [--diff-old DIR] [--preflight BIN] [--no-wasm] [--chunk BYTES] [--runs N] [--validator-only]"
             );
             return ExitCode::from(2);
         }
