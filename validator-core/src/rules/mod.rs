@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use crate::schema::{Check, Condition, DateForm, Matching, Rule, Target};
 
 /// Table Schema checks (typed fields, keys, foreign keys).
-#[path = "rules_tablecheck.rs"]
 mod tablecheck;
 
 /// Index of a column in its kind's column list.
