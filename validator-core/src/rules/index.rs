@@ -131,7 +131,7 @@ impl MapState {
     }
 }
 
-/// The keys a uniqueness check ([`TableSpec::Own`]) has seen, with first row and owner.
+/// The keys a uniqueness check ([`TableSpec::Own`](super::TableSpec::Own)) has seen, with first row and owner.
 #[derive(Debug, Default)]
 pub(super) struct TableState {
     /// Not probed by every row of a big file as domains are: smaller slots.

@@ -1,5 +1,5 @@
-//! Rules compiled from a [`Target`](crate::schema::Target) (column names resolved to
-//! indices) and their evaluation on one row, in the shape of the data flow:
+//! Rules compiled from a [`Target`] (column names resolved to indices) and their
+//! evaluation on one row, in the shape of the data flow:
 //!
 //! - [`compile`]: the target's rules as column indices ([`Compiled`]);
 //! - [`check`]: one row through its kind's rules, one function per check;
