@@ -1,0 +1,892 @@
+//! One row through its kind's rules: conditions, then one function per check
+//! ([`C`] variant), then what the row defines goes to the [`Index`].
+
+use super::index::Deferred;
+use super::{
+    C, CKind, CRule, Col, Compiled, Cond, Emit, Index, Loc, Row, Says, TableSpec, list_values,
+    names, tablecheck,
+};
+use crate::date::{DateClass, classify};
+use crate::keys::{Id, Keys};
+use crate::report::{Severity, truncate_value};
+use crate::schema::{DateForm, Matching};
+
+/// Lookups of one row ([`CKind::probes`]), made together before the rules run: the
+/// lookups of a row are independent, so their cache misses overlap, and two rules on the
+/// same column and domain (a reference and a consistency check on `section_id`) share one.
+/// A cached answer stays true while the rules run: keys are defined only afterwards, and
+/// interning an owner never makes a key defined nor gives it a map attribute.
+struct Probes {
+    found: [Option<(Id, bool)>; MAX_PROBES],
+}
+
+/// Lookups made ahead per row; more are made when asked.
+const MAX_PROBES: usize = 8;
+
+impl Probes {
+    #[inline]
+    fn new(ck: &CKind, domains: &[Keys], row: &Row<'_>) -> Probes {
+        // First every key's home slot is loaded, then the lookups run: the loads do not
+        // wait on one another, so a row's cache misses overlap instead of adding up.
+        let mut prepared = [const { None }; MAX_PROBES];
+        for (p, &(d, col)) in prepared.iter_mut().zip(&ck.probes) {
+            let v = row.get(col);
+            if !v.is_empty() {
+                *p = Some(domains[d].prepare(v));
+            }
+        }
+        let mut found = [None; MAX_PROBES];
+        for ((f, p), &(d, _)) in found.iter_mut().zip(&prepared).zip(&ck.probes) {
+            if let Some(p) = p {
+                *f = domains[d].find_prepared(p);
+            }
+        }
+        Probes { found }
+    }
+
+    /// Where `v`, the row's value in `col`, is in `domain`; `v` is not blank.
+    #[inline]
+    fn find(
+        &self,
+        ck: &CKind,
+        domains: &[Keys],
+        domain: usize,
+        col: Col,
+        v: &str,
+    ) -> Option<(Id, bool)> {
+        match ck.probes.iter().position(|&p| p == (domain, col)) {
+            Some(i) if i < MAX_PROBES => self.found[i],
+            _ => domains[domain].find(v),
+        }
+    }
+}
+
+/// Whether a condition holds; `None` while it depends on a manifest not read yet.
+#[inline]
+fn cond(c: &Cond, row: &Row<'_>) -> Option<bool> {
+    Some(match c {
+        Cond::Blank(col) => row.blank(*col),
+        Cond::NotBlank(col) => !row.blank(*col),
+        Cond::OneOf(col, values) => {
+            let v = row.get(*col);
+            values.iter().any(|x| starts_with_ignore_case(v, x))
+        }
+        Cond::Prefix(col, p) => row.get(*col).starts_with(p.as_str()),
+        Cond::Param(name, values) => row
+            .params
+            .get(name)
+            .is_some_and(|v| values.iter().any(|x| x.eq_ignore_ascii_case(v))),
+        Cond::Mode(values) => return row.mode.map(|m| values.iter().any(|x| x == m)),
+        Cond::Equals(col, values, ignore_case) => {
+            let v = row.get(*col);
+            if *ignore_case {
+                let v = v.to_lowercase();
+                values.contains(&v)
+            } else {
+                values.iter().any(|x| x == v)
+            }
+        }
+    })
+}
+
+/// Items of a cell: the whole value, or its non-blank parts when it is a list.
+#[inline]
+fn items(v: &str, sep: Option<char>) -> impl Iterator<Item = &str> {
+    // No boxed iterator: this runs for every enum cell.
+    let (whole, parts) = match sep {
+        Some(s) => (None, Some(v.split(s).map(str::trim))),
+        None => (Some(v), None),
+    };
+    whole
+        .into_iter()
+        .chain(parts.into_iter().flatten())
+        .filter(|p| !p.is_empty())
+}
+
+/// `v` starts with the lower-case ASCII `prefix`, ignoring ASCII case (no allocation).
+#[inline]
+fn starts_with_ignore_case(v: &str, prefix: &str) -> bool {
+    v.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+#[inline]
+fn enum_ok(
+    v: &str,
+    values: &[String],
+    set: &std::collections::HashSet<String, foldhash::fast::FixedState>,
+    matching: Matching,
+) -> bool {
+    match matching {
+        Matching::Exact => set.contains(v),
+        // `set` holds lower-case values: an ASCII-case-insensitive match is a lookup of
+        // the ASCII-lower-cased cell.
+        Matching::IgnoreCase => {
+            // Lower-cased on the stack: no allocation per cell for the usual short value.
+            let mut buf = [0u8; 64];
+            match buf.get_mut(..v.len()) {
+                Some(b) => {
+                    b.copy_from_slice(v.as_bytes());
+                    b.make_ascii_lowercase();
+                    // ASCII lower-casing keeps UTF-8 valid.
+                    std::str::from_utf8(b).is_ok_and(|l| set.contains(l))
+                }
+                None => set.contains(&v.to_ascii_lowercase()),
+            }
+        }
+        Matching::IgnoreCasePrefix => values.iter().any(|x| starts_with_ignore_case(v, x)),
+    }
+}
+
+#[inline]
+fn boolean_ok(v: &str) -> bool {
+    // Canvas's value_to_boolean: these, case-insensitively; anything else reads as false.
+    ["true", "false", "1", "0", "yes", "no", "on", "off"]
+        .iter()
+        .any(|b| b.eq_ignore_ascii_case(v))
+}
+
+#[inline]
+fn integer_ok(v: &str) -> bool {
+    let d = v.strip_prefix(['-', '+']).unwrap_or(v);
+    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[inline]
+fn email_ok(v: &str) -> bool {
+    let Some((local, domain)) = v.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+        && !domain.contains('@')
+}
+
+/// What the checks that look beyond their row use: the compiled target, the row's kind,
+/// its look-ups made ahead ([`Probes`]) and the bundle's paths (for messages).
+struct Scope<'a> {
+    c: &'a Compiled,
+    kind: usize,
+    ck: &'a CKind,
+    probes: &'a Probes,
+    paths: &'a [String],
+}
+
+/// Runs a kind's rules on one row, then records what the row defines.
+pub(crate) fn check_row(
+    c: &Compiled,
+    kind: usize,
+    row: &Row<'_>,
+    index: &mut Index,
+    emit: &mut Emit<'_>,
+    paths: &[String],
+) {
+    let ck = &c.kinds[kind];
+    let probes = Probes::new(ck, &index.domains, row);
+    let scope = Scope {
+        c,
+        kind,
+        ck,
+        probes: &probes,
+        paths,
+    };
+    for (ri, rule) in ck.rules.iter().enumerate() {
+        match rule.when.as_ref().map(|w| cond(w, row)) {
+            None | Some(Some(true)) => {}
+            Some(Some(false)) => continue,
+            // The manifest has not been read yet: keep what would be reported.
+            Some(None) => {
+                defer(kind, ri, rule, row, index);
+                // References are decided at the end, when the mode is known.
+                if !matches!(rule.check, C::Reference { .. }) {
+                    continue;
+                }
+            }
+        }
+        match &rule.check {
+            C::Required(col) => required(rule, *col, &ck.header_required, row, emit),
+            C::OneOf(cols) => one_of(rule, cols, row, emit),
+            C::Enum { .. } => enumeration(rule, row, emit),
+            C::Blank(col) => blank(rule, *col, row, emit),
+            C::Date {
+                col,
+                allow_delete,
+                form,
+            } => date(rule, *col, *allow_delete, *form, row, emit),
+            C::Boolean(col) => boolean(rule, *col, row, emit),
+            C::Integer(col) => integer(rule, *col, row, emit),
+            C::Email(col) => email(rule, *col, row, emit),
+            C::MaxLength(col, max) => max_length(rule, *col, *max, row, emit),
+            C::NoControl(col) => no_control(rule, *col, row, emit),
+            C::Exclusive(cols) => exclusive(rule, cols, row, emit),
+            C::Different(a, b) => different(rule, *a, *b, row, emit),
+            C::Unique { .. } => unique(&scope, rule, row, index, emit),
+            C::Reference { .. } => reference(&scope, ri, rule, row, index),
+            C::Consistent { .. } => consistent(&scope, ri, rule, row, index, emit),
+            C::EnumBy { .. } => enum_by(rule, row, emit),
+            C::MaxItems { col, sep, max } => max_items(rule, *col, *sep, *max, row, emit),
+            C::ReferenceWhere { .. } => reference_where(&scope, ri, rule, row, index, emit),
+            C::Field {
+                col,
+                reader,
+                format,
+            } => tablecheck::field(rule, row, *col, reader, format, index, emit),
+            C::TypedUnique {
+                cols,
+                readers,
+                primary,
+                table,
+            } => tablecheck::unique(
+                rule, row, cols, readers, *primary, *table, index, emit, paths,
+            ),
+            C::ForeignKey { cols, readers, fk } => {
+                tablecheck::foreign_key(kind, ri, row, cols, readers, *fk, index)
+            }
+        }
+    }
+    index.define(c, ck, row);
+}
+
+/// A rule whose mode condition waits for the manifest: a failing required or blank check
+/// is kept, to be reported at [`resolve`](super::resolve) if the mode says it applies.
+fn defer(kind: usize, ri: usize, rule: &CRule, row: &Row<'_>, index: &mut Index) {
+    let failing = match &rule.check {
+        C::Required(col) => row.blank(*col).then_some(*col),
+        C::Blank(col) => (!row.blank(*col)).then_some(*col),
+        _ => None,
+    };
+    if let Some(col) = failing {
+        index.deferred.push(Deferred {
+            kind: kind as u16,
+            rule: ri as u16,
+            file: row.file,
+            col: col as u16,
+            column_number: row.positions[col].map_or(0, |p| p as u32 + 1),
+            row: row.row,
+            line: row.line,
+            value: row.get(col).into(),
+        });
+    }
+}
+
+/// [`C::Required`]: the cell is not blank (a column missing from the header is said
+/// once, at the header, when the kind requires it there).
+#[inline]
+fn required(rule: &CRule, col: Col, header_required: &[Col], row: &Row<'_>, emit: &mut Emit<'_>) {
+    if !row.blank(col) {
+        return;
+    }
+    let absent = row.positions[col].is_none();
+    if absent && header_required.contains(&col) {
+        return;
+    }
+    emit.cell(Says::of(rule), row, Some(col), "", || {
+        if absent {
+            format!(
+                "required column `{}` is not in the header",
+                row.columns[col]
+            )
+        } else {
+            format!("`{}` is required but blank", row.columns[col])
+        }
+    });
+}
+
+/// [`C::OneOf`]: at least one of `cols` is not blank.
+#[inline]
+fn one_of(rule: &CRule, cols: &[Col], row: &Row<'_>, emit: &mut Emit<'_>) {
+    if cols.iter().all(|&k| row.blank(k)) {
+        emit.cell(Says::of(rule), row, None, "", || {
+            format!("one of {} is required; all are blank", names(row, cols))
+        });
+    }
+}
+
+/// [`C::Enum`]: the value (each item of a list) is one of the target's values.
+#[inline]
+fn enumeration(rule: &CRule, row: &Row<'_>, emit: &mut Emit<'_>) {
+    let C::Enum {
+        col,
+        values,
+        set,
+        shown,
+        matching,
+        blank_invalid,
+        sep,
+    } = &rule.check
+    else {
+        return;
+    };
+    let cell = row.get(*col);
+    if cell.is_empty() && !blank_invalid {
+        return;
+    }
+    let bad = if cell.is_empty() {
+        Some(cell)
+    } else {
+        items(cell, *sep).find(|v| !enum_ok(v, values, set, *matching))
+    };
+    let Some(v) = bad else {
+        return;
+    };
+    let values = shown;
+    emit.cell(Says::of(rule), row, Some(*col), v, || {
+        let how = match matching {
+            Matching::Exact => "exactly ",
+            Matching::IgnoreCase => "",
+            Matching::IgnoreCasePrefix => "",
+        };
+        format!(
+            "`{}` is not a valid {}; expected {how}one of: {}",
+            truncate_value(v),
+            row.columns[*col],
+            list_values(values)
+        )
+    });
+}
+
+/// [`C::Blank`]: the cell is blank.
+#[inline]
+fn blank(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+    let v = row.get(col);
+    if !v.is_empty() {
+        emit.cell(Says::of(rule), row, Some(col), v, || {
+            format!("`{}` must be blank here", row.columns[col])
+        });
+    }
+}
+
+/// [`C::Date`]: ISO 8601 in the target's form; a lenient date is a warning of its own.
+#[inline]
+fn date(
+    rule: &CRule,
+    col: Col,
+    allow_delete: bool,
+    form: DateForm,
+    row: &Row<'_>,
+    emit: &mut Emit<'_>,
+) {
+    let v = row.get(col);
+    if v.is_empty() || (allow_delete && v == "<delete>") {
+        return;
+    }
+    let strict = match form {
+        DateForm::Lenient => None,
+        DateForm::Date => Some((v.len() == 10, "a date written YYYY-MM-DD")),
+        DateForm::DateTime => Some((v.len() > 10, "a date-time written YYYY-MM-DDTHH:MM:SSZ")),
+    };
+    if let Some((shape_ok, what)) = strict {
+        if !(shape_ok && classify(v) == DateClass::Iso) {
+            emit.cell(Says::of(rule), row, Some(col), v, || {
+                format!("`{v}` is not {what}")
+            });
+        }
+        return;
+    }
+    match classify(v) {
+        DateClass::Iso => {}
+        DateClass::Lenient => {
+            let lenient = Says {
+                code: "row.date_lenient",
+                severity: Severity::Warning,
+                message: None,
+                platform: None,
+            };
+            emit.cell(lenient, row, Some(col), v, || {
+                format!("`{v}` is not ISO 8601; it may be read leniently, but write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ to be sure it means what you think")
+            });
+        }
+        DateClass::Invalid => {
+            emit.cell(Says::of(rule), row, Some(col), v, || {
+                format!("`{v}` is not a date (expected ISO 8601, e.g. 2025-01-31T08:00:00Z)")
+            });
+        }
+    }
+}
+
+/// [`C::Boolean`]: a value Canvas reads as a boolean.
+#[inline]
+fn boolean(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+    let v = row.get(col);
+    if !v.is_empty() && !boolean_ok(v) {
+        emit.cell(Says::of(rule), row, Some(col), v, || {
+            format!("`{v}` is not a boolean (true/false); it is read as false")
+        });
+    }
+}
+
+/// [`C::Integer`]: optional sign, then digits.
+#[inline]
+fn integer(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+    let v = row.get(col);
+    if !v.is_empty() && !integer_ok(v) {
+        emit.cell(Says::of(rule), row, Some(col), v, || {
+            format!("`{v}` is not an integer")
+        });
+    }
+}
+
+/// [`C::Email`]: an address the platform accepts.
+#[inline]
+fn email(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+    let v = row.get(col);
+    if !v.is_empty() && !email_ok(v) {
+        emit.cell(Says::of(rule), row, Some(col), v, || {
+            format!("`{v}` is not a valid e-mail address")
+        });
+    }
+}
+
+/// [`C::MaxLength`]: at most `max` characters.
+#[inline]
+fn max_length(rule: &CRule, col: Col, max: usize, row: &Row<'_>, emit: &mut Emit<'_>) {
+    let v = row.get(col);
+    let n = v.chars().count();
+    if n > max {
+        emit.cell(Says::of(rule), row, Some(col), v, || {
+            format!(
+                "`{}` is {n} characters long; at most {max} are allowed",
+                row.columns[col]
+            )
+        });
+    }
+}
+
+/// [`C::NoControl`]: no control character.
+#[inline]
+fn no_control(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+    let v = row.get(col);
+    if let Some(ch) = v.chars().find(|c| c.is_control()) {
+        emit.cell(Says::of(rule), row, Some(col), v, || {
+            format!(
+                "`{}` contains the control character U+{:04X}",
+                row.columns[col],
+                u32::from(ch)
+            )
+        });
+    }
+}
+
+/// [`C::Exclusive`]: at most one of `cols` is set.
+#[inline]
+fn exclusive(rule: &CRule, cols: &[Col], row: &Row<'_>, emit: &mut Emit<'_>) {
+    if cols.iter().filter(|&&k| !row.blank(k)).count() > 1 {
+        emit.cell(Says::of(rule), row, None, "", || {
+            format!("only one of {} may be set", names(row, cols))
+        });
+    }
+}
+
+/// [`C::Different`]: `a` and `b` do not hold the same value.
+#[inline]
+fn different(rule: &CRule, a: Col, b: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+    let v = row.get(a);
+    if !v.is_empty() && v == row.get(b) {
+        emit.cell(Says::of(rule), row, Some(b), v, || {
+            format!(
+                "`{}` and `{}` are both `{v}`",
+                row.columns[a], row.columns[b]
+            )
+        });
+    }
+}
+
+/// [`C::Unique`]: the key is not repeated in the bundle (or, with an owner, not claimed
+/// by another owner).
+#[inline]
+fn unique(s: &Scope<'_>, rule: &CRule, row: &Row<'_>, index: &mut Index, emit: &mut Emit<'_>) {
+    let C::Unique {
+        cols,
+        owner,
+        ignore_case,
+        table,
+    } = &rule.check
+    else {
+        return;
+    };
+    if cols.iter().all(|&k| row.blank(k)) {
+        return;
+    }
+    let here = Loc {
+        file: row.file,
+        row: row.row,
+    };
+    let shown_col = cols.iter().rev().find(|&&k| !row.blank(k)).copied();
+    let value = shown_col.map(|k| row.get(k)).unwrap_or("");
+    // (first row, its owner) if the key was seen before.
+    let (first, first_owner) = match &s.c.tables[*table] {
+        TableSpec::Set(set) => {
+            let d = s.c.sets[*set];
+            let found = s
+                .probes
+                .find(s.ck, &index.domains, d, cols[0], row.get(cols[0]));
+            let first = match found {
+                Some((id, true)) => index.sets[*set].get(id),
+                _ => None,
+            };
+            match first {
+                Some(first) => (first, None),
+                None => return,
+            }
+        }
+        TableSpec::Own {
+            owner: owner_domain,
+        } => {
+            let mut key = std::mem::take(&mut index.scratch);
+            key.clear();
+            for (i, &k) in cols.iter().enumerate() {
+                if i > 0 {
+                    key.push('\u{1F}');
+                }
+                let v = row.get(k);
+                if *ignore_case && !v.is_ascii() {
+                    key.push_str(&v.to_lowercase());
+                } else {
+                    let at = key.len();
+                    key.push_str(v);
+                    if *ignore_case {
+                        key[at..].make_ascii_lowercase();
+                    }
+                }
+            }
+            let t = &mut index.tables[*table];
+            let (id, new) = t.keys.intern(&key);
+            index.scratch = key;
+            if new {
+                if let (Some(o), Some(d)) = (owner, owner_domain) {
+                    let own = index.domains[*d].intern(row.get(*o)).0;
+                    t.owners.push(own);
+                }
+                t.locs.set(id, here);
+                return;
+            }
+            let Some(first) = t.locs.get(id) else {
+                return;
+            };
+            let first_owner = match (owner_domain, t.owners.get(id as usize)) {
+                (Some(d), Some(&fo)) => Some(index.domains[*d].get(fo)),
+                _ => None,
+            };
+            (first, first_owner)
+        }
+    };
+    let first_path = &s.paths[first.file as usize];
+    let first_row = first.row;
+    match (owner, first_owner) {
+        (Some(o), Some(fo)) => {
+            let mine = row.get(*o);
+            if mine == fo {
+                return;
+            }
+            // `{first_owner}`: the owner of the earlier row, known only here.
+            let fill = |t: &Option<String>| t.as_deref().map(|t| t.replace("{first_owner}", fo));
+            let (message, platform) = (fill(&rule.message), fill(&rule.platform));
+            let says = Says {
+                message: message.as_deref(),
+                platform: platform.as_deref(),
+                ..Says::of(rule)
+            };
+            emit.cell(says, row, shown_col, value, || {
+                format!(
+                    "{} `{value}` is already claimed by {} `{fo}` (row {first_row} of {first_path})",
+                    names(row, cols),
+                    row.columns[*o]
+                )
+            });
+        }
+        _ => {
+            emit.cell(Says::of(rule), row, shown_col, value, || {
+                format!(
+                    "{} `{value}` is repeated (first at row {first_row} of {first_path})",
+                    names(row, cols)
+                )
+            });
+        }
+    }
+}
+
+/// [`C::Reference`]: each value is defined in the bundle; a value not defined yet waits
+/// for [`resolve`](super::resolve).
+#[inline]
+fn reference(s: &Scope<'_>, ri: usize, rule: &CRule, row: &Row<'_>, index: &mut Index) {
+    let C::Reference { col, set, sep, .. } = &rule.check else {
+        return;
+    };
+    let domain = s.c.sets[*set];
+    match sep {
+        Some(sep) => {
+            for v in items(row.get(*col), Some(*sep)) {
+                if index.domains[domain].find(v).is_some_and(|(_, d)| d) {
+                    continue;
+                }
+                index.pend(s.kind, ri, rule, row, *col, domain, v, None);
+            }
+        }
+        None => {
+            let v = row.get(*col);
+            if v.is_empty()
+                || s.probes
+                    .find(s.ck, &index.domains, domain, *col, v)
+                    .is_some_and(|(_, defined)| defined)
+            {
+                return;
+            }
+            // Unresolved for now: decided when the bundle is complete.
+            index.pend(s.kind, ri, rule, row, *col, domain, v, None);
+        }
+    }
+}
+
+/// [`C::Consistent`]: the referenced row's attribute is this row's `equals` value; a key
+/// not defined yet waits for [`resolve`](super::resolve).
+#[inline]
+fn consistent(
+    s: &Scope<'_>,
+    ri: usize,
+    rule: &CRule,
+    row: &Row<'_>,
+    index: &mut Index,
+    emit: &mut Emit<'_>,
+) {
+    let C::Consistent {
+        col,
+        equals,
+        map,
+        kind: to_kind,
+    } = &rule.check
+    else {
+        return;
+    };
+    let (v, mine) = (row.get(*col), row.get(*equals));
+    if v.is_empty() || mine.is_empty() {
+        return;
+    }
+    let (key_domain, attr_domain) = s.c.maps[*map];
+    let m = &index.maps[*map];
+    let found = s
+        .probes
+        .find(s.ck, &index.domains, key_domain, *col, v)
+        .and_then(|(id, _)| Some((id, m.attr(id)?)));
+    if let Some((id, attr)) = found {
+        if !attr.is(mine, &index.domains[attr_domain]) {
+            let attr = index.domains[attr_domain].get(attr.id);
+            let def = m.locs.get(id).unwrap_or(Loc { file: 0, row: 0 });
+            let (def_row, def_path) = (def.row, &s.paths[def.file as usize]);
+            emit.cell(Says::of(rule), row, Some(*col), v, || {
+                format!(
+                    "{} `{v}` belongs to {} `{attr}` in {} (row {def_row} of {def_path}), but this row says {} `{mine}`",
+                    row.columns[*col], row.columns[*equals], s.c.target.kinds[*to_kind].name, row.columns[*equals]
+                )
+            });
+        }
+        return;
+    }
+    index.pend(s.kind, ri, rule, row, *col, key_domain, v, Some(mine));
+}
+
+/// [`C::MaxItems`]: at most `max` items in the list.
+#[inline]
+fn max_items(rule: &CRule, col: Col, sep: char, max: usize, row: &Row<'_>, emit: &mut Emit<'_>) {
+    let v = row.get(col);
+    let n = items(v, Some(sep)).count();
+    if n > max {
+        emit.cell(Says::of(rule), row, Some(col), v, || {
+            format!(
+                "`{}` holds {n} values separated by `{sep}`; at most {max} allowed here",
+                row.columns[col]
+            )
+        });
+    }
+}
+
+/// [`C::EnumBy`]: the values of `col` allowed for this row's `by`.
+#[inline]
+fn enum_by(rule: &CRule, row: &Row<'_>, emit: &mut Emit<'_>) {
+    let C::EnumBy {
+        col,
+        by,
+        lists,
+        matching,
+        sep,
+    } = &rule.check
+    else {
+        return;
+    };
+    let (cell, key) = (row.get(*col), row.get(*by));
+    if cell.is_empty() || key.is_empty() {
+        return;
+    }
+    let key = key.to_lowercase();
+    let Some((_, compared, shown)) = lists.iter().find(|(k, _, _)| *k == key) else {
+        return;
+    };
+    let ok = |v: &str| match matching {
+        Matching::Exact => compared.iter().any(|x| x == v),
+        Matching::IgnoreCase => compared.contains(&v.to_lowercase()),
+        Matching::IgnoreCasePrefix => compared
+            .iter()
+            .any(|x| v.to_lowercase().starts_with(x.as_str())),
+    };
+    let Some(bad) = items(cell, *sep).find(|v| !ok(v)) else {
+        return;
+    };
+    emit.cell(Says::of(rule), row, Some(*col), bad, || {
+        format!(
+            "`{}` is not allowed in {} when {} is `{}`; expected one of: {}",
+            truncate_value(bad),
+            row.columns[*col],
+            row.columns[*by],
+            row.get(*by),
+            list_values(shown)
+        )
+    });
+}
+
+/// [`C::ReferenceWhere`] on one row: each reference found in the bundle must have an
+/// accepted attribute; references not defined yet wait for [`resolve`](super::resolve).
+#[inline]
+fn reference_where(
+    s: &Scope<'_>,
+    ri: usize,
+    rule: &CRule,
+    row: &Row<'_>,
+    index: &mut Index,
+    emit: &mut Emit<'_>,
+) {
+    let C::ReferenceWhere {
+        col,
+        map,
+        kind: to_kind,
+        attribute,
+        values,
+        sep,
+    } = &rule.check
+    else {
+        return;
+    };
+    let (key_domain, attr_domain) = s.c.maps[*map];
+    for v in items(row.get(*col), *sep) {
+        let m = &index.maps[*map];
+        let found = index.domains[key_domain]
+            .find(v)
+            .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)));
+        let Some((attr, def)) = found else {
+            // Not read yet: settled when the bundle is complete.
+            index.pend(s.kind, ri, rule, row, *col, key_domain, v, None);
+            continue;
+        };
+        let attr = index.domains[attr_domain].get(attr.id);
+        if values.iter().any(|x| x == attr) {
+            continue;
+        }
+        let to = &s.c.target.kinds[*to_kind].name;
+        let def = (def.row, &s.paths[def.file as usize]);
+        emit.cell(Says::of(rule), row, Some(*col), v, || {
+            wrong_type_message(&row.columns[*col], v, to, attribute, attr, values, def)
+        });
+    }
+}
+
+/// The message of a reference whose row has an attribute the rule does not accept.
+pub(super) fn wrong_type_message(
+    column: &str,
+    v: &str,
+    to: &str,
+    attribute: &str,
+    attr: &str,
+    values: &[String],
+    (def_row, def_path): (u64, &String),
+) -> String {
+    let attr = if attr.is_empty() {
+        "blank".to_owned()
+    } else {
+        format!("`{}`", truncate_value(attr))
+    };
+    format!(
+        "{column} `{}` refers to row {def_row} of {def_path} ({to}), whose {attribute} is {attr}; it must be {}",
+        truncate_value(v),
+        list_values(values).replace(", ", " or ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Target;
+
+    #[test]
+    fn emails() {
+        assert!(email_ok("a.b@example.com"));
+        for bad in [
+            "None",
+            "invalid_at_example.com",
+            "a@b",
+            "a @b.com",
+            "@b.com",
+        ] {
+            assert!(!email_ok(bad), "{bad}");
+        }
+    }
+
+    /// The checks that depend on another column or on the referenced row, defined as data
+    /// (a target file) and run on both push orders.
+    #[test]
+    fn value_dependent_checks_from_a_target_file() {
+        let target: Target = serde_json::from_value(serde_json::json!({
+            "name": "t",
+            "kinds": [
+                {"name": "sites", "detect": {"all": ["site", "type"]}, "columns": ["site", "type"]},
+                {"name": "grants", "detect": {"all": ["who", "app", "perms"]},
+                 "columns": ["who", "app", "perms", "sites"],
+                 "rules": [
+                    {"check": "enum_by", "column": "perms", "by": "app", "separator": "|",
+                     "values": {"mail": ["read", "send"], "files": ["read"]}},
+                    {"check": "max_items", "column": "perms", "separator": "|", "max": 1,
+                     "when": {"is": "equals", "column": "app", "values": ["FILES"], "ignore_case": true}},
+                    {"check": "reference_where", "column": "sites", "kind": "sites", "key": "site",
+                     "attribute": "type", "values": ["branch"], "separator": ";"}
+                 ]}
+            ]
+        }))
+        .unwrap();
+        let sites = ("sites.csv", "site,type\nS1,branch\nS2,head\n");
+        let grants = (
+            "grants.csv",
+            "who,app,perms,sites\n\
+             a,mail,read|send,S1\n\
+             b,mail,read|delete,S1;S2\n\
+             c,Files,read|read,S3\n\
+             d,other,anything,\n",
+        );
+        for files in [[sites, grants], [grants, sites]] {
+            let mut s = crate::Session::new(target.clone()).unwrap();
+            for (path, text) in files {
+                s.push(path, text.as_bytes()).unwrap();
+                s.finish_file(path).unwrap();
+            }
+            let r = s.finish();
+            let got: Vec<(&str, Option<u64>, Option<&str>)> = r
+                .files
+                .iter()
+                .flat_map(|f| &f.findings)
+                .map(|f| (f.code.as_str(), f.row, f.value.as_deref()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("row.enum_by", Some(3), Some("delete")),
+                    ("ref.wrong_type", Some(3), Some("S2")),
+                    ("row.too_many_items", Some(4), Some("read|read")),
+                ],
+                "{:?}",
+                files.map(|f| f.0)
+            );
+        }
+    }
+}

@@ -1,0 +1,515 @@
+//! The bundle's cross-file state ([`Index`]): interned keys, the first row of each id,
+//! attribute maps, uniqueness tables and references not resolved yet, settled by
+//! [`resolve`] once every file is in.
+
+use super::check::wrong_type_message;
+use super::{C, CKind, CRule, Col, Compiled, Cond, Loc, Row, render, tablecheck};
+use crate::keys::{Id, Keys, Locs};
+use crate::pending::{Group, GroupKey, Pendings};
+use crate::report::{Finding, Severity, Sink, truncate_value};
+use std::collections::BTreeMap;
+
+/// The platform message of a reference from `row`'s `col` (value `v`), if the rule has one.
+fn platform_of(rule: &CRule, row: &Row<'_>, col: Col, v: &str) -> Option<Box<str>> {
+    rule.platform
+        .as_deref()
+        .map(|t| render(t, &row.columns[col], v, Some(row)).into())
+}
+
+/// No id.
+const NO_ID: Id = Id::MAX;
+
+/// Cross-file state of a bundle. Keys are interned per domain ([`Compiled::domains`]);
+/// sets, maps and tables hold ids. A key is *defined* in its domain once a row of the
+/// domain's kind has it in the domain's column: it is then in the domain's set and map.
+#[derive(Debug)]
+pub(crate) struct Index {
+    pub(super) domains: Vec<Keys>,
+    /// Per set: first definition of each key (by id in the set's domain).
+    pub(super) sets: Vec<Locs>,
+    pub(super) maps: Vec<MapState>,
+    pub(super) tables: Vec<TableState>,
+    pending: Pendings,
+    /// Findings whose rule depends on a manifest mode not known when the row was read.
+    pub(super) deferred: Vec<Deferred>,
+    /// File stem → mode, from the manifest (`file.users,bulk` → `users` → `bulk`).
+    pub modes: BTreeMap<String, String>,
+    /// The manifest's required properties ([`crate::schema::Manifest::required`]) it lists.
+    pub listed: std::collections::BTreeSet<String>,
+    /// Reused buffer for uniqueness keys.
+    pub(super) scratch: String,
+    /// Table Schema foreign keys and buffers.
+    pub(super) ts: tablecheck::State,
+}
+
+/// A failed required/blank check waiting for the manifest to say whether it applies.
+#[derive(Debug)]
+pub(super) struct Deferred {
+    pub(super) kind: u16,
+    pub(super) rule: u16,
+    pub(super) file: u32,
+    pub(super) col: u16,
+    pub(super) column_number: u32,
+    pub(super) row: u64,
+    pub(super) line: u64,
+    pub(super) value: Box<str>,
+}
+
+/// A map from key to (attribute, row); the last definition wins.
+#[derive(Debug, Default)]
+pub(super) struct MapState {
+    /// Attribute by key id; [`Attr::NONE`] when unset.
+    attrs: Vec<Attr>,
+    pub(super) locs: Locs,
+}
+
+/// An attribute value: its id in the map's attribute domain, and its bytes when short, so
+/// that comparing it with a row's value reads nothing else.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Attr {
+    pub(super) id: Id,
+    /// Length of `short`, or [`Attr::LONG`].
+    len: u8,
+    short: [u8; 8],
+}
+
+impl Attr {
+    const LONG: u8 = u8::MAX;
+    const NONE: Attr = Attr {
+        id: NO_ID,
+        len: Attr::LONG,
+        short: [0; 8],
+    };
+
+    fn new(id: Id, v: &str) -> Attr {
+        let mut short = [0; 8];
+        match short.get_mut(..v.len()) {
+            Some(s) => {
+                s.copy_from_slice(v.as_bytes());
+                Attr {
+                    id,
+                    len: v.len() as u8,
+                    short,
+                }
+            }
+            None => Attr {
+                id,
+                len: Attr::LONG,
+                short,
+            },
+        }
+    }
+
+    /// Whether the attribute is `v`.
+    #[inline]
+    pub(super) fn is(&self, v: &str, domain: &Keys) -> bool {
+        if self.len == Attr::LONG {
+            v.len() > 8 && domain.get(self.id) == v
+        } else {
+            self.short.get(..usize::from(self.len)) == Some(v.as_bytes())
+        }
+    }
+}
+
+impl MapState {
+    /// The attribute of key `id`, if it is in the map.
+    #[inline]
+    pub(super) fn attr(&self, id: Id) -> Option<Attr> {
+        self.attrs
+            .get(id as usize)
+            .copied()
+            .filter(|a| a.id != NO_ID)
+    }
+
+    fn set(&mut self, id: Id, attr: Attr, loc: Loc) {
+        let i = id as usize;
+        if self.attrs.len() <= i {
+            self.attrs.resize(i + 1, Attr::NONE);
+        }
+        self.attrs[i] = attr;
+        self.locs.set(id, loc);
+    }
+}
+
+/// The keys a uniqueness check ([`TableSpec::Own`](super::TableSpec::Own)) has seen, with first row and owner.
+#[derive(Debug, Default)]
+pub(super) struct TableState {
+    /// Not probed by every row of a big file as domains are: smaller slots.
+    pub(super) keys: Keys,
+    /// Owner id (in the owner domain) by key id; empty for owner-less checks.
+    pub(super) owners: Vec<Id>,
+    pub(super) locs: Locs,
+}
+
+impl Index {
+    pub fn new(c: &Compiled) -> Index {
+        Index {
+            domains: (0..c.domains).map(|_| Keys::default()).collect(),
+            sets: (0..c.sets.len()).map(|_| Locs::default()).collect(),
+            maps: (0..c.maps.len()).map(|_| MapState::default()).collect(),
+            tables: (0..c.tables.len()).map(|_| TableState::default()).collect(),
+            pending: Pendings::default(),
+            deferred: Vec::new(),
+            modes: BTreeMap::new(),
+            listed: Default::default(),
+            scratch: String::new(),
+            ts: tablecheck::State::new(c),
+        }
+    }
+
+    /// Keeps in full every pending reference among the first `cap` of its rule and file:
+    /// the report's cap of listed findings per code and file ([`Pendings`]).
+    pub fn set_listing_cap(&mut self, cap: u64) {
+        self.pending.head = cap;
+    }
+
+    /// Heap bytes of the index (key stores, per-key vectors, pending references) and the
+    /// number of distinct keys it holds, for benches.
+    pub fn heap_stats(&self) -> (usize, usize) {
+        let keys = self.domains.iter().map(Keys::len).sum::<usize>()
+            + self.tables.iter().map(|t| t.keys.len()).sum::<usize>();
+        let bytes = self.domains.iter().map(Keys::heap_bytes).sum::<usize>()
+            + self.sets.iter().map(Locs::heap_bytes).sum::<usize>()
+            + self
+                .maps
+                .iter()
+                .map(|m| m.attrs.capacity() * size_of::<Attr>() + m.locs.heap_bytes())
+                .sum::<usize>()
+            + self
+                .tables
+                .iter()
+                .map(|t| {
+                    t.keys.heap_bytes()
+                        + t.owners.capacity() * size_of::<Id>()
+                        + t.locs.heap_bytes()
+                })
+                .sum::<usize>()
+            + self.pending.heap_bytes();
+        (bytes, keys)
+    }
+
+    /// Records a reference from `row`'s `col` to `v` in `domain` that is not resolved yet
+    /// (decided when the bundle is complete); `other`: a consistency check's compared value.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn pend(
+        &mut self,
+        kind: usize,
+        rule_index: usize,
+        rule: &CRule,
+        row: &Row<'_>,
+        col: Col,
+        domain: usize,
+        v: &str,
+        other: Option<&str>,
+    ) {
+        let key = GroupKey {
+            kind: kind as u16,
+            rule: rule_index as u16,
+            file: row.file,
+            key: self.domains[domain].intern(v).0,
+            other: other.map_or(NO_ID, |o| self.pending.other(o)),
+        };
+        // An ordered reference may turn out defined later: an error.
+        let track = rule.severity == Severity::Error
+            || matches!(rule.check, C::Reference { ordered: true, .. });
+        self.pending.add(
+            key,
+            row.positions[col].map_or(0, |p| p as u32 + 1),
+            row.row,
+            row.line,
+            track,
+            || platform_of(rule, row, col, v),
+        );
+    }
+
+    /// Records what `row` (of kind `ck`) defines: manifest modes and properties, Table
+    /// Schema keys, set and map keys. Runs after the row's own checks, so that a row does
+    /// not satisfy itself.
+    pub(super) fn define(&mut self, c: &Compiled, ck: &CKind, row: &Row<'_>) {
+        if let Some((key, _, _)) = &ck.manifest
+            && let Some(m) = &c.target.manifest
+            && m.required.iter().any(|p| p == row.get(*key))
+        {
+            self.listed.insert(row.get(*key).to_owned());
+        }
+        tablecheck::feed(c, ck, row, self);
+        if let Some((key, value, prefix)) = &ck.manifest
+            && let Some(stem) = row.get(*key).strip_prefix(prefix.as_str())
+        {
+            self.modes
+                .insert(stem.to_owned(), row.get(*value).to_owned());
+        }
+        // Record what this row defines, after its own checks (a row does not satisfy itself).
+        let here = Loc {
+            file: row.file,
+            row: row.row,
+        };
+        for &(col, set) in &ck.feeds_sets {
+            let v = row.get(col);
+            if !v.is_empty() {
+                // Only these feeds and the map feeds below (of the same rows, after these)
+                // define keys of this domain: newly defined means first seen by this set.
+                let (id, new) = self.domains[c.sets[set]].define(v);
+                if new {
+                    self.sets[set].set(id, here);
+                }
+            }
+        }
+        for &(key, attr, map) in &ck.feeds_maps {
+            let (k, a) = (row.get(key), row.get(attr));
+            if !k.is_empty() {
+                let (key_domain, attr_domain) = c.maps[map];
+                let id = self.domains[key_domain].define(k).0;
+                let attr = Attr::new(self.domains[attr_domain].intern(a).0, a);
+                self.maps[map].set(id, attr, here);
+            }
+        }
+    }
+}
+
+/// Resolves pending references once every file is in; findings go to each file's sink.
+pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], paths: &[String]) {
+    // Does a rule's mode condition hold for its kind, now that the manifest is read?
+    let mode_holds = |index: &Index, ck: &CKind, rule: &CRule| match &rule.when {
+        Some(Cond::Mode(values)) => index
+            .modes
+            .get(&ck.stem)
+            .is_some_and(|m| values.iter().any(|v| v == m)),
+        _ => true,
+    };
+    for d in std::mem::take(&mut index.deferred) {
+        let ck = &c.kinds[usize::from(d.kind)];
+        let rule = &ck.rules[usize::from(d.rule)];
+        if !mode_holds(index, ck, rule) {
+            continue;
+        }
+        let column = &ck.display[usize::from(d.col)];
+        let sink = &mut *sinks[d.file as usize];
+        if !sink.admit(rule.code, rule.severity, Some(d.row)) {
+            continue;
+        }
+        let message = match (&rule.message, &rule.check) {
+            (Some(t), _) => render(t, column, &d.value, None),
+            (None, C::Blank(_)) => format!("`{column}` must be blank here"),
+            (None, _) => format!("`{column}` is required but blank"),
+        };
+        sink.push(Finding {
+            code: rule.code.to_owned(),
+            severity: rule.severity,
+            file: Some(paths[d.file as usize].clone()),
+            row: Some(d.row),
+            line: Some(d.line),
+            column: Some(column.clone()),
+            column_number: (d.column_number > 0).then_some(d.column_number),
+            value: (!d.value.is_empty()).then(|| truncate_value(&d.value)),
+            message,
+            platform_message: rule
+                .platform
+                .as_deref()
+                .map(|t| render(t, column, &d.value, None)),
+        });
+    }
+    let pending = std::mem::take(&mut index.pending);
+    // Every row of a group resolves the same way (but for ordered references, see
+    // `Outcome::before`): one outcome per group, computed when its first row comes.
+    let mut outcomes: Vec<Option<Option<Outcome>>> = Vec::new();
+    outcomes.resize_with(pending.groups.len(), || None);
+    let mut listed = vec![0u64; pending.groups.len()];
+    for k in &pending.rows {
+        let gi = k.group as usize;
+        let g = &pending.groups[gi];
+        let o = outcomes[gi]
+            .get_or_insert_with(|| outcome(c, index, &pending, g, paths, &mode_holds))
+            .as_ref();
+        let Some(o) = o.filter(|o| o.applies(k.row)) else {
+            continue;
+        };
+        listed[gi] += 1;
+        let sink = &mut *sinks[g.key.file as usize];
+        if !sink.admit(o.code, o.severity, Some(k.row)) {
+            continue;
+        }
+        let mut message = o.message.clone();
+        if listed[gi] == g.kept() && g.more > 0 {
+            // The rows past the kept ones are counted, not listed: say so where they'd be.
+            message.push_str(&format!(
+                " ({} more row(s) of this file with this value are counted, not listed)",
+                g.more
+            ));
+        }
+        sink.push(Finding {
+            code: o.code.to_owned(),
+            severity: o.severity,
+            file: Some(paths[g.key.file as usize].clone()),
+            row: Some(k.row),
+            line: Some(k.line),
+            column: Some(o.column.to_owned()),
+            column_number: (g.column_number > 0).then_some(g.column_number),
+            value: Some(truncate_value(&o.value)),
+            message,
+            platform_message: k.platform.as_deref().map(String::from),
+        });
+    }
+    // Rows past the kept ones: counted and, for errors, each row rejected; not listed.
+    for (g, o) in pending.groups.iter().zip(&outcomes) {
+        let Some(Some(o)) = o else {
+            continue;
+        };
+        let sink = &mut *sinks[g.key.file as usize];
+        if g.tracked() {
+            for r in g.extra_rows().filter(|&r| o.applies(r)) {
+                let _ = sink.admit(o.code, o.severity, Some(r));
+            }
+        } else {
+            debug_assert!(o.severity != Severity::Error, "untracked rows of an error");
+            for _ in 0..g.more {
+                let _ = sink.admit(o.code, o.severity, Some(g.base_row()));
+            }
+        }
+    }
+    tablecheck::resolve(c, index, sinks, paths);
+}
+
+/// How a group of pending references resolves into a finding.
+struct Outcome<'c> {
+    code: &'static str,
+    severity: Severity,
+    column: &'c str,
+    value: String,
+    message: String,
+    /// Only rows before this one (an ordered reference defined later in the same file: the
+    /// defining row does not satisfy itself).
+    before: Option<u64>,
+}
+
+impl Outcome<'_> {
+    fn applies(&self, row: u64) -> bool {
+        self.before.is_none_or(|b| row < b)
+    }
+}
+
+/// The finding a group of pending references makes, if any.
+fn outcome<'c>(
+    c: &'c Compiled,
+    index: &Index,
+    pending: &Pendings,
+    g: &Group,
+    paths: &[String],
+    mode_holds: &impl Fn(&Index, &CKind, &CRule) -> bool,
+) -> Option<Outcome<'c>> {
+    let ck = &c.kinds[usize::from(g.key.kind)];
+    let rule = &ck.rules[usize::from(g.key.rule)];
+    if !mode_holds(index, ck, rule) {
+        return None;
+    }
+    let (code, severity, column, value, message, before) = match &rule.check {
+        C::Reference {
+            col,
+            set,
+            kind,
+            ordered,
+            ..
+        } => {
+            let to = &c.target.kinds[*kind].name;
+            let column = &ck.display[*col];
+            let domain = &index.domains[c.sets[*set]];
+            let value = domain.get(g.key.key).to_owned();
+            let def = match domain.find(&value) {
+                Some((id, true)) => index.sets[*set].get(id),
+                _ => None,
+            };
+            match def {
+                Some(def) if *ordered && def.file == g.key.file => {
+                    let message = format!(
+                        "{column} `{value}` is defined later (row {} of {}); the platform processes rows in order, so move it above this row",
+                        def.row, paths[def.file as usize]
+                    );
+                    (
+                        "ref.defined_later",
+                        Severity::Error,
+                        column,
+                        value,
+                        message,
+                        Some(def.row),
+                    )
+                }
+                Some(_) => return None,
+                None => {
+                    let message = format!(
+                        "{column} `{value}` is not defined in any {to} file of this bundle; it must already exist on the server"
+                    );
+                    (rule.code, rule.severity, column, value, message, None)
+                }
+            }
+        }
+        C::Consistent {
+            col,
+            equals,
+            map,
+            kind,
+        } => {
+            let (key_domain, attr_domain) = c.maps[*map];
+            let m = &index.maps[*map];
+            let value = index.domains[key_domain].get(g.key.key).to_owned();
+            let (attr, def) = index.domains[key_domain]
+                .find(&value)
+                .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)))?;
+            let attr = index.domains[attr_domain].get(attr.id);
+            let mine = pending.others.get(g.key.other);
+            if attr == mine {
+                return None;
+            }
+            let to = &c.target.kinds[*kind].name;
+            let column = &ck.display[*col];
+            let message = format!(
+                "{column} `{value}` belongs to {} `{attr}` in {to} (row {} of {}), but this row says {} `{mine}`",
+                ck.display[*equals], def.row, paths[def.file as usize], ck.display[*equals]
+            );
+            (rule.code, rule.severity, column, value, message, None)
+        }
+        C::ReferenceWhere {
+            col,
+            map,
+            kind,
+            attribute,
+            values,
+            ..
+        } => {
+            let (key_domain, attr_domain) = c.maps[*map];
+            let m = &index.maps[*map];
+            let value = index.domains[key_domain].get(g.key.key).to_owned();
+            // Still not in the bundle: `Reference`'s business, not a type finding.
+            let (attr, def) = index.domains[key_domain]
+                .find(&value)
+                .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)))?;
+            let attr = index.domains[attr_domain].get(attr.id);
+            if values.iter().any(|v| v == attr) {
+                return None;
+            }
+            let column = &ck.display[*col];
+            let message = wrong_type_message(
+                column,
+                &value,
+                &c.target.kinds[*kind].name,
+                attribute,
+                attr,
+                values,
+                (def.row, &paths[def.file as usize]),
+            );
+            (rule.code, rule.severity, column, value, message, None)
+        }
+        _ => return None,
+    };
+    let message = match &rule.message {
+        Some(t) if code == rule.code => render(t, column, &value, None),
+        _ => message,
+    };
+    Some(Outcome {
+        code,
+        severity,
+        column,
+        value,
+        message,
+        before,
+    })
+}

@@ -1,0 +1,307 @@
+//! One file's state ([`FileCheck`]) and what is said about the file as a whole: its
+//! delimiter, line breaks, records over a limit, size, encoding, emptiness, and the kind
+//! its path binds it to.
+
+use crate::decode::{Decoder, Encoding, Invalid};
+use crate::reader::{Limits, LineEnding, Overflow, OverflowKind, RowSepIssue};
+use crate::report::{Finding, Severity, Sink, truncate_value};
+use crate::rules::Compiled;
+
+/// Per-file state the record callback needs (kept apart from the reader it is called from).
+#[derive(Debug)]
+pub(super) struct FileCheck {
+    pub(super) file: u32,
+    pub(super) path: String,
+    /// Host-supplied values (e.g. `location_type`).
+    pub(super) params: std::collections::BTreeMap<String, String>,
+    /// The file's manifest mode, once the manifest has been read.
+    pub(super) mode: Option<String>,
+    pub(super) sink: Sink,
+    pub(super) bytes: u64,
+    pub(super) delimiter: u8,
+    pub(super) line_ending: Option<LineEnding>,
+    pub(super) records: u64,
+    pub(super) header: Vec<String>,
+    pub(super) kind: Option<usize>,
+    /// Header position per kind column.
+    pub(super) positions: Vec<Option<usize>>,
+    /// Byte spans of the current row's values, per kind column.
+    pub(super) spans: Vec<Option<(usize, usize)>>,
+    pub(super) invalid: std::collections::VecDeque<Invalid>,
+    /// Limits, for messages.
+    pub(super) limits: Limits,
+    /// Work done, for tests that bound it.
+    pub(super) work: Work,
+    /// A record went over a limit; the rest of the file was not read.
+    pub(super) stopped: bool,
+    /// With [`BlankRow::FirstOfEachHeader`](crate::schema::BlankRow::FirstOfEachHeader): the cells that decide a row is blank.
+    pub(super) blank_cells: Option<Vec<usize>>,
+    /// Kinds read by position: the physical line after the last record, and the empty
+    /// lines skipped so far (Frictionless counts each as a blank row).
+    pub(super) next_line: u64,
+    pub(super) empty_lines: u64,
+    /// A file bound to a kind read by position: its line feeds are counted, so that empty
+    /// lines after the last record are blank rows too.
+    pub(super) count_lines: bool,
+    pub(super) newlines: u64,
+    pub(super) last_byte: u8,
+}
+
+/// Counters of work whose growth tests bound (no timing in tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Work {
+    /// Decoded bytes searched to place invalid bytes in their cells.
+    pub located_bytes: u64,
+}
+
+impl FileCheck {
+    /// Adds a finding not tied to a rule, with the platform's wording if the target has one.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn note(
+        &mut self,
+        c: &Compiled,
+        code: &'static str,
+        severity: Severity,
+        row: Option<u64>,
+        line: Option<u64>,
+        column: Option<usize>,
+        value: Option<&str>,
+        message: impl FnOnce() -> String,
+    ) {
+        if !self.sink.admit(code, severity, row) {
+            return;
+        }
+        let name = column
+            .and_then(|i| self.header.get(i))
+            .map(|h| h.trim().to_owned());
+        self.sink.push(Finding {
+            code: code.to_owned(),
+            severity,
+            file: Some(self.path.clone()),
+            row,
+            line,
+            column_number: column.map(|i| i as u32 + 1),
+            value: value.filter(|v| !v.is_empty()).map(truncate_value),
+            message: message(),
+            platform_message: self
+                .kind
+                .and_then(|k| c.target.kinds[k].platform_messages.get(code))
+                .or_else(|| c.target.platform_messages.get(code))
+                .map(|t| {
+                    crate::rules::render(
+                        t,
+                        name.as_deref().unwrap_or(""),
+                        value.unwrap_or(""),
+                        None,
+                    )
+                }),
+            column: name,
+        });
+    }
+
+    /// A record over a limit: one error at its row; nothing after it was read.
+    pub(super) fn overflow(&mut self, o: Overflow, c: &Compiled) {
+        self.stopped = true;
+        // Replacements the decoder met in the unread part belong to no row.
+        self.invalid.clear();
+        let row = self.records + 1;
+        let (code, message) = match o.kind {
+            OverflowKind::RecordTooLarge => (
+                "csv.record_too_large",
+                format!(
+                    "row {row} is longer than {} bytes (the limit; raise it with --max-record-bytes); the rest of the file was not read",
+                    self.limits.max_record_bytes
+                ),
+            ),
+            OverflowKind::TooManyColumns => (
+                "csv.too_many_columns",
+                format!(
+                    "row {row} has more than {} cells (the limit; raise it with --max-columns); the rest of the file was not read",
+                    self.limits.max_columns
+                ),
+            ),
+        };
+        self.note(
+            c,
+            code,
+            Severity::Error,
+            Some(row),
+            Some(o.line),
+            Some(o.field).filter(|&i| i < self.header.len()),
+            None,
+            || message,
+        );
+    }
+
+    /// A line break other than the file's first: the platform's parser (Ruby's CSV)
+    /// rejects the whole file there. Rows are still read and checked.
+    pub(super) fn row_separator(&mut self, issue: RowSepIssue, c: &Compiled) {
+        let (expected, found) = (issue.expected.name(), issue.found.name());
+        let t = c.target.title().to_owned();
+        self.note(
+            c,
+            "csv.row_separator",
+            Severity::Error,
+            Some(issue.record + 1),
+            Some(issue.line),
+            Some(issue.field).filter(|&i| i < self.header.len()),
+            None,
+            || {
+                format!(
+                    "line break {found} here, but the file's first line break is {expected}: {t} takes the first as the row separator and rejects the whole file at any other outside quotes; save the file with {expected} line endings throughout"
+                )
+            },
+        );
+    }
+
+    pub(super) fn delimiter_finding(&mut self, c: &Compiled) {
+        let d = self.delimiter;
+        match c.target.delimiter {
+            Some(want) if want as u32 != u32::from(d) => {
+                let t = c.target.title().to_owned();
+                self.note(c, "csv.delimiter", Severity::Error, Some(1), Some(1), None, None, || {
+                    format!(
+                        "this file is {}-separated; {t} reads only {}-separated files, so every row would be one column",
+                        delimiter_name(d),
+                        delimiter_name(want as u8)
+                    )
+                });
+            }
+            _ if d != b',' => {
+                self.note(
+                    c,
+                    "csv.delimiter",
+                    Severity::Info,
+                    Some(1),
+                    Some(1),
+                    None,
+                    None,
+                    || format!("read as {}-separated", delimiter_name(d)),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn finish_file(&mut self, c: &Compiled, decoder: &Decoder) {
+        self.trailing_empty_lines(c, decoder);
+        if let Some(max) = c.target.max_file_bytes
+            && self.bytes > max
+        {
+            let (n, t) = (self.bytes, c.target.title().to_owned());
+            self.note(
+                c,
+                "file.too_large",
+                Severity::Error,
+                None,
+                None,
+                None,
+                None,
+                || format!("the file is {n} bytes; {t} accepts at most {max}"),
+            );
+        }
+        if c.target.require_rows && self.kind.is_some() && self.records == 1 {
+            let t = c.target.title().to_owned();
+            self.note(c, "file.no_rows", Severity::Error, None, None, None, None, || {
+                format!("the file has a header and no data rows; {t} does not allow empty data files")
+            });
+        }
+        if let Some(max) = c.target.max_rows
+            && self.records.saturating_sub(1) > max
+        {
+            let (n, t) = (self.records - 1, c.target.title().to_owned());
+            self.note(
+                c,
+                "file.too_many_rows",
+                Severity::Error,
+                None,
+                None,
+                None,
+                None,
+                || format!("the file has {n} data rows; {t} accepts at most {max}"),
+            );
+        }
+        while let Some(inv) = self.invalid.pop_front() {
+            self.note(
+                c,
+                "encoding.invalid_utf8",
+                Severity::Error,
+                None,
+                None,
+                None,
+                None,
+                || {
+                    format!(
+                        "invalid byte sequence at offset {}; save the file as UTF-8",
+                        inv.in_offset
+                    )
+                },
+            );
+        }
+        if decoder.encoding != Encoding::Utf8 {
+            let name = decoder.encoding.name();
+            let t = c.target.title().to_owned();
+            if c.target.require_utf8 {
+                self.note(c, "encoding.utf16", Severity::Error, None, None, None, None, || {
+                    format!("the file is {name}; {t} reads only UTF-8 (`preflight bundle` re-encodes it)")
+                });
+            } else {
+                self.note(
+                    c,
+                    "encoding.utf16",
+                    Severity::Info,
+                    None,
+                    None,
+                    None,
+                    None,
+                    || format!("decoded from {name}"),
+                );
+            }
+        } else if decoder.bom {
+            let sev = c.target.bom_severity;
+            self.note(c, "encoding.bom", sev, None, None, None, None, || {
+                "UTF-8 byte-order mark at the start of the file".to_owned()
+            });
+        }
+        if self.records == 0 && !self.stopped {
+            let sev = c.target.dialect.empty_file;
+            let t = c.target.title().to_owned();
+            self.note(c, "csv.empty_file", sev, None, None, None, None, || {
+                if sev == Severity::Error {
+                    "the file is empty: no header row".to_owned()
+                } else {
+                    format!("the file is empty: no header row; {t} ignores it")
+                }
+            });
+        }
+    }
+}
+
+fn delimiter_name(d: u8) -> &'static str {
+    match d {
+        b',' => "comma",
+        b';' => "semicolon",
+        b'\t' => "tab",
+        b'|' => "pipe",
+        _ => "other",
+    }
+}
+
+/// The kind a file is bound to by its path ([`Kind::path`](crate::schema::Kind::path)):
+/// the same path, or one ending with the other at a `/`.
+pub(super) fn bound_kind(c: &Compiled, path: &str) -> Option<usize> {
+    let norm = |p: &str| p.replace('\\', "/").trim_start_matches("./").to_owned();
+    let path = norm(path);
+    let kinds = &c.target.kinds;
+    let bound = |k: &crate::schema::Kind| k.path.as_deref().map(norm);
+    kinds
+        .iter()
+        .position(|k| bound(k).is_some_and(|b| b == path || b == "*"))
+        .or_else(|| {
+            kinds.iter().position(|k| {
+                bound(k).is_some_and(|b| {
+                    path.ends_with(&format!("/{b}")) || b.ends_with(&format!("/{path}"))
+                })
+            })
+        })
+}
