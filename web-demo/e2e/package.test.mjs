@@ -2,15 +2,19 @@
 // into a scratch app, imported under Node 20, and `check()` must give the CLI's report
 // (`preflight check --format json`) for a folder's files as bytes, as streams, as a ZIP, and
 // for a Watershed file with its target file's text. A TypeScript consumer type-checks
-// against the package's declarations (`tsc --noEmit`).
+// against the package's declarations (`tsc --noEmit`). A page using `preflight-check/element`
+// is bundled with esbuild and with Vite (pinned in package-lock.json), served on 127.0.0.1
+// from the bundler's output alone, and in headless Chromium the example bundle chosen as a
+// folder must give a `preflight-report` whose report is deep-equal to the CLI's.
 //   node --test web-demo/e2e/package.test.mjs      (after bash web-demo/build.sh)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { cliReport, demoDir, root } from "./harness.mjs";
+import { extname, join, normalize, sep } from "node:path";
+import { CHROMIUM, artifacts, browser, check, cliReport, demoDir, root } from "./harness.mjs";
 
 let app;
 
@@ -137,4 +141,126 @@ test("the tarball carries the wasm, the Worker and the types, nothing else", () 
   }
   const installed = join(app, "node_modules", "preflight-check");
   assert.ok(statSync(join(installed, "pkg", "validator_wasm_bg.wasm")).size > 100_000);
+});
+
+// ---- Bundlers: the element in a portal's page, bundled as a portal would, in Chromium ----
+
+// The portal's page: registers the element, as the package README shows.
+const PAGE_JS = `import "preflight-check/element";
+const el = document.createElement("preflight-check");
+el.setAttribute("target", "canvas");
+document.body.append(el);
+`;
+const pageHtml = (script) =>
+  `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>portal</title></head>` +
+  `<body><script type="module" src="${script}"></script></body></html>\n`;
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
+
+/** A static server for `dir` only, on a free loopback port; records the paths served. */
+async function serveDir(dir) {
+  const served = [];
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const file = normalize(join(dir, path.endsWith("/") ? path + "index.html" : path));
+    let body;
+    try {
+      if (!file.startsWith(dir + sep)) throw new Error("outside");
+      body = readFileSync(file);
+    } catch {
+      res.writeHead(404).end();
+      return;
+    }
+    served.push(path);
+    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(body);
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { url: `http://127.0.0.1:${server.address().port}/`, served, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+function haveChromium() {
+  try {
+    accessSync(CHROMIUM, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const noChromium = !haveChromium() && process.env.PREFLIGHT_FULL !== "1" && `${CHROMIUM} is missing (PREFLIGHT_FULL=1 makes this a failure)`;
+if (noChromium) console.log(`# skipping the bundler tests: ${noChromium}`);
+
+/** Serves `out`, opens it in Chromium, checks examples/canvas as a folder; returns what the page reported. */
+async function checkInChromium(out, name) {
+  const server = await serveDir(out);
+  const b = await browser();
+  try {
+    await b.page.goto(server.url);
+    const ready = await b.page.evaluate(() => customElements.whenDefined("preflight-check").then(() => document.querySelector("preflight-check").ready));
+    assert.ok(ready.targets.includes("canvas"), JSON.stringify(ready));
+    const { report, target } = await check(b.page, "folder", example);
+    await b.page.screenshot({ path: join(artifacts, `package-${name}.png`), fullPage: true });
+    return { report, target, served: server.served, errors: b.errors };
+  } finally {
+    await b.close();
+    await server.close();
+  }
+}
+
+/** Every file under `dir`, relative, with its size. */
+function listOut(dir, prefix = "") {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listOut(dir, join(prefix, e.name)) : [[join(prefix, e.name), statSync(join(dir, prefix, e.name)).size]],
+  );
+}
+
+function assertBundledPage(name, out, got) {
+  const files = listOut(out);
+  console.log(`# ${name}: ${files.map(([f, n]) => `${f} ${n}`).join(", ")}`);
+  // The page ran from the bundler's output only (the server serves nothing else): the
+  // Worker and the .wasm were emitted by the bundler and fetched from there.
+  const wasm = files.filter(([f]) => f.endsWith(".wasm"));
+  assert.equal(wasm.length, 1, `${name} emitted one .wasm`);
+  assert.ok(got.served.includes("/" + wasm[0][0].split(sep).join("/")), `the page fetched ${wasm[0][0]}: ${got.served.join(" ")}`);
+  assert.ok(got.served.filter((p) => p.endsWith(".js")).length >= 2, `page script and Worker: ${got.served.join(" ")}`);
+  assert.equal(got.target, "canvas");
+  assert.deepEqual(got.report, cliReport("examples/canvas"));
+  assert.deepEqual(got.errors, []);
+}
+
+test("esbuild bundles the element; in Chromium its report is the CLI's", { skip: noChromium }, async () => {
+  const { build } = await import("esbuild");
+  const src = join(app, "esbuild-src");
+  const out = join(app, "esbuild-out");
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, "page.js"), PAGE_JS);
+  // The package README's recipe: esbuild does not follow `new URL(..., import.meta.url)`, so
+  // the Worker and the .wasm are entry points of their own, written where those URLs point
+  // (beside the page's bundle), and `.wasm` is copied as it is.
+  await build({
+    absWorkingDir: app,
+    entryPoints: {
+      page: "./esbuild-src/page.js",
+      "preflight-worker": "preflight-check/worker",
+      "pkg/validator_wasm_bg": "preflight-check/wasm",
+    },
+    bundle: true,
+    format: "esm",
+    outdir: out,
+    loader: { ".wasm": "copy" },
+    logLevel: "warning",
+  });
+  writeFileSync(join(out, "index.html"), pageHtml("./page.js"));
+  assertBundledPage("esbuild", out, await checkInChromium(out, "esbuild"));
+});
+
+test("Vite bundles the element without configuration; in Chromium its report is the CLI's", { skip: noChromium }, async () => {
+  const { build } = await import("vite");
+  const src = join(app, "vite-src");
+  const out = join(app, "vite-out");
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, "page.js"), PAGE_JS);
+  writeFileSync(join(src, "index.html"), pageHtml("./page.js"));
+  // No vite.config: what `vite build` does in a fresh app.
+  await build({ root: src, configFile: false, logLevel: "warn", build: { outDir: out, emptyOutDir: true } });
+  assertBundledPage("vite", out, await checkInChromium(out, "vite"));
 });
