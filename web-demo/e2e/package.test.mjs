@@ -120,11 +120,33 @@ test("a TypeScript consumer type-checks against the package", () => {
      // @ts-expect-error: the target is a name or a target file, not a number
      void check(42, []);`,
   );
+  // The report types are generated from the Rust types: the CLI's JSON report, as a literal,
+  // must be a Report (excess-property checks catch a field the types lack, assignability one
+  // they have and the JSON does not), and the names are exactly the JSON's.
+  writeFileSync(
+    join(app, "report-types.ts"),
+    `import type { Report, FileReport, Finding, Severity, Summary, Omitted } from "preflight-check";
+     export const cli: Report = ${JSON.stringify(cliReport("examples/canvas"))};
+     const file: FileReport = cli.files[0]!;
+     const finding: Finding | undefined = file.findings[0];
+     const severity: Severity | undefined = finding?.severity;
+     const summary: Summary = cli.summary;
+     const omitted: Omitted[] = [...cli.omitted, ...file.omitted];
+     const lineEnding: string | null = file.line_ending;
+     const column: number | null | undefined = finding?.column_number;
+     export const used = [severity, summary.rows, omitted.length, lineEnding, column, file.bom, file.header.length];
+     // @ts-expect-error: a severity is "error", "warning" or "info"
+     export const wrong: Severity = "fatal";
+     // @ts-expect-error: the field is \`errors\`
+     export const misnamed = cli.summary.error;
+     // @ts-expect-error: every field of a finding is present (null when absent)
+     export const partial: Finding = { code: "x", severity: "error", message: "m" };`,
+  );
   writeFileSync(
     join(app, "tsconfig.json"),
     JSON.stringify({
       compilerOptions: { strict: true, noEmit: true, target: "es2022", module: "nodenext", moduleResolution: "nodenext", lib: ["es2022", "dom", "esnext.disposable"], skipLibCheck: false },
-      files: ["consumer.ts"],
+      files: ["consumer.ts", "report-types.ts"],
     }),
   );
   run(tsc, ["-p", "tsconfig.json"], app);
