@@ -4,8 +4,9 @@
 // for a Watershed file with its target file's text. A TypeScript consumer type-checks
 // against the package's declarations (`tsc --noEmit`). A page using `preflight-check/element`
 // is bundled with esbuild and with Vite (pinned in package-lock.json), served on 127.0.0.1
-// from the bundler's output alone, and in headless Chromium the example bundle chosen as a
-// folder must give a `preflight-report` whose report is deep-equal to the CLI's.
+// from the bundler's output alone, and in headless Chromium the example bundle, chosen as a
+// folder and dropped as files, must give `preflight-report`s whose report is deep-equal to
+// the CLI's.
 //   node --test web-demo/e2e/package.test.mjs      (after bash web-demo/build.sh)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -220,8 +221,18 @@ async function checkInChromium(out, name) {
     const ready = await b.page.evaluate(() => customElements.whenDefined("preflight-check").then(() => document.querySelector("preflight-check").ready));
     assert.ok(ready.targets.includes("canvas"), JSON.stringify(ready));
     const { report, target } = await check(b.page, "folder", example);
+    // The same files dropped on the drop zone (a DataTransfer, as a drag from the desktop).
+    const files = Object.fromEntries(readdirSync(example).map((n) => [n, readFileSync(join(example, n), "utf8")]));
+    const dropped = await b.page.evaluate(async (files) => {
+      const el = document.querySelector("preflight-check");
+      const got = new Promise((ok) => el.addEventListener("preflight-report", (e) => ok(e.detail.report), { once: true }));
+      const dt = new DataTransfer();
+      for (const [n, text] of Object.entries(files)) dt.items.add(new File([text], n, { type: "text/csv" }));
+      el.shadowRoot.querySelector(".drop").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+      return got;
+    }, files);
     await b.page.screenshot({ path: join(artifacts, `package-${name}.png`), fullPage: true });
-    return { report, target, served: server.served, errors: b.errors };
+    return { report, dropped, target, served: server.served, errors: b.errors };
   } finally {
     await b.close();
     await server.close();
@@ -245,7 +256,9 @@ function assertBundledPage(name, out, got) {
   assert.ok(got.served.includes("/" + wasm[0][0].split(sep).join("/")), `the page fetched ${wasm[0][0]}: ${got.served.join(" ")}`);
   assert.ok(got.served.filter((p) => p.endsWith(".js")).length >= 2, `page script and Worker: ${got.served.join(" ")}`);
   assert.equal(got.target, "canvas");
-  assert.deepEqual(got.report, cliReport("examples/canvas"));
+  const expected = cliReport("examples/canvas");
+  assert.deepEqual(got.report, expected, "examples/canvas chosen as a folder");
+  assert.deepEqual(got.dropped, expected, "examples/canvas's files dropped");
   assert.deepEqual(got.errors, []);
 }
 
