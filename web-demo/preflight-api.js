@@ -6,8 +6,9 @@
 //   import { check } from "preflight-check";
 //   const report = await check("canvas", [{ path: "users.csv", bytes }]);
 //
-// The .wasm is found with `new URL(..., import.meta.url)`, which Vite, esbuild and webpack 5
-// understand (they copy it); under Node it is read from the package folder.
+// The .wasm is found with `new URL(..., import.meta.url)`, which Vite and webpack 5 follow
+// (they copy it; esbuild needs it as an entry point, see the package README); under Node it
+// is read from the package folder.
 
 import init, { Session, targetFromText, targets } from "./pkg/validator_wasm.js";
 import { listZip, openEntry, looksLikeZip } from "./zip-reader.js";
@@ -27,8 +28,10 @@ export function ready() {
   initialised ??= (async () => {
     const url = new URL("./pkg/validator_wasm_bg.wasm", import.meta.url);
     if (url.protocol === "file:" && typeof process === "object" && process.versions?.node) {
-      // Node's fetch() does not read file: URLs.
-      const { readFile } = await import("node:fs/promises");
+      // Node's fetch() does not read file: URLs. The specifier is not a literal so that
+      // bundlers targeting browsers (esbuild, Vite) leave this Node-only import alone.
+      const fsModule = "node:fs/promises";
+      const { readFile } = await import(/* @vite-ignore */ fsModule);
       return init({ module_or_path: await readFile(url) });
     }
     return init({ module_or_path: url });

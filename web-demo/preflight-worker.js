@@ -25,7 +25,10 @@
 
 import { Session, collect, feed, plan, ready, targetFromText, targets, zipTime } from "./preflight-api.js";
 
-const wasm = await ready();
+// No top-level await: bundlers build Workers as classic scripts by default (Vite's
+// `worker.format` is "iife"), where it is a syntax error. Messages wait in `queue` until the
+// module is loaded.
+let wasm = null; // wasm-bindgen's exports (its `memory`), once loaded
 const hasBundle = typeof Session.prototype.bundle === "function";
 let last = null; // {target, maxPerCode, files, skipped, modified} of the last check, for bundle()
 
@@ -76,14 +79,29 @@ async function bundle(msg) {
   }
 }
 
+const loaded = ready().then(
+  (exports) => {
+    wasm = exports;
+    postMessage({ type: "ready", targets: targets(), bundle: hasBundle });
+  },
+  (e) => {
+    // Thrown outside the promise so that it reaches the page as the Worker's `error` event.
+    setTimeout(() => {
+      throw e;
+    });
+    throw e;
+  },
+);
+loaded.catch(() => {}); // reported above; messages are answered with it below
+
 let queue = Promise.resolve();
 self.onmessage = (ev) => {
   const msg = ev.data;
   const run = msg.type === "check" ? check : msg.type === "bundle" ? bundle : null;
   if (!run) return;
   queue = queue.then(() =>
-    run(msg).catch((e) => postMessage({ type: "error", id: msg.id, message: String(e?.message ?? e) })),
+    loaded
+      .then(() => run(msg))
+      .catch((e) => postMessage({ type: "error", id: msg.id, message: String(e?.message ?? e) })),
   );
 };
-
-postMessage({ type: "ready", targets: targets(), bundle: hasBundle });

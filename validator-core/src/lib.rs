@@ -31,6 +31,9 @@ mod parse;
 mod pending;
 mod reader;
 pub mod report;
+/// TypeScript declarations of the report, generated (feature `ts`).
+#[cfg(feature = "ts")]
+pub mod report_ts;
 mod rules;
 pub mod schema;
 mod session;

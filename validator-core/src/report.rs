@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub const REPORT_VERSION: u32 = 1;
 
 /// How bad a finding is. Errors mean the platform rejects the row or the file.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -40,6 +41,7 @@ impl Severity {
 }
 
 /// One located problem.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable identifier, e.g. `row.required`.
@@ -75,6 +77,7 @@ pub const MAX_QUOTED_CHARS: usize = 200;
 pub const MAX_MESSAGE_CHARS: usize = 1000;
 
 /// Totals for one finding code whose findings were capped.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Omitted {
     /// The finding code.
@@ -86,6 +89,7 @@ pub struct Omitted {
 }
 
 /// What was found in one file.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileReport {
     /// Path relative to the input folder or ZIP root.
@@ -113,6 +117,7 @@ pub struct FileReport {
 }
 
 /// Error/warning/info totals. Counts include findings left out by the caps.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Number of error findings.
@@ -128,6 +133,7 @@ pub struct Summary {
 }
 
 /// The validation report of a bundle.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     /// [`REPORT_VERSION`].

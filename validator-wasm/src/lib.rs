@@ -26,8 +26,9 @@
 //! Additions for hosts that order and collect files themselves (the browser Worker):
 //! `new Session(target, {maxPerCode})`, `kinds()`, `kindOfPrefix(bytes)` (processing order,
 //! as the CLI sorts files), `skipFile(path)` (a non-CSV file the platform skips, reported as
-//! the CLI reports it) and `targetName`. TypeScript types for all of it, the report
-//! included, are in the custom section below and end up in the package's `.d.ts`.
+//! the CLI reports it) and `targetName`. TypeScript types for all of it are in the custom
+//! sections below and end up in the package's `.d.ts`; the report's are generated from the
+//! core's types (`src/report.d.ts`).
 
 use wasm_bindgen::prelude::*;
 
@@ -38,66 +39,14 @@ pub mod cabi;
 mod diff;
 pub use diff::Diff;
 
+// The report's types (`Report`, `FileReport`, `Finding`, `Severity`, `Summary`, `Omitted`),
+// generated from validator-core's Rust types by ts-rs; tests/report_types.rs fails if this
+// file is not what they generate.
+#[wasm_bindgen(typescript_custom_section)]
+const REPORT_TS_TYPES: &str = include_str!("report.d.ts");
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
-/** How bad a finding is. */
-export type Severity = "error" | "warning" | "info";
-
-/** One located problem (row 1 is the header). */
-export interface Finding {
-  code: string;
-  severity: Severity;
-  file: string | null;
-  row: number | null;
-  line: number | null;
-  column: string | null;
-  column_number: number | null;
-  value: string | null;
-  message: string;
-  platform_message: string | null;
-}
-
-/** A finding code whose findings were capped, with exact totals. */
-export interface Omitted {
-  code: string;
-  omitted: number;
-  total: number;
-}
-
-/** What was found in one file. */
-export interface FileReport {
-  path: string;
-  kind: string | null;
-  rows: number;
-  bytes: number;
-  encoding: "UTF-8" | "UTF-16LE" | "UTF-16BE" | string;
-  bom: boolean;
-  delimiter: string;
-  line_ending: "LF" | "CRLF" | "CR" | null;
-  header: string[];
-  findings: Finding[];
-  omitted: Omitted[];
-}
-
-/** Totals; counts include findings left out by the caps. */
-export interface Summary {
-  errors: number;
-  warnings: number;
-  infos: number;
-  files: number;
-  rows: number;
-}
-
-/** The report, deep-equal to `preflight check --format json`. Fields may be added, never renamed. */
-export interface Report {
-  version: number;
-  target: string;
-  files: FileReport[];
-  findings: Finding[];
-  omitted: Omitted[];
-  summary: Summary;
-}
-
 /** Bytes and rows pushed so far, and files started. */
 export interface Progress {
   bytes: number;

@@ -1,7 +1,8 @@
 // Types of the package's main entry (`preflight-check`). The report types (Report, Finding,
-// FileReport, ...) and Session come from the wasm bindings' declarations.
+// FileReport, ...) and Session come from the wasm bindings' declarations; the report's are
+// generated from the Rust types (validator-wasm/src/report.d.ts).
 import type { Report, SessionOptions, TargetFile, Progress } from "./pkg/validator_wasm.js";
-export type { Report, Finding, FileReport, Summary, Omitted, Progress, SessionOptions, BundleOptions, BundleSummary, TargetFile } from "./pkg/validator_wasm.js";
+export type { Report, Finding, FileReport, Severity, Summary, Omitted, Progress, SessionOptions, BundleOptions, BundleSummary, TargetFile } from "./pkg/validator_wasm.js";
 export { Session, targets, targetFromText } from "./pkg/validator_wasm.js";
 
 /** A file for check(): bytes, a File, or a stream read once. */
