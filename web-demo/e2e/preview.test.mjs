@@ -348,3 +348,95 @@ test("100,000 findings: grouping, filters, keyboard and the preview stay under 5
     await page.locator('preflight-check input[name="group"]').uncheck();
   }
 });
+
+test("quoted cells, CRLF, a BOM and a cell over two lines: marked as such; an edit that needs quotes", async () => {
+  const page = b.page;
+  const dir = join(tmp, "quoted");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "users.csv");
+  const text =
+    "\uFEFFuser_id,login_id,sortable_name,status\r\n" +
+    'u1,l1,"Okafor, Ada",active\r\n' +
+    'u2,l2,"Marsh,\r\nBen",bogus\r\n' +
+    'u3,l3,"Smith, Jo",actve\r\n' +
+    "u4,l4,Plain,active\r\n";
+  writeFileSync(path, text);
+  const { report } = await check(page, "files", path);
+  assert.deepEqual(report, cliReport(path));
+  const all = allFindings(report);
+  // Row 3 starts on line 3 and its name cell runs over lines 3 and 4: both parts marked.
+  const multi = all.findIndex((f) => f.row === 3 && f.code === "row.enum");
+  assert.ok(multi >= 0, JSON.stringify(all));
+  await page.evaluate((p) => document.querySelector("preflight-check").select(p, { open: true }), multi);
+  let d = await detail(page);
+  assert.deepEqual(d.marked, ["bogus"]);
+  assert.deepEqual(d.lines.map((l) => [l[0], l[1]]), [[1, "user_id,login_id,sortable_name,status"], [2, 'u1,l1,"Okafor, Ada",active'], [3, 'u2,l2,"Marsh,'], [4, 'Ben",bogus'], [5, 'u3,l3,"Smith, Jo",actve'], [6, "u4,l4,Plain,active"]]);
+  assert.ok(d.editable, "the status cell is on one line");
+  // The quoted cell of row 4 takes a value with a comma and a quote: written quoted.
+  const row4 = all.find((f) => f.row === 4 && f.code === "row.enum");
+  await page.evaluate(
+    (f) => document.querySelector("preflight-check").edit({ ...f, column: "sortable_name", column_number: 3 }, 'Smith, "Jo"'),
+    row4,
+  );
+  const fixedStatus = await page.evaluate(
+    (f) => document.querySelector("preflight-check").edit(f, "active"),
+    row4,
+  );
+  const want = text.replace('u3,l3,"Smith, Jo",actve', 'u3,l3,"Smith, ""Jo""",active');
+  const fixedPath = join(dir, "fixed", "users.csv");
+  mkdirSync(join(dir, "fixed"), { recursive: true });
+  writeFileSync(fixedPath, want);
+  assert.deepEqual(fixedStatus, cliReport(fixedPath));
+  const files = await page.evaluate(async () => {
+    const el = document.querySelector("preflight-check");
+    const got = await el.downloadCorrected();
+    return Promise.all(got.map(async (f) => [f.path, Array.from(new Uint8Array(await f.blob.arrayBuffer()))]));
+  });
+  // Byte for byte (Blob.text() would drop the BOM): the BOM and CRLFs are kept.
+  assert.deepEqual(files.map(([p, bytes]) => [p, Buffer.from(bytes).toString("utf8")]), [["users.csv", want]]);
+  assert.deepEqual(await page.evaluate(() => document.querySelector("preflight-check").edits.map((e) => [e.row, e.column, e.old, e.new])), [
+    [4, "sortable_name", "Smith, Jo", 'Smith, "Jo"'],
+    [4, "status", "actve", "active"],
+  ]);
+  await shot("preview-quoted.png");
+  // The cell over two lines is not editable.
+  const multiName = { file: "users.csv", line: 3, row: 3, column: "sortable_name", column_number: 3 };
+  const err = await page.evaluate(
+    (f) => document.querySelector("preflight-check").edit(f, "x").then(() => null, (e) => e.message),
+    multiName,
+  );
+  assert.match(err, /spans several lines/);
+});
+
+test("a 64 MB file: the lines of a finding near its end come from the Worker, quickly the second time", async () => {
+  const page = b.page;
+  const dir = join(tmp, "big");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "users.csv");
+  const rows = Math.floor((64 << 20) / 40);
+  const parts = ["user_id,login_id,first_name,status\n"];
+  for (let i = 0; i < rows; i++) parts.push(`U${String(i).padStart(9, "0")},login${i},Firstname,${i === rows - 3 ? "bogus" : "active"}\n`);
+  writeFileSync(path, parts.join(""));
+  const { report } = await check(page, "files", path, { full: true });
+  const all = allFindings(report);
+  const pos = all.findIndex((f) => f.code === "row.enum");
+  assert.equal(all[pos].row, rows - 1);
+  const timing = await page.evaluate(async (pos) => {
+    const el = document.querySelector("preflight-check");
+    const root = el.shadowRoot;
+    const out = [];
+    for (let k = 0; k < 2; k++) {
+      root.querySelector(".detail").hidden = true;
+      const t = performance.now();
+      await el.select(pos, { open: true });
+      out.push(performance.now() - t);
+    }
+    return out;
+  }, pos);
+  const d = await detail(page);
+  assert.deepEqual(d.marked, ["bogus"]);
+  assert.equal(d.lines.find((l) => l[2])[0], rows - 1);
+  console.log(`# ${(readFileSync(path).length / 1e6).toFixed(0)} MB file, finding on line ${rows - 1}: its lines in ${timing[0].toFixed(0)} ms (first: the line index is built), then ${timing[1].toFixed(0)} ms`);
+  assert.ok(timing[1] < timing[0], "the second look-up starts from a checkpoint");
+  await shot("preview-big.png");
+});
