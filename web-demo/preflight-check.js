@@ -50,6 +50,8 @@ progress { width: 100%; }
 .spacer { position: relative; }
 .rows { position: absolute; left: 0; right: 0; top: 0; will-change: transform; }
 .row { height: ${ROW}px; line-height: ${ROW}px; border-bottom: 1px solid #eee; }
+/* Exactly ROW px per row, border included: the virtual list places rows at index × ROW. */
+.row, .group { box-sizing: border-box; }
 .error .sev { color: #b00020; font-weight: 600; } .warning .sev { color: #8a5a00; } .info .sev { color: #555; }
 .empty { padding: .6rem; color: #555; }
 .findings:focus { outline: none; }
@@ -496,7 +498,7 @@ export class PreflightCheck extends HTMLElement {
       const count = (sev) => f.findings.filter((x) => x.severity === sev).length + 0;
       const cells = [
         f.path, f.kind ?? "unrecognised", nf.format(f.rows), nf.format(f.bytes), f.encoding + (f.bom ? " (BOM)" : ""),
-        f.delimiter === "\t" ? "tab" : f.delimiter, f.line_ending ?? "", count("error"), count("warning"),
+        f.delimiter === "\t" ? "tab" : f.delimiter, f.line_ending ?? "", nf.format(count("error")), nf.format(count("warning")),
       ];
       cells.forEach((v, i) => {
         const td = tr.insertCell();

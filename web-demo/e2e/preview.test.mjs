@@ -297,6 +297,14 @@ test("100,000 findings: grouping, filters, keyboard and the preview stay under 5
     await page.keyboard.press("End");
     await page.keyboard.press("Enter");
     const d = await detail(page);
+    // The selected row is in view, whole (rows are exactly 28 px: the list's arithmetic).
+    const inView = await page.evaluate(() => {
+      const r = document.querySelector("preflight-check").shadowRoot;
+      const row = r.querySelector('.row[aria-selected="true"]').getBoundingClientRect();
+      const vp = r.querySelector(".viewport").getBoundingClientRect();
+      return row.top >= vp.top && row.bottom <= vp.bottom && row.height === 28;
+    });
+    assert.ok(inView, "the selected finding is scrolled into view");
     // Grouped by code, the last finding is the last blank status (row.required sorts
     // after row.enum): user u99990 on line 99,992, its empty cell marked.
     assert.equal(d.code, "row.required");
