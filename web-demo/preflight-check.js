@@ -327,6 +327,10 @@ export class PreflightCheck extends HTMLElement {
       this.#emit("preflight-progress", m);
       return;
     }
+    if (m.type === "row") {
+      this.#rowChecked(m);
+      return;
+    }
     if (!p) return;
     this.#pending.delete(m.id);
     if (m.type === "error") p.fail(new Error(m.message));
@@ -662,6 +666,18 @@ export class PreflightCheck extends HTMLElement {
       this.$(".detail .edit").hidden = true;
     }
     return m.report;
+  }
+
+  /** The core's one-row re-check of an edit, before the bundle's: shown in the details. */
+  #rowChecked(m) {
+    const n = m.findings.length;
+    const note = this.$(".detail .note");
+    note.hidden = false;
+    note.textContent =
+      `Row ${m.row} re-checked at once (${m.ms.toFixed(0)} ms): ` +
+      (n ? `${n} finding(s) from its own rules: ${m.findings.map((f) => f.code).join(", ")}` : "its own rules pass") +
+      "; re-checking the bundle for ids and references…";
+    this.#emit("preflight-row", { path: m.path, row: m.row, line: m.line, findings: m.findings, ms: m.ms });
   }
 
   /** Undoes edit `index` of `el.edits` and re-checks. */

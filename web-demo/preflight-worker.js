@@ -29,17 +29,20 @@
 //   → {type: "edit", id, path, line, row, columnNumber, column, value}   replaces that cell
 //       (the file's bytes are spliced: Blob parts, nothing copied) and re-checks the bundle
 //   → {type: "undo", id, index}   drops edit `index` and re-checks
+//   ← {type: "row", id, path, row, line, findings, ms}   first: the edited row checked at
+//       once in the core (its own rules; Session.recheckRow), then
 //   ← {type: "report", ...as above, edits: [{path, row, line, column, columnNumber, old, new}]}
 //   → {type: "corrected", id}   ← {type: "corrected", id, files: [{path, blob}]} (Blobs are
 //       handles: the bytes stay on disk or in the Blob store, never copied to the page)
-// "bundle" bundles the edited files. An edit re-runs the whole bundle's check in this
-// Worker (not one row in the core): the report is then exactly the CLI's on the corrected
-// files, which is what the corrected files and the bundle are.
+// "bundle" bundles the edited files. An edit is checked twice: at once, the row alone in
+// the core (the rules that read only the row), then the whole bundle again in this Worker,
+// for what needs other rows (ids, claims, references): that report is exactly the CLI's on
+// the corrected files, which is what the corrected files and the bundle are.
 //
 // Paths, skipped files and file order follow the CLI (host-cli/src/input.rs), so the report
 // is deep-equal to `preflight check --format json` on the same files.
 
-import { Session, collect, feed, plan, ready, targetFromText, targets, zipTime } from "./preflight-api.js";
+import { Session, collect, feed, newSession, plan, ready, targetFromText, targets, zipTime } from "./preflight-api.js";
 
 const wasm = await ready();
 const hasBundle = typeof Session.prototype.bundle === "function";
@@ -441,7 +444,32 @@ async function edit(msg) {
   else edits.push(entry);
   if (value === at.value) edits = edits.filter((e) => e !== entry);
   await rebuild(path);
+  await recheckRow(msg.id, path, row, line);
   await run(current(), msg.id, performance.now(), last.name);
+}
+
+/**
+ * The edited row checked at once by the core (Session.recheckRow: the rules that read only
+ * the row, at the cost of one row) in a light session that has read the file's first
+ * 64 KiB (its header and sniffing sample, as the check read them). Posted before the
+ * bundle's re-check, which adds what needs other rows (ids, references).
+ */
+async function recheckRow(id, path, row, line) {
+  if (typeof Session.prototype.recheckRow !== "function") return;
+  const started = performance.now();
+  const blob = await currentBlob(path);
+  const start = await lineIndex(blob, path).offsetOf(line);
+  const rec = start < 0 ? null : await recordAt(blob, start, info.get(path).delimiter.charCodeAt(0));
+  if (!rec) return;
+  const session = newSession(last.target, last.maxPerCode, false, last.options);
+  try {
+    session.push(path, new Uint8Array(await blob.slice(0, 64 * 1024).arrayBuffer()));
+    session.finishFile(path);
+    const findings = session.recheckRow(path, row, line, rec.bytes);
+    if (findings) postMessage({ type: "row", id, path, row, line, findings, ms: performance.now() - started });
+  } finally {
+    session.free();
+  }
 }
 
 async function undo(msg) {

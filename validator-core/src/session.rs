@@ -1763,6 +1763,10 @@ impl FileCheck {
     }
 }
 
+// A child module (it reads the per-file state), in its own file beside this one.
+#[path = "session_recheck.rs"]
+mod recheck;
+
 #[cfg(test)]
 mod tests {
     use super::*;

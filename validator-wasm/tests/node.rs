@@ -31,4 +31,5 @@ tests!(
     bundle_writes_the_cli_zip,
     bundle_refusals_and_defaults,
     target_from_text_reads_toml_json_and_table_schema,
+    recheck_row_checks_one_row,
 );
