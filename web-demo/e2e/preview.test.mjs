@@ -492,3 +492,24 @@ test("an edit in a bundle of 600,000 rows (26 MB): the row at once, then the bun
   assert.ok(t.row.shown < t.ms);
   await shot("preview-bundle-edit.png");
 });
+
+test("an edit that is still wrong: the row's re-check in the core says so at once, as the bundle's does", async () => {
+  const page = b.page;
+  const { report } = await check(page, "folder", example);
+  const f = allFindings(report).find(enumFinding);
+  const got = await page.evaluate(async (f) => {
+    const el = document.querySelector("preflight-check");
+    let row = null;
+    el.addEventListener("preflight-row", (e) => (row = e.detail.findings), { once: true });
+    const r = await el.edit(f, "finished");
+    const note = el.shadowRoot.querySelector(".detail .message").textContent;
+    await el.undo(0);
+    return { row, report: r, note };
+  }, f);
+  const onRow = (r) => allFindings(r).filter((x) => x.file === "courses.csv" && x.row === 5);
+  assert.deepEqual(got.row.map((x) => [x.code, x.value]), [["row.enum", "finished"]]);
+  // The core's one-row findings are the bundle check's findings on that row.
+  assert.deepEqual(got.row, onRow(got.report));
+  assert.equal(got.report.summary.errors, report.summary.errors);
+  assert.match(got.note, /`finished` is not a valid status/);
+});
