@@ -105,6 +105,7 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 step "browser end-to-end tests (Playwright + Chromium)"
 # Screenshots and the downloaded CSV go to target/e2e-artifacts/ (not committed).
 node --test --test-concurrency=1 web-demo/e2e/demo.test.mjs web-demo/e2e/large.test.mjs
+node --test --test-concurrency=1 web-demo/e2e/preview.test.mjs
 
 step "the npm package as a portal installs it (npm pack, Node, tsc; esbuild and Vite bundles in Chromium)"
 node --test --test-concurrency=1 web-demo/e2e/package.test.mjs

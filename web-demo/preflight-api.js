@@ -94,7 +94,8 @@ export async function collect(inputs) {
 }
 
 function fileSource(file) {
-  return { size: file.size, modified: file.lastModified, open: async () => file.stream() };
+  // blob: for reading part of the file again (the element's preview of a finding's lines).
+  return { size: file.size, modified: file.lastModified, open: async () => file.stream(), blob: file };
 }
 
 /** Milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS` (UTC), the ZIP entries' time;

@@ -239,6 +239,30 @@ impl Session {
         ))
     }
 
+    /// Checks one edited record (UTF-8, no line break) as data row `row`, starting on
+    /// physical line `line`, of a file this session has read (at least its header): the
+    /// rules that read only the row run, in the core, at the cost of one row; uniqueness
+    /// and references need the bundle (check it again for them). Returns the row's
+    /// findings, or `undefined` when the file was not read, has no kind, or `row` is the
+    /// header. The session and its report are not changed.
+    #[wasm_bindgen(js_name = recheckRow, unchecked_return_type = "Finding[] | undefined")]
+    pub fn recheck_row(
+        &mut self,
+        path: &str,
+        row: u32,
+        line: u32,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] record: &[u8],
+    ) -> Result<JsValue, JsError> {
+        let found = self
+            .session()?
+            .recheck_row(path, u64::from(row), u64::from(line), record)
+            .map_err(js_err)?;
+        match found {
+            Some(f) => to_js(&f),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
     /// Records a file the platform skips because it is not a `.csv` (e.g. a `.txt` in a
     /// folder or ZIP), with the same warning the CLI gives.
     #[wasm_bindgen(js_name = skipFile)]

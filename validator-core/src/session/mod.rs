@@ -604,6 +604,8 @@ pub(crate) fn strip(s: &str) -> &str {
     crate::parse::ruby_strip(s)
 }
 
+mod recheck;
+
 #[cfg(test)]
 mod tests {
     use super::*;

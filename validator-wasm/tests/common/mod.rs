@@ -534,3 +534,56 @@ pub fn diff_equals_core_diff() {
     assert_eq!(got["changes"][0]["change"], "removed");
     assert!(d.finish().is_err(), "a finished diff throws");
 }
+
+pub fn recheck_row_checks_one_row() {
+    let mut s = canvas();
+    for (path, bytes) in EXAMPLE {
+        push_in_chunks(&mut s, path, bytes, 7);
+    }
+    // Row 5 of the example is `actvie`; as edited it has no finding, as found it has one.
+    let fixed = s
+        .recheck_row(
+            "courses.csv",
+            5,
+            5,
+            b"MATH310-2025SP,MATH 310,Real Analysis,NBU-MATH,2025SP,active",
+        )
+        .expect("recheckRow");
+    assert_eq!(json(&fixed), serde_json::json!([]));
+    let bad = s
+        .recheck_row(
+            "courses.csv",
+            5,
+            5,
+            b"MATH310-2025SP,MATH 310,Real Analysis,NBU-MATH,2025SP,actvie",
+        )
+        .expect("recheckRow");
+    let full = report_of(EXAMPLE, 64);
+    let courses = full["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "courses.csv")
+        .unwrap();
+    let want: Vec<_> = courses["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["row"] == 5)
+        .cloned()
+        .collect();
+    assert_eq!(json(&bad), serde_json::Value::Array(want));
+    // The header, or a file never pushed: undefined.
+    assert!(
+        s.recheck_row("courses.csv", 1, 1, b"x")
+            .unwrap()
+            .is_undefined()
+    );
+    assert!(
+        s.recheck_row("nope.csv", 2, 2, b"x")
+            .unwrap()
+            .is_undefined()
+    );
+    // The session goes on: its report is the whole check's.
+    assert_eq!(json(&s.finish().unwrap()), full);
+}
