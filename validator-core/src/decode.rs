@@ -203,7 +203,14 @@ impl Decoder {
                         _ => 4,
                     };
                     let need = width - cl;
-                    let continues = src.iter().take(need).all(|b| (0x80..=0xBF).contains(b));
+                    // Still the prefix of a character? Not every continuation byte will do:
+                    // after F4 only 80..8F, after E0 only A0..BF (as `from_utf8` knows).
+                    let avail = need.min(src.len());
+                    let mut probe = [0u8; 4];
+                    probe[..cl].copy_from_slice(&carry[..cl]);
+                    probe[cl..cl + avail].copy_from_slice(&src[..avail]);
+                    let continues = std::str::from_utf8(&probe[..cl + avail])
+                        .map_or_else(|e| e.error_len().is_none(), |_| true);
                     if src.len() < need && !last && continues {
                         carry[cl..cl + src.len()].copy_from_slice(src);
                         *carry_len += src.len();
@@ -393,5 +400,26 @@ mod tests {
             d.decode(bytes, &mut out);
             d.finish(&mut out);
         }
+    }
+
+    #[test]
+    fn carried_lead_checks_its_second_byte() {
+        // F4 takes 80..8F next: F4 B4 is one bad byte, then each B4 is one, however cut.
+        let bytes = b"a\xF4\xB4\xB4\xB4b";
+        let (whole, dw) = run(&[bytes]);
+        for cut in 1..bytes.len() {
+            for cut2 in cut..bytes.len() {
+                let (o, d) = run(&[&bytes[..cut], &bytes[cut..cut2], &bytes[cut2..]]);
+                assert_eq!(o, whole, "cuts {cut} {cut2}");
+                let at = |d: &Decoder| {
+                    d.invalid
+                        .iter()
+                        .map(|i| (i.in_offset, i.raw_len))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(at(&d), at(&dw), "cuts {cut} {cut2}");
+            }
+        }
+        assert_eq!(dw.invalid.len(), 4);
     }
 }
