@@ -34,4 +34,5 @@ tests!(
     bundle_refusals_and_defaults,
     target_from_text_reads_toml_json_and_table_schema,
     diff_equals_core_diff,
+    recheck_row_checks_one_row,
 );
