@@ -10,10 +10,10 @@
 // (they copy it; esbuild needs it as an entry point, see the package README); under Node it
 // is read from the package folder.
 
-import init, { Session, targetFromText, targets } from "./pkg/validator_wasm.js";
+import init, { Diff, Session, targetFromText, targets } from "./pkg/validator_wasm.js";
 import { listZip, openEntry, looksLikeZip } from "./zip-reader.js";
 
-export { Session, targetFromText, targets };
+export { Diff, Session, targetFromText, targets };
 
 const PREFIX = 64 * 1024;
 const PROGRESS_MS = 100;
@@ -237,6 +237,19 @@ export async function check(target, files, options = {}) {
   if (typeof target === "string" && target !== "auto" && !targets().includes(target)) {
     target = targetFromText(target);
   }
+  const { files: sources, skipped } = await gather(files);
+  const planned = await plan(target, maxPerCode, sources, extra);
+  const job = { target: target === "auto" ? planned.target : target, maxPerCode, files: planned.files, skipped, options: extra };
+  const session = await feed(job, onProgress ? (s, file) => onProgress({ ...s.progress(), file }) : null);
+  try {
+    return session.finish();
+  } finally {
+    session.free();
+  }
+}
+
+/** check()'s file forms, read as the CLI reads its arguments: `{files, skipped}`. */
+async function gather(files) {
   const inputs = [];
   const tree = { type: "tree", name: "", files: [] };
   for (const f of files) {
@@ -245,14 +258,47 @@ export async function check(target, files, options = {}) {
     else tree.files.push({ path, file });
   }
   if (tree.files.length) inputs.unshift(tree);
-  const { files: sources, skipped } = await collect(inputs);
-  const planned = await plan(target, maxPerCode, sources, extra);
-  const job = { target: target === "auto" ? planned.target : target, maxPerCode, files: planned.files, skipped, options: extra };
-  const session = await feed(job, onProgress ? (s, file) => onProgress({ ...s.progress(), file }) : null);
+  return collect(inputs);
+}
+
+/**
+ * What uploading `newFiles` changes compared with `oldFiles`, as `preflight diff --format
+ * json OLD NEW` says it: rows added, removed and changed per kind, with the platform's row
+ * identity, and the first changes. Files as for check(); the old files are read twice (for
+ * the values of the listed changes), so they must be bytes or `File`s, not streams.
+ * - `target`: as for check() ("auto" looks at the new files).
+ * - `options`: `{maxChanges, oldName, newName, batchTerm, params}`.
+ */
+export async function diff(target, oldFiles, newFiles, options = {}) {
+  await ready();
+  const { params, ...rest } = options;
+  if (typeof target === "string" && target !== "auto" && !targets().includes(target)) {
+    target = targetFromText(target);
+  }
+  const extra = params ? { params } : {};
+  const newPlan = await plan(target, 0, (await gather(newFiles)).files, extra);
+  target = target === "auto" ? newPlan.target : target;
+  const oldPlan = await plan(target, 0, (await gather(oldFiles)).files, extra);
+  const d = new Diff(target, { ...rest, ...extra });
   try {
-    return session.finish();
+    for (let side = d.side; side !== "done"; side = d.endSide()) {
+      for (const f of side === "new" ? newPlan.files : oldPlan.files) {
+        const reader = (await f.open()).getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          d.push(f.path, value);
+          if (!d.wants(f.path)) {
+            reader.cancel().catch(() => {});
+            break;
+          }
+        }
+        d.finishFile(f.path);
+      }
+    }
+    return d.finish();
   } finally {
-    session.free();
+    d.free();
   }
 }
 

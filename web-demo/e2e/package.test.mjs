@@ -103,6 +103,38 @@ test("check() takes a target file's text: a Watershed file with its template's t
   assert.deepEqual(report, cliReport("--target-file", target, ...csvs.map((n) => join(dir, n))));
 });
 
+test("diff() gives the CLI's diff: a removed user and a changed enrollment", () => {
+  const old = mkdtempSync(join(tmpdir(), "pf-diff-old-"));
+  const neu = mkdtempSync(join(tmpdir(), "pf-diff-new-"));
+  for (const n of readdirSync(example)) {
+    let text = readFileSync(join(example, n), "utf8");
+    writeFileSync(join(old, n), text);
+    if (n === "users.csv") text = text.trimEnd().split("\n").slice(0, -1).join("\n") + "\n";
+    if (n === "enrollments.csv") text = text.replace(",active", ",deleted");
+    writeFileSync(join(neu, n), text);
+  }
+  const got = inApp(
+    "diff.mjs",
+    `import { readFileSync, readdirSync } from "node:fs";
+     import { diff } from "preflight-check";
+     const read = (dir) => readdirSync(dir).map((n) => ({ path: n, bytes: readFileSync(dir + "/" + n) }));
+     const r = await diff("canvas", read(${JSON.stringify(old)}), read(${JSON.stringify(neu)}),
+       { oldName: ${JSON.stringify(old)}, newName: ${JSON.stringify(neu)} });
+     console.log(JSON.stringify(r));`,
+  );
+  const cli = spawnSync("cargo", ["run", "-q", "-p", "host-cli", "--", "diff", "--format", "json", old, neu], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  assert.equal(cli.status, 1, cli.stderr);
+  assert.deepEqual(got, JSON.parse(cli.stdout));
+  const users = got.kinds.find((k) => k.kind === "users");
+  assert.equal(users.removed, 1);
+  assert.ok(got.changes.some((c) => c.kind === "enrollments" && c.change === "changed" && c.columns.includes("status")));
+  rmSync(old, { recursive: true });
+  rmSync(neu, { recursive: true });
+});
+
 test("a TypeScript consumer type-checks against the package", () => {
   const tsc = join(demoDir, "node_modules", ".bin", "tsc");
   assert.ok(statSync(tsc).isFile(), "typescript is pinned in web-demo/package-lock.json");

@@ -1,9 +1,9 @@
 // Types of the package's main entry (`preflight-check`). The report types (Report, Finding,
 // FileReport, ...) and Session come from the wasm bindings' declarations; the report's are
 // generated from the Rust types (validator-wasm/src/report.d.ts).
-import type { Report, SessionOptions, TargetFile, Progress } from "./pkg/validator_wasm.js";
-export type { Report, Finding, FileReport, Severity, Summary, Omitted, Progress, SessionOptions, BundleOptions, BundleSummary, TargetFile } from "./pkg/validator_wasm.js";
-export { Session, targets, targetFromText } from "./pkg/validator_wasm.js";
+import type { Report, SessionOptions, TargetFile, Progress, DiffOptions, DiffReport } from "./pkg/validator_wasm.js";
+export type { Report, Finding, FileReport, Severity, Summary, Omitted, Progress, SessionOptions, BundleOptions, BundleSummary, TargetFile, DiffOptions, DiffReport, DiffKind, DiffChange, DiffSide } from "./pkg/validator_wasm.js";
+export { Diff, Session, targets, targetFromText } from "./pkg/validator_wasm.js";
 
 /** A file for check(): bytes, a File, or a stream read once. */
 export type CheckFile =
@@ -26,3 +26,14 @@ export function ready(): Promise<{ memory: WebAssembly.Memory }>;
  * TOML, Table Schema or Data Package).
  */
 export function check(target: string | TargetFile, files: Iterable<CheckFile>, options?: CheckOptions): Promise<Report>;
+
+/**
+ * What uploading `newFiles` changes compared with `oldFiles`; resolves to the JSON of
+ * `preflight diff --format json OLD NEW`. The old files are read twice: bytes or Files.
+ */
+export function diff(
+  target: string | TargetFile,
+  oldFiles: Iterable<CheckFile>,
+  newFiles: Iterable<CheckFile>,
+  options?: DiffOptions,
+): Promise<DiffReport>;
