@@ -37,6 +37,29 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
     }
 }
 
+/// The case folders under `root/<target>/<case>/` that hold a `marker` folder: (target
+/// folder name, case path), sorted. None when `root` does not exist.
+pub fn case_folders(root: &Path, marker: &str) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let Ok(targets) = std::fs::read_dir(root) else {
+        return out;
+    };
+    for target in targets.flatten().filter(|e| e.path().is_dir()) {
+        let t = target.file_name().to_string_lossy().into_owned();
+        for case in std::fs::read_dir(target.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if case.path().join(marker).is_dir() {
+                out.push((t.clone(), case.path()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Validates files, each pushed in chunks of `chunk` bytes (0 = whole).
 pub fn check_files(target: &Target, files: &[(String, Vec<u8>)], chunk: usize) -> Report {
     check_files_with(target, files, chunk, Options::default())

@@ -10,24 +10,11 @@
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use tests::{case_setup, check_files_with, data_dir, load_dir};
+use tests::{case_folders, case_setup, check_files_with, data_dir, load_dir};
 
 /// Every case folder: (target folder name, case path), sorted.
 fn cases() -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    for target in std::fs::read_dir(data_dir()).expect("tests/data").flatten() {
-        let t = target.file_name().to_string_lossy().into_owned();
-        for case in std::fs::read_dir(target.path())
-            .expect("target dir")
-            .flatten()
-        {
-            if case.path().join("input").is_dir() {
-                out.push((t.clone(), case.path()));
-            }
-        }
-    }
-    out.sort();
-    out
+    case_folders(&data_dir(), "input")
 }
 
 fn main() {

@@ -9,28 +9,12 @@
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use tests::{case_setup, data_dir, load_dir};
+use tests::{case_folders, case_setup, data_dir, load_dir};
 use validator_core::Target;
 use validator_core::diff::{Diff, DiffOptions, DiffReport, Side};
 
 fn cases() -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    let Ok(targets) = std::fs::read_dir(data_dir().join("diff")) else {
-        return out;
-    };
-    for target in targets.flatten().filter(|e| e.path().is_dir()) {
-        let t = target.file_name().to_string_lossy().into_owned();
-        for case in std::fs::read_dir(target.path())
-            .expect("target dir")
-            .flatten()
-        {
-            if case.path().join("old").is_dir() {
-                out.push((t.clone(), case.path()));
-            }
-        }
-    }
-    out.sort();
-    out
+    case_folders(&data_dir().join("diff"), "old")
 }
 
 fn main() {
