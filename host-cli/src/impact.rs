@@ -28,17 +28,17 @@ struct CanvasModes {
     threshold: Option<f64>,
 }
 
-fn canvas_modes(profile: &Loaded) -> CanvasModes {
-    let o = &profile.profile.options;
-    let text = |k: &str| match o.get(k) {
-        Some(toml::Value::String(s)) => Some(s.clone()),
-        Some(toml::Value::Integer(i)) => Some(i.to_string()),
-        Some(toml::Value::Float(f)) => Some(f.to_string()),
-        Some(toml::Value::Boolean(b)) => Some(b.to_string()),
-        _ => None,
+/// The modes of a Canvas profile, from its options as the upload sends them (validated:
+/// booleans `true`/`false`, `change_threshold` a whole percentage).
+fn canvas_modes(profile: &Loaded) -> Result<CanvasModes, Error> {
+    let opts = crate::platforms::canvas::check_options(profile)?;
+    let text = |k: &str| {
+        opts.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
     };
-    let on = |k: &str| text(k).is_some_and(|v| v == "true" || v == "1");
-    CanvasModes {
+    let on = |k: &str| text(k).as_deref() == Some("true");
+    Ok(CanvasModes {
         batch_term: on("batch_mode")
             .then(|| text("batch_mode_term_id"))
             .flatten()
@@ -48,7 +48,7 @@ fn canvas_modes(profile: &Loaded) -> CanvasModes {
         diffing: text("diffing_data_set_identifier"),
         drop_status: text("diffing_drop_status"),
         threshold: text("change_threshold").and_then(|t| t.parse().ok()),
-    }
+    })
 }
 
 /// Prints the impact of `upload` (at `path`, sent as `file_name`) on stderr. Returns why
@@ -63,7 +63,7 @@ pub fn before_send(
 ) -> Result<Option<String>, Error> {
     let canvas = profile.profile.target == Name::Canvas;
     let modes = if canvas {
-        canvas_modes(profile)
+        canvas_modes(profile)?
     } else {
         CanvasModes::default()
     };

@@ -7,40 +7,7 @@
 //! carry benign extras too (quoted and doubled-quote cells, padding, blank and whitespace
 //! lines, NBSP, NULs, long and multi-line cells, a BOM), since the bugs live in the mixes.
 
-/// SplitMix64: small, fast, and the same on every platform.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A stream from a seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// True with probability `pct`%.
-    pub fn pct(&mut self, pct: usize) -> bool {
-        self.below(100) < pct
-    }
-
-    /// One of `items`.
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
+use crate::rng::Rng;
 
 /// What the rows hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,7 +68,7 @@ const NBSP: &str = "\u{A0}";
 
 /// `n` cases from `seed`, alternating variants.
 pub fn generate(seed: u64, n: usize) -> Vec<Case> {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::new(seed, 0);
     let total: usize = CATEGORIES.iter().map(|c| c.1).sum();
     (0..n)
         .map(|i| {
@@ -110,7 +77,7 @@ pub fn generate(seed: u64, n: usize) -> Vec<Case> {
             } else {
                 Variant::RuleErrors
             };
-            let mut at = rng.below(total);
+            let mut at = rng.index(total);
             let category = CATEGORIES
                 .iter()
                 .find(|(_, w)| {
@@ -180,9 +147,9 @@ const HEADERS: &[&[&str]] = &[
 ];
 
 fn long_text(rng: &mut Rng) -> String {
-    let n = 200 + rng.below(3000);
+    let n = 200 + rng.index(3000);
     (0..n)
-        .map(|i| char::from(b'a' + ((i * 7 + rng.below(3)) % 26) as u8))
+        .map(|i| char::from(b'a' + ((i * 7 + rng.index(3)) % 26) as u8))
         .collect()
 }
 
@@ -216,7 +183,7 @@ fn value(rng: &mut Rng, variant: Variant, category: &str, col: &str, r: usize, e
     }
     match category {
         "nul" if rng.pct(35) => {
-            match rng.below(4) {
+            match rng.index(4) {
                 0 => text.insert(0, 0),
                 1 => text.push(0),
                 2 => {
@@ -227,7 +194,7 @@ fn value(rng: &mut Rng, variant: Variant, category: &str, col: &str, r: usize, e
             }
             quoted = quoted || rng.pct(20);
         }
-        "nbsp" if rng.pct(35) => match rng.below(4) {
+        "nbsp" if rng.pct(35) => match rng.index(4) {
             0 => text = NBSP.as_bytes().to_vec(),
             1 => {
                 text.splice(0..0, NBSP.bytes());
@@ -250,7 +217,7 @@ fn value(rng: &mut Rng, variant: Variant, category: &str, col: &str, r: usize, e
 /// One file of `category`.
 fn build(rng: &mut Rng, variant: Variant, category: &'static str) -> Vec<u8> {
     if category == "empty" {
-        return match rng.below(4) {
+        return match rng.index(4) {
             0 => Vec::new(),
             1 => b"\xEF\xBB\xBF".to_vec(),
             2 => b"\n\n".to_vec(),
@@ -263,7 +230,7 @@ fn build(rng: &mut Rng, variant: Variant, category: &'static str) -> Vec<u8> {
     // Header.
     let mut header: Vec<Cell> = columns.iter().map(|c| plain(c)).collect();
     if category == "header_padding" {
-        let i = rng.below(header.len());
+        let i = rng.index(header.len());
         let pad: &[u8] = rng.pick(&[&b" "[..], b"\0", NBSP.as_bytes(), b"\t"]);
         if rng.pct(50) {
             header[i].text.splice(0..0, pad.iter().copied());
@@ -288,7 +255,7 @@ fn build(rng: &mut Rng, variant: Variant, category: &'static str) -> Vec<u8> {
     }
     let mut dup_col = None;
     if category == "header_shape" {
-        match rng.below(6) {
+        match rng.index(6) {
             // A trailing delimiter: a blank header cell.
             0 => header.push(plain("")),
             // Quoted header cells.
@@ -308,13 +275,13 @@ fn build(rng: &mut Rng, variant: Variant, category: &'static str) -> Vec<u8> {
             4 => lines.extend([Vec::new(), Vec::new()]),
             // A header cell padded with spaces (detected stripped, read unstripped).
             _ => {
-                let i = rng.below(header.len());
+                let i = rng.index(header.len());
                 header[i].text.splice(0..0, *b" ");
             }
         }
     }
     lines.push(join(&header));
-    let nrows = 1 + rng.below(7);
+    let nrows = 1 + rng.index(7);
     for r in 1..=nrows {
         let cells: Vec<Cell> = header
             .iter()
@@ -337,7 +304,7 @@ fn build(rng: &mut Rng, variant: Variant, category: &'static str) -> Vec<u8> {
         }
         if category == "whitespace_rows" && rng.pct(50) {
             let w = columns.len();
-            let line = match rng.below(5) {
+            let line = match rng.index(5) {
                 0 => b"   ".to_vec(),
                 1 => vec![b','; w - 1],
                 2 => vec![NBSP; w].join(",").into_bytes(),
@@ -352,7 +319,7 @@ fn build(rng: &mut Rng, variant: Variant, category: &'static str) -> Vec<u8> {
     }
     // Damage inside a data line.
     let first = lines.iter().position(|l| !l.is_empty()).unwrap_or(0);
-    let target_line = (first + 1 + rng.below(lines.len() - first - 1)).min(lines.len() - 1);
+    let target_line = (first + 1 + rng.index(lines.len() - first - 1)).min(lines.len() - 1);
     match category {
         "cr_in_unquoted" => {
             let l = &mut lines[target_line];
@@ -390,9 +357,9 @@ fn build(rng: &mut Rng, variant: Variant, category: &'static str) -> Vec<u8> {
             l.splice(at..at, *b"\"open");
         }
         "invalid_utf8" => {
-            let at_line = rng.below(lines.len());
+            let at_line = rng.index(lines.len());
             let l = &mut lines[at_line];
-            let at = rng.below(l.len() + 1);
+            let at = rng.index(l.len() + 1);
             let bad: &[u8] = rng.pick(&[&b"\xE9"[..], b"\xFF", b"\xC3", b"\xED\xA0\x80", b"\x80"]);
             l.splice(at..at, bad.iter().copied());
         }
@@ -405,7 +372,7 @@ fn build(rng: &mut Rng, variant: Variant, category: &'static str) -> Vec<u8> {
         _ if rng.pct(15) => out.extend_from_slice(b"\xEF\xBB\xBF"),
         _ => {}
     }
-    let mixed_at = (category == "mixed_endings").then(|| rng.below(lines.len()));
+    let mixed_at = (category == "mixed_endings").then(|| rng.index(lines.len()));
     let other: &[u8] = rng.pick(
         &EOLS
             .iter()

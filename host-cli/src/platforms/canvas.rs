@@ -492,7 +492,7 @@ pub fn iso(secs: u64) -> String {
 }
 
 /// The profile's `options` as query pairs, checked as Canvas's controller checks them.
-fn check_options(profile: &Loaded) -> Result<Vec<(String, String)>, Error> {
+pub(crate) fn check_options(profile: &Loaded) -> Result<Vec<(String, String)>, Error> {
     let opts = &profile.profile.options;
     let mut out = Vec::new();
     for (key, value) in opts {

@@ -505,8 +505,8 @@ fn write_courses(
         "course_id,short_name,long_name,account_id,term_id,status,start_date,end_date",
     )?;
     for c in 0..b.courses {
-        let (code, subject) = *rng.pick(SUBJECTS);
-        let (level, digit) = *rng.pick(LEVELS);
+        let (code, subject) = rng.pick(SUBJECTS);
+        let (level, digit) = rng.pick(LEVELS);
         let num = rng.below(100);
         let sec = 1 + rng.below(12);
         let term = TERMS[b.course_term[c as usize] as usize];
@@ -610,9 +610,9 @@ fn write_users(
         "user_id,login_id,first_name,last_name,sortable_name,email,status",
     )?;
     for u in 0..b.users {
-        let first = *rng.pick(FIRST);
-        let last = *rng.pick(LAST);
-        let nick = (rng.below(100) == 0).then(|| *rng.pick(NICK));
+        let first = rng.pick(FIRST);
+        let last = rng.pick(LAST);
+        let nick = (rng.below(100) == 0).then(|| rng.pick(NICK));
         let status = match rng.below(100) {
             0..=96 => "active",
             97..=98 => "suspended",
@@ -711,7 +711,7 @@ fn write_enrollments(
         match defect {
             Some(0) => {
                 defects.add("enrollments.csv", "bad status");
-                let bad = *rng.pick(BAD_STATUS);
+                let bad = rng.pick(BAD_STATUS);
                 o.line.s(bad);
             }
             Some(1) => defects.add("enrollments.csv", "blank required (status)"),
