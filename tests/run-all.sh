@@ -7,6 +7,8 @@
 # a 300 MB file through the Worker).
 set -euo pipefail
 export CARGO_TERM_COLOR=never
+# A one-shot build gains nothing from incremental state, which doubled target/'s size on disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
