@@ -28,6 +28,8 @@
 
 const ROW = 28; // px per findings row (fixed: the table is virtualised)
 const OVERSCAN = 10;
+// Findings per message from the Worker: a page deserialises in a few milliseconds.
+const PAGE = 2000;
 
 const STYLE = `
 :host { display: block; font: 14px/1.4 system-ui, sans-serif; color: #1a1a1a; }
@@ -152,6 +154,50 @@ export function allFindings(report) {
   return [...report.findings, ...report.files.flatMap((f) => f.findings)];
 }
 
+const SEVS = { error: 1, warning: 2, info: 3 };
+
+/**
+ * The findings as the table lists them (bundle-level first, then file by file) and, per
+ * finding, small integers for its severity, file and code, so that filtering and grouping
+ * 100,000 findings is a pass over typed arrays. Built as the Worker's pages arrive: no
+ * single task indexes a whole large report.
+ */
+class FindingIndex {
+  all = [];
+  #sev = [];
+  #file = [];
+  #code = [];
+  #files = new Map();
+  #codes = new Map();
+
+  add(findings) {
+    for (const f of findings) {
+      this.all.push(f);
+      this.#sev.push(SEVS[f.severity] ?? 0);
+      const p = f.file ?? "";
+      let k = this.#files.get(p);
+      if (k === undefined) this.#files.set(p, (k = this.#files.size));
+      this.#file.push(k);
+      let c = this.#codes.get(f.code);
+      if (c === undefined) this.#codes.set(f.code, (c = this.#codes.size));
+      this.#code.push(c);
+    }
+    return this;
+  }
+
+  /** The typed arrays and tables the filters read. */
+  keys() {
+    const names = [...this.#codes.keys()];
+    // Rank of each code in alphabetical order: the groups' order.
+    const rank = new Int32Array(names.length);
+    [...names.keys()].sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0)).forEach((c, r) => (rank[c] = r));
+    return {
+      sev: Uint8Array.from(this.#sev), file: Int32Array.from(this.#file), code: Int32Array.from(this.#code),
+      files: this.#files, codes: this.#codes, names, rank, sevs: SEVS,
+    };
+  }
+}
+
 function download(blob, name) {
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
@@ -184,6 +230,8 @@ export class PreflightCheck extends HTMLElement {
   #worker = null;
   #ready = null;
   #pending = new Map();
+  /** Paged reports not complete yet: request id → {index, byFile: file index → findings}. */
+  #pages = new Map();
   #seq = 0;
   #findings = [];
   #report = null;
@@ -331,6 +379,26 @@ export class PreflightCheck extends HTMLElement {
       this.#rowChecked(m);
       return;
     }
+    if (m.type === "findings") {
+      // A page of a paged report: each arrives as its own task, so no single message of
+      // 100,000 findings holds the main thread while it is deserialised.
+      // They come in the table's order (the bundle's, then file by file) and are indexed
+      // as they come.
+      let got = this.#pages.get(m.id);
+      if (!got) this.#pages.set(m.id, (got = { index: new FindingIndex(), byFile: new Map() }));
+      let list = got.byFile.get(m.file);
+      if (!list) got.byFile.set(m.file, (list = []));
+      for (const f of m.findings) list.push(f);
+      got.index.add(m.findings);
+      return;
+    }
+    if (m.type === "report" && m.paged) {
+      const got = this.#pages.get(m.id) ?? { index: new FindingIndex(), byFile: new Map() };
+      this.#pages.delete(m.id);
+      m.report.findings = got.byFile.get(-1) ?? [];
+      m.report.files.forEach((f, i) => (f.findings = got.byFile.get(i) ?? []));
+      m.index = got.index;
+    }
     if (!p) return;
     this.#pending.delete(m.id);
     if (m.type === "error") p.fail(new Error(m.message));
@@ -378,7 +446,7 @@ export class PreflightCheck extends HTMLElement {
     this.$('button[name="cancel"]').hidden = false;
     try {
       const targetFile = await this.#targetFile();
-      const msg = { type: "check", target, maxPerCode, inputs, params: this.params ?? undefined };
+      const msg = { type: "check", target, maxPerCode, inputs, params: this.params ?? undefined, pageSize: PAGE };
       if (typeof targetFile === "string") msg.targetText = targetFile;
       else if (targetFile) msg.target = targetFile;
       const m = await this.#request(msg);
@@ -427,6 +495,7 @@ export class PreflightCheck extends HTMLElement {
     const cancelled = Object.assign(new Error("cancelled"), { cancelled: true });
     for (const p of this.#pending.values()) p.fail(cancelled);
     this.#pending.clear();
+    this.#pages.clear();
     this.$("progress").hidden = true;
   }
 
@@ -476,7 +545,10 @@ export class PreflightCheck extends HTMLElement {
 
   #show(report, m, keep = false) {
     this.#report = report;
-    this.#findings = allFindings(report);
+    // A paged report comes indexed (#onMessage); a whole one is indexed here.
+    const index = m.index ?? new FindingIndex().add(allFindings(report));
+    this.#findings = index.all;
+    this.#keys = index.keys();
     this.#target = m.target;
     this.#edits = m.edits ?? [];
     this.#sel = -1;
@@ -485,7 +557,6 @@ export class PreflightCheck extends HTMLElement {
     this.#status(
       `${keep ? "Re-checked" : "Checked"} ${nf.format(s.files)} files (${nf.format(Math.round(m.stats.bytes / 1e6))} MB) in ${secs.toFixed(1)} s against ${m.target}.`,
     );
-    this.#index();
     this.#options(report);
     this.#showEdits();
     if (!keep) this.$(".detail").hidden = true;
@@ -734,37 +805,6 @@ export class PreflightCheck extends HTMLElement {
       b.setAttribute("aria-label", `Undo the edit of ${column} on row ${e.row} of ${e.path}`);
       tr.insertCell().append(b);
     });
-  }
-
-  /**
-   * Per finding, small integers for its severity, file and code (#keys), made once per
-   * report, so that filtering and grouping 100,000 findings is a pass over typed arrays.
-   */
-  #index() {
-    const all = this.#findings;
-    const n = all.length;
-    const sev = new Uint8Array(n);
-    const file = new Int32Array(n);
-    const code = new Int32Array(n);
-    const files = new Map();
-    const codes = new Map();
-    const sevs = { error: 1, warning: 2, info: 3 };
-    for (let i = 0; i < n; i++) {
-      const f = all[i];
-      sev[i] = sevs[f.severity] ?? 0;
-      const p = f.file ?? "";
-      let k = files.get(p);
-      if (k === undefined) files.set(p, (k = files.size));
-      file[i] = k;
-      let c = codes.get(f.code);
-      if (c === undefined) codes.set(f.code, (c = codes.size));
-      code[i] = c;
-    }
-    const names = [...codes.keys()];
-    // Rank of each code in alphabetical order: the groups' order.
-    const rank = new Int32Array(names.length);
-    [...names.keys()].sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0)).forEach((c, r) => (rank[c] = r));
-    this.#keys = { sev, file, code, files, codes, names, rank, sevs };
   }
 
   /** Applies the file, severity and code filters, and groups by code when asked. O(n). */

@@ -16,6 +16,12 @@
 //   ← {type: "ready", targets, bundle: boolean}
 //   ← {type: "progress", id, bytes, totalBytes, rows, files, file, wasmMemory}
 //   ← {type: "report", id, report, target, stats: {ms, bytes, wasmMemory}}
+//   With `pageSize: n` in "check", the findings come first, n at a time, each page its own
+//   message (a 100,000-finding report in one message blocks the page's main thread for
+//   hundreds of milliseconds while it is deserialised), and the report follows with
+//   `paged: true` and empty `findings` arrays, to be filled from the pages in order:
+//   ← {type: "findings", id, file: index in report.files | -1 (the bundle's), findings}
+//   The edits' re-checks ("edit", "undo") page the same way.
 //   ← {type: "bundle", id, bytes: Uint8Array (transferred), format: "zip" | "csv",
 //       summary: {entries, changes, rejected}, rejects: string | null (Excel-safe CSV)}
 //   ← {type: "error", id, message}
@@ -71,7 +77,7 @@ async function check(msg) {
   const started = performance.now();
   const { files, skipped } = await collect(msg.inputs);
   const planned = await plan(target, msg.maxPerCode, files, options);
-  const job = { target: target === "auto" ? planned.target : target, maxPerCode: msg.maxPerCode, files: planned.files, skipped, options };
+  const job = { target: target === "auto" ? planned.target : target, maxPerCode: msg.maxPerCode, files: planned.files, skipped, options, pageSize: msg.pageSize };
   const name = typeof target === "object" ? target.name : planned.target;
   last = null;
   edits = [];
@@ -99,11 +105,27 @@ async function run(job, id, started, name) {
     report.files.map((f) => [f.path, { encoding: f.encoding, delimiter: f.delimiter, lineEnding: f.line_ending }]),
   );
   const ms = performance.now() - started;
+  const paged = job.pageSize > 0;
+  if (paged) {
+    sendPages(id, -1, report.findings, job.pageSize);
+    report.findings = [];
+    report.files.forEach((f, i) => {
+      sendPages(id, i, f.findings, job.pageSize);
+      f.findings = [];
+    });
+  }
   postMessage({
-    type: "report", id, report, target: name,
+    type: "report", id, report, target: name, paged,
     stats: { ms, bytes: p.bytes, wasmMemory: wasm.memory.buffer.byteLength },
     edits: edits.map(({ at, ...e }) => e),
   });
+}
+
+/** Posts `findings` (of `report.files[file]`, or the bundle's when -1) `size` at a time. */
+function sendPages(id, file, findings, size) {
+  for (let at = 0; at < findings.length; at += size) {
+    postMessage({ type: "findings", id, file, findings: findings.slice(at, at + size) });
+  }
 }
 
 /** The last check's job with every edited file replaced by its edited Blob. */
