@@ -153,9 +153,12 @@ fn percent_decode(s: &str, plus: bool) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        // Bytes, not `&s[..]`: the text may be a body of binary data (a ZIP), where a `%`
+        // can sit right before a multi-byte character.
         if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+            && let Some(h) = b.get(i + 1..i + 3)
+            && h.iter().all(u8::is_ascii_hexdigit)
+            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(h).unwrap_or("zz"), 16)
         {
             out.push(v);
             i += 3;
