@@ -717,6 +717,37 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
                 "",
                 native.best.as_secs_f64() / wasm.best.as_secs_f64()
             );
+            // The exact build a portal ships (web-demo/pkg, `bash web-demo/build.sh`), fed
+            // in 64 KiB chunks in processing order by web-demo/e2e/conformance-bench.mjs.
+            let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let script = repo.join("web-demo/e2e/conformance-bench.mjs");
+            let pkg = repo.join("web-demo/pkg/validator_wasm_bg.wasm");
+            match which("node") {
+                Some(node) if pkg.exists() => {
+                    let mut args = vec![script.into_os_string(), dir_arg.clone()];
+                    args.extend(f.iter().map(|i| os(&i.name)));
+                    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|s| s.as_os_str()).collect();
+                    let n = ext(&node, &refs, Path::new("."), a.runs)?;
+                    ratio_line(
+                        "web-demo/pkg (wasm) under Node, 1 thread",
+                        &data,
+                        bytes,
+                        n.best,
+                        csv.total,
+                        n.rss_kib,
+                    );
+                    println!(
+                        "{:<44} {:<26} node / native = {:.3}",
+                        "",
+                        "",
+                        native.best.as_secs_f64() / n.best.as_secs_f64()
+                    );
+                }
+                Some(_) => println!(
+                    "web-demo/pkg not built (`bash web-demo/build.sh`): wasm under Node skipped"
+                ),
+                None => println!("node not on PATH: wasm under Node skipped"),
+            }
         }
         if let Some(i) = f
             .iter()
@@ -791,9 +822,7 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
         ),
         None => println!("frictionless not on PATH: skipped"),
     }
-    println!(
-        "not measured here (TODO): preflight check on two threads (it checks on one), the wasm build under Node"
-    );
+    println!("not measured here (TODO): preflight check on two threads (it checks on one)");
     Ok(())
 }
 
