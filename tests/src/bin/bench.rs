@@ -856,6 +856,11 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
 /// enums are the Canvas target's): ids
 /// required and unique (primary keys), the status and role enums, and the references
 /// between files (foreign keys); every field a string, as Canvas reads them.
+/// (column, `{"enum": [...]}`).
+type Enum = (&'static str, serde_json::Value);
+/// (column, referenced resource, referenced field).
+type ForeignKey = (&'static str, &'static str, &'static str);
+
 fn canvas_datapackage(files: &[Input]) -> std::io::Result<String> {
     let status = |v: &[&str]| serde_json::json!({"enum": v});
     let mut resources = Vec::new();
@@ -869,11 +874,7 @@ fn canvas_datapackage(files: &[Input]) -> std::io::Result<String> {
             &mut first,
         )?;
         let header: Vec<&str> = first.trim_end().split(',').collect();
-        let (key, enums, refs): (
-            &str,
-            Vec<(&str, serde_json::Value)>,
-            Vec<(&str, &str, &str)>,
-        ) = match kind {
+        let (key, enums, refs): (&str, Vec<Enum>, Vec<ForeignKey>) = match kind {
             "accounts" => (
                 "account_id",
                 vec![("status", status(&["active", "deleted"]))],
