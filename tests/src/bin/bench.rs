@@ -852,15 +852,15 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
     Ok(())
 }
 
-/// A Data Package for a gen-canvas bundle with the Canvas rules Table Schema can say (the
-/// enums are the Canvas target's): ids
-/// required and unique (primary keys), the status and role enums, and the references
-/// between files (foreign keys); every field a string, as Canvas reads them.
 /// (column, `{"enum": [...]}`).
 type Enum = (&'static str, serde_json::Value);
 /// (column, referenced resource, referenced field).
 type ForeignKey = (&'static str, &'static str, &'static str);
 
+/// A Data Package for a gen-canvas bundle with the Canvas rules Table Schema can say (the
+/// enums are the Canvas target's): ids
+/// required and unique (primary keys), the status and role enums, and the references
+/// between files (foreign keys); every field a string, as Canvas reads them.
 fn canvas_datapackage(files: &[Input]) -> std::io::Result<String> {
     let status = |v: &[&str]| serde_json::json!({"enum": v});
     let mut resources = Vec::new();
