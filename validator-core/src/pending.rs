@@ -98,8 +98,10 @@ pub(crate) struct Kept {
     pub group: u32,
     pub row: u64,
     pub line: u64,
-    /// The rule's platform message, rendered with this row.
-    pub platform: Option<Box<str>>,
+    /// The rule's platform message rendered with this row, interned in
+    /// [`Pendings::platforms`] (the rows of a group mostly render the same text); [`Id::MAX`]
+    /// when the rule has none.
+    platform: Id,
 }
 
 /// Unresolved references of a bundle, in groups.
@@ -116,6 +118,9 @@ pub(crate) struct Pendings {
     pub rows: Vec<Kept>,
     /// Interned compared values of consistency checks.
     pub others: Keys,
+    /// Interned platform messages of kept rows: one copy per distinct text, not one
+    /// allocation per row (a delta of enrollments keeps three rows per missing user).
+    platforms: Keys,
 }
 
 /// A rule's unresolved rows in one file.
@@ -200,11 +205,12 @@ impl Pendings {
             group.kept += 1;
             group.base_row = row;
             group.last_row = row;
+            let platform = platform().map_or(Id::MAX, |p| self.platforms.intern(&p).0);
             self.rows.push(Kept {
                 group: g,
                 row,
                 line,
-                platform: platform(),
+                platform,
             });
             return;
         }
@@ -223,6 +229,11 @@ impl Pendings {
             }
         }
         group.last_row = row;
+    }
+
+    /// The platform message of a kept row, if its rule has one.
+    pub fn platform(&self, k: &Kept) -> Option<&str> {
+        (k.platform != Id::MAX).then(|| self.platforms.get(k.platform))
     }
 
     /// The id of a compared value.
@@ -245,11 +256,7 @@ impl Pendings {
                 .map(|g| g.extra.capacity())
                 .sum::<usize>()
             + self.rows.capacity() * size_of::<Kept>()
-            + self
-                .rows
-                .iter()
-                .map(|r| r.platform.as_ref().map_or(0, |p| p.len()))
-                .sum::<usize>()
+            + self.platforms.heap_bytes()
             + self.others.heap_bytes()
     }
 }

@@ -347,7 +347,7 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
             column_number: (g.column_number > 0).then_some(g.column_number),
             value: Some(truncate_value(&o.value)),
             message,
-            platform_message: k.platform.as_deref().map(String::from),
+            platform_message: pending.platform(k).map(String::from),
         });
     }
     // Rows past the kept ones: counted and, for errors, each row rejected; not listed.
