@@ -33,48 +33,36 @@ pub(crate) struct GroupKey {
     pub other: Id,
 }
 
-/// One group of unresolved rows.
+/// One group of unresolved rows: 48 bytes, as a delta upload holds one per missing key.
 #[derive(Debug)]
 pub(crate) struct Group {
     pub key: GroupKey,
     /// 1-based header position of the column (the same for every row of a file).
     pub column_number: u32,
+    /// Index of the group's further row numbers in [`Pendings::tracks`] (the outcome may be
+    /// an error), or [`NOT_TRACKED`].
+    track: u32,
     /// Rows kept in full: the first rows of the group.
     kept: u64,
-    /// Keep the row numbers of further rows (the outcome may be an error).
-    track: bool,
     /// Rows after the kept ones.
     pub more: u64,
+    /// Row of the last kept row, where the further rows' deltas start.
+    base_row: u64,
+}
+
+/// [`Group::track`] of a group whose further rows are only counted.
+const NOT_TRACKED: u32 = u32::MAX;
+
+/// The further rows of a tracked group.
+#[derive(Debug)]
+struct Track {
     /// Row of the last row added.
     last_row: u64,
-    /// Row of the last kept row, where `extra` starts.
-    base_row: u64,
-    /// Further rows as LEB128 deltas from the row before, when tracked.
+    /// Further rows as LEB128 deltas from the row before.
     extra: Vec<u8>,
 }
 
 impl Group {
-    /// Row numbers of the rows after the kept ones (empty unless tracked).
-    pub fn extra_rows(&self) -> impl Iterator<Item = u64> + '_ {
-        let mut at = 0;
-        let mut row = self.base_row;
-        std::iter::from_fn(move || {
-            let mut delta = 0u64;
-            let mut shift = 0;
-            loop {
-                let b = *self.extra.get(at)?;
-                at += 1;
-                delta |= u64::from(b & 0x7F) << shift;
-                shift += 7;
-                if b & 0x80 == 0 || shift >= 64 {
-                    break;
-                }
-            }
-            row = row.wrapping_add(delta);
-            Some(row)
-        })
-    }
-
     /// Rows kept in full.
     pub fn kept(&self) -> u64 {
         self.kept
@@ -87,7 +75,7 @@ impl Group {
 
     /// Whether further rows' numbers were kept.
     pub fn tracked(&self) -> bool {
-        self.track
+        self.track != NOT_TRACKED
     }
 }
 
@@ -116,6 +104,8 @@ pub(crate) struct Pendings {
     pub groups: Vec<Group>,
     /// Kept rows, in arrival order.
     pub rows: Vec<Kept>,
+    /// Further row numbers of tracked groups ([`Group::track`]).
+    tracks: Vec<Track>,
     /// Interned compared values of consistency checks.
     pub others: Keys,
     /// Interned platform messages of kept rows: one copy per distinct text, not one
@@ -182,15 +172,22 @@ impl Pendings {
             *self.by_key.entry(key).or_insert(next)
         };
         if g == next {
+            let track = if track {
+                self.tracks.push(Track {
+                    last_row: row,
+                    extra: Vec::new(),
+                });
+                u32::try_from(self.tracks.len() - 1).unwrap_or(NOT_TRACKED)
+            } else {
+                NOT_TRACKED
+            };
             self.groups.push(Group {
                 key,
                 column_number,
-                kept: 0,
                 track,
+                kept: 0,
                 more: 0,
-                last_row: row,
                 base_row: row,
-                extra: Vec::new(),
             });
         }
         let group = &mut self.groups[g as usize];
@@ -204,7 +201,10 @@ impl Pendings {
             }
             group.kept += 1;
             group.base_row = row;
-            group.last_row = row;
+            // Kept rows come before any further row: the deltas start here.
+            if let Some(t) = self.tracks.get_mut(group.track as usize) {
+                t.last_row = row;
+            }
             let platform = platform().map_or(Id::MAX, |p| self.platforms.intern(&p).0);
             self.rows.push(Kept {
                 group: g,
@@ -215,20 +215,45 @@ impl Pendings {
             return;
         }
         group.more += 1;
-        if group.track {
+        if let Some(t) = self.tracks.get_mut(group.track as usize) {
             // Rows of a group come in file order: deltas are small and never negative.
-            let mut d = row.wrapping_sub(group.last_row);
+            let mut d = row.wrapping_sub(t.last_row);
             loop {
                 let b = (d & 0x7F) as u8;
                 d >>= 7;
                 if d == 0 {
-                    group.extra.push(b);
+                    t.extra.push(b);
                     break;
                 }
-                group.extra.push(b | 0x80);
+                t.extra.push(b | 0x80);
             }
+            t.last_row = row;
         }
-        group.last_row = row;
+    }
+
+    /// Row numbers of `g`'s rows after the kept ones (empty unless tracked).
+    pub fn extra_rows(&self, g: &Group) -> impl Iterator<Item = u64> + '_ {
+        let extra = self
+            .tracks
+            .get(g.track as usize)
+            .map_or(&[][..], |t| &t.extra[..]);
+        let mut at = 0;
+        let mut row = g.base_row;
+        std::iter::from_fn(move || {
+            let mut delta = 0u64;
+            let mut shift = 0;
+            loop {
+                let b = *extra.get(at)?;
+                at += 1;
+                delta |= u64::from(b & 0x7F) << shift;
+                shift += 7;
+                if b & 0x80 == 0 || shift >= 64 {
+                    break;
+                }
+            }
+            row = row.wrapping_add(delta);
+            Some(row)
+        })
     }
 
     /// The platform message of a kept row, if its rule has one.
@@ -250,10 +275,11 @@ impl Pendings {
                 .map(|h| size_of::<Head>() + h.by_id.capacity() * size_of::<u32>())
                 .sum::<usize>()
             + self.groups.capacity() * size_of::<Group>()
+            + self.tracks.capacity() * size_of::<Track>()
             + self
-                .groups
+                .tracks
                 .iter()
-                .map(|g| g.extra.capacity())
+                .map(|t| t.extra.capacity())
                 .sum::<usize>()
             + self.rows.capacity() * size_of::<Kept>()
             + self.platforms.heap_bytes()
@@ -295,10 +321,10 @@ mod tests {
         let g = &p.groups[0];
         assert_eq!(g.more, 5);
         assert!(g.tracked());
-        assert_eq!(g.extra_rows().collect::<Vec<_>>(), rows[3..]);
+        assert_eq!(p.extra_rows(g).collect::<Vec<_>>(), rows[3..]);
         let h = &p.groups[1];
         assert_eq!(h.more, 5);
-        assert_eq!(h.extra_rows().count(), 0);
+        assert_eq!(p.extra_rows(h).count(), 0);
     }
 
     #[test]

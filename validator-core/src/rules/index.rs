@@ -357,7 +357,7 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
         };
         let sink = &mut *sinks[g.key.file as usize];
         if g.tracked() {
-            for r in g.extra_rows().filter(|&r| o.applies(r)) {
+            for r in pending.extra_rows(g).filter(|&r| o.applies(r)) {
                 let _ = sink.admit(o.code, o.severity, Some(r));
             }
         } else {
