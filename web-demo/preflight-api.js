@@ -198,26 +198,36 @@ export async function feed(job, onProgress, bundle = false) {
   for (const path of job.skipped) session.skipFile(path);
   let lastPost = 0;
   for (const f of job.files) {
-    const reader = (await f.open()).getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      session.push(f.path, value);
-      // Past a record over a limit the core reads nothing more of this file: stop reading
-      // it (a 10 GiB line is not streamed through the tab for nothing).
-      if (!session.wants(f.path)) {
-        reader.cancel().catch(() => {});
-        break;
-      }
+    await pump(f, session, () => {
       const now = performance.now();
       if (onProgress && now - lastPost >= PROGRESS_MS) {
         lastPost = now;
         onProgress(session, f.path);
       }
-    }
-    session.finishFile(f.path);
+    });
   }
   return session;
+}
+
+/**
+ * Streams file `f` into `into` (a Session or a Diff) chunk by chunk, calling `after()` after
+ * each chunk, then ends the file.
+ */
+async function pump(f, into, after = () => {}) {
+  const reader = (await f.open()).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    into.push(f.path, value);
+    // Past a record over a limit the core reads nothing more of this file: stop reading
+    // it (a 10 GiB line is not streamed through the tab for nothing).
+    if (!into.wants(f.path)) {
+      reader.cancel().catch(() => {});
+      break;
+    }
+    after();
+  }
+  into.finishFile(f.path);
 }
 
 
@@ -282,19 +292,7 @@ export async function diff(target, oldFiles, newFiles, options = {}) {
   const d = new Diff(target, { ...rest, ...extra });
   try {
     for (let side = d.side; side !== "done"; side = d.endSide()) {
-      for (const f of side === "new" ? newPlan.files : oldPlan.files) {
-        const reader = (await f.open()).getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          d.push(f.path, value);
-          if (!d.wants(f.path)) {
-            reader.cancel().catch(() => {});
-            break;
-          }
-        }
-        d.finishFile(f.path);
-      }
+      for (const f of side === "new" ? newPlan.files : oldPlan.files) await pump(f, d);
     }
     return d.finish();
   } finally {

@@ -3,50 +3,31 @@
 // the error CSV (Excel-safe); the bundle download (the CLI's bytes); 100,000 findings in the
 // virtualised table; a screenshot.
 //   node --test web-demo/e2e/demo.test.mjs      (after bash web-demo/build.sh)
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { artifacts, browser, check, cliReport, longestTask, openDemo, root, serve, shownFindings, watchLongTasks } from "./harness.mjs";
+import { allFindings, artifacts, check, cliReport, demoSuite, longestTask, root, shownFindings } from "./harness.mjs";
 
 const example = join(root, "examples", "canvas");
-let server, b, tmp;
-
-before(async () => {
-  server = await serve();
-  b = await browser();
-  tmp = mkdtempSync(join(tmpdir(), "preflight-e2e-data-"));
-  await watchLongTasks(b.page);
-  await openDemo(b.page, server.url);
-});
-
-after(async () => {
-  await b?.close();
-  server?.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
-
-function allFindings(report) {
-  return [...report.findings, ...report.files.flatMap((f) => f.findings)];
-}
+const suite = demoSuite("preflight-e2e-data-");
 
 test("the page loads the package in a Worker and lists the built-in targets", async () => {
-  const values = await b.page.locator("#target option").evaluateAll((os) => os.map((o) => o.value));
+  const values = await suite.b.page.locator("#target option").evaluateAll((os) => os.map((o) => o.value));
   assert.ok(values.includes("canvas") && values.includes("auto"), values.join());
   // One built-in target: chosen outright; several: "auto" (the folder test checks it picks canvas).
   const want = values.length === 2 ? "canvas" : "auto";
-  assert.equal(await b.page.locator("#target").inputValue(), want);
-  assert.equal(await b.page.locator("preflight-check").getAttribute("target"), want);
+  assert.equal(await suite.b.page.locator("#target").inputValue(), want);
+  assert.equal(await suite.b.page.locator("preflight-check").getAttribute("target"), want);
 });
 
 test("a folder: kinds and findings shown, report deep-equal to the CLI's JSON", async () => {
   const expected = cliReport("examples/canvas");
-  const { report, target, stats } = await check(b.page, "folder", example);
+  const { report, target, stats } = await check(suite.b.page, "folder", example);
   assert.equal(target, "canvas");
   assert.deepEqual(report, expected);
-  const page = b.page;
+  const page = suite.b.page;
   // Per-file table: path and detected kind, in the report's (processing) order.
   const files = await page.locator("preflight-check .files tbody tr").evaluateAll((trs) =>
     trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent, tr.cells[2].textContent]),
@@ -64,13 +45,13 @@ test("a folder: kinds and findings shown, report deep-equal to the CLI's JSON", 
   assert.equal(await page.locator('preflight-check button[name="bundle"]').isVisible(), canBundle);
   await page.screenshot({ path: join(artifacts, "demo-example.png"), fullPage: true });
   console.log(`# example bundle: ${stats.bytes} bytes in ${stats.ms.toFixed(0)} ms; screenshot target/e2e-artifacts/demo-example.png`);
-  assert.deepEqual(b.errors, []);
+  assert.deepEqual(suite.b.errors, []);
 });
 
 test("the error CSV lists every finding and is Excel-safe", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   // A value that Excel would run as a formula.
-  const dir = join(tmp, "formula");
+  const dir = join(suite.tmp, "formula");
   spawnSync("mkdir", ["-p", dir]);
   writeFileSync(join(dir, "users.csv"), "user_id,login_id,status\nu1,l1,=HYPERLINK(\"http://x\")\nu2,l2,@SUM(1)\nu3,l3,-1\n");
   const { report } = await check(page, "files", join(dir, "users.csv"));
@@ -94,12 +75,12 @@ test("the error CSV lists every finding and is Excel-safe", async () => {
 });
 
 test("loose files and a ZIP (with skipped entries) give the CLI's report", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   const names = readdirSync(example).filter((n) => n.endsWith(".csv"));
   const loose = await check(page, "files", names.map((n) => join(example, n)));
   assert.deepEqual(loose.report, cliReport(...names.map((n) => join("examples", "canvas", n))));
   // A ZIP as users make them: a top folder, Finder debris, a stray non-CSV file, deflated.
-  const zip = join(tmp, "bundle.zip");
+  const zip = join(suite.tmp, "bundle.zip");
   const py = `
 import sys, zipfile, os
 src, out = sys.argv[1], sys.argv[2]
@@ -120,10 +101,10 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
 });
 
 test("download bundle: the CLI's ZIP byte for byte, and the rejected rows", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   await check(page, "folder", example);
   const ts = "2025-01-31T08:00:00";
-  const zip = join(tmp, "cli-bundle.zip");
+  const zip = join(suite.tmp, "cli-bundle.zip");
   const made = spawnSync(
     "cargo",
     ["run", "-q", "-p", "host-cli", "--", "bundle", "--drop-invalid", "--timestamp", ts, "-o", zip, example],
@@ -145,7 +126,7 @@ test("download bundle: the CLI's ZIP byte for byte, and the rejected rows", asyn
   assert.equal(detail.format, "zip");
   assert.deepEqual(detail.summary.entries.map((e) => e.name), ["accounts.csv", "terms.csv", "courses.csv", "sections.csv", "users.csv", "enrollments.csv"]);
   assert.deepEqual(downloads.map((d) => d.suggestedFilename()), ["preflight-bundle.zip", "preflight-bundle.rejected.csv"]);
-  assert.equal(readFileSync(await downloads[1].path(), "utf8"), readFileSync(join(tmp, "cli-bundle.rejected.csv"), "utf8"));
+  assert.equal(readFileSync(await downloads[1].path(), "utf8"), readFileSync(join(suite.tmp, "cli-bundle.rejected.csv"), "utf8"));
   const listed = spawnSync("python3", ["-c", "import sys, zipfile; print(*zipfile.ZipFile(sys.argv[1]).namelist())", await downloads[0].path()], { encoding: "utf8" });
   assert.equal(listed.stdout.trim(), detail.summary.entries.map((e) => e.name).join(" "));
   // With the CLI's timestamp, the browser's bundle is the CLI's file, byte for byte.
@@ -158,7 +139,7 @@ test("download bundle: the CLI's ZIP byte for byte, and the rejected rows", asyn
 });
 
 test("dropping files on the drop zone checks them", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   const files = Object.fromEntries(
     readdirSync(example).map((n) => [n, readFileSync(join(example, n), "utf8")]),
   );
@@ -178,9 +159,9 @@ test("dropping files on the drop zone checks them", async () => {
 });
 
 test("100,000 findings: the virtualised table stays responsive", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   const n = 100_000;
-  const dir = join(tmp, "many");
+  const dir = join(suite.tmp, "many");
   spawnSync("mkdir", ["-p", dir]);
   let csv = "user_id,login_id,status\n";
   for (let i = 0; i < n; i++) csv += `u${i},l${i},bogus\n`;
@@ -221,8 +202,8 @@ test("100,000 findings: the virtualised table stays responsive", async () => {
 });
 
 test("a record over the limit: located finding, and the Worker stops reading the file", async () => {
-  const page = b.page;
-  const dir = join(tmp, "huge-record");
+  const page = suite.b.page;
+  const dir = join(suite.tmp, "huge-record");
   spawnSync("mkdir", ["-p", dir]);
   // Row 2 holds a 17 MiB cell (the limit is 16 MiB); 32 MiB of ordinary rows follow.
   const path = join(dir, "users.csv");
@@ -235,12 +216,12 @@ test("a record over the limit: located finding, and the Worker stops reading the
   assert.equal(f.row, 2);
   // Without wants() the Worker pushed every byte; now it stops a few chunks past the limit.
   assert.ok(stats.bytes < size - (24 << 20), `read ${stats.bytes} of ${size} bytes`);
-  assert.deepEqual(b.errors, []);
+  assert.deepEqual(suite.b.errors, []);
 });
 
 test("a Watershed file with its target file (targetFile property): the CLI's report", async () => {
-  const page = b.page;
-  const target = join(tmp, "watershed-target.json");
+  const page = suite.b.page;
+  const target = join(suite.tmp, "watershed-target.json");
   spawnSync("cargo", ["run", "-q", "-p", "host-cli", "--", "target", "from-watershed", "examples/watershed/template.json", "-o", target], { cwd: root });
   const dir = join(root, "examples", "watershed");
   const csvs = readdirSync(dir).filter((n) => n.endsWith(".csv")).map((n) => join(dir, n));
@@ -256,8 +237,8 @@ test("a Watershed file with its target file (targetFile property): the CLI's rep
 });
 
 test("Cancel stops a check; the next check works", async () => {
-  const page = b.page;
-  const path = join(tmp, "slow.csv");
+  const page = suite.b.page;
+  const path = join(suite.tmp, "slow.csv");
   const row = "u1,l1,active\n";
   writeFileSync(path, "user_id,login_id,status\n" + row.repeat((64 << 20) / row.length));
   const outcome = page.evaluate(

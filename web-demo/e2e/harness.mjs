@@ -2,7 +2,8 @@
 // port (python3 -m http.server, as the README documents) and headless Debian Chromium
 // driven by playwright-core, with a fresh profile and no background network traffic.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { after, before } from "node:test";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,15 +94,52 @@ export async function longestTask(page) {
   return page.evaluate(() => Math.max(0, ...window.__longTasks));
 }
 
+// The CLI: PREFLIGHT_BIN, else the debug build when there is one (`cargo test` makes it),
+// else `cargo run`.
+const debugBin = join(root, "target", "debug", "preflight");
+const cli = process.env.PREFLIGHT_BIN
+  ? [process.env.PREFLIGHT_BIN]
+  : existsSync(debugBin)
+    ? [debugBin]
+    : ["cargo", "run", "-q", "-p", "host-cli", "--"];
+
+/** Runs `preflight ...args` from the repository root (spawnSync's result, text output). */
+export function preflight(...args) {
+  return spawnSync(cli[0], [...cli.slice(1), ...args], { cwd: root, encoding: "utf8", maxBuffer: 1 << 30 });
+}
+
 /** The CLI's JSON report for the given paths (exit 1 = errors found, which is expected). */
 export function cliReport(...paths) {
-  const r = spawnSync("cargo", ["run", "-q", "-p", "host-cli", "--", "check", "--format", "json", ...paths], {
-    cwd: root,
-    encoding: "utf8",
-    maxBuffer: 1 << 30,
-  });
+  const r = preflight("check", "--format", "json", ...paths);
   if (r.status !== 0 && r.status !== 1) throw new Error(`preflight check exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout);
+}
+
+/** Every finding of a report, bundle-level first, then file by file (the report's order). */
+export function allFindings(report) {
+  return [...report.findings, ...report.files.flatMap((f) => f.findings)];
+}
+
+/**
+ * Registers the suite's set-up and tear-down: a scratch folder (`tmp`, named after
+ * `prefix`), the static server, Chromium with long tasks watched, and the demo page open.
+ * The returned object's fields are set once `before` has run.
+ */
+export function demoSuite(prefix) {
+  const s = { server: null, b: null, tmp: null };
+  before(async () => {
+    s.tmp = mkdtempSync(join(tmpdir(), prefix));
+    s.server = await serve();
+    s.b = await browser();
+    await watchLongTasks(s.b.page);
+    await openDemo(s.b.page, s.server.url);
+  });
+  after(async () => {
+    await s.b?.close();
+    s.server?.close();
+    if (s.tmp) rmSync(s.tmp, { recursive: true, force: true });
+  });
+  return s;
 }
 
 /** Opens the demo page and waits until the element's Worker is ready. */

@@ -8,15 +8,13 @@
 // bundle index: ids, claims, pending references) is printed, not asserted: it is the core's
 // budget, and ARCHITECTURE.md lets it grow with the number of distinct ids.
 //   PREFLIGHT_E2E_MB=300 node --test web-demo/e2e/large.test.mjs
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openSync, writeSync, closeSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { openSync, writeSync, closeSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { artifacts, browser, check, longestTask, openDemo, serve, watchLongTasks } from "./harness.mjs";
+import { artifacts, check, demoSuite, longestTask } from "./harness.mjs";
 
 const MB = Number(process.env.PREFLIGHT_E2E_MB ?? 300);
-let server, b, tmp, file;
 
 /** Writes a valid Canvas users.csv of about `mb` MB, with one bad status every 100,000 rows. */
 function generate(path, mb) {
@@ -54,27 +52,15 @@ function rendererRss() {
   return total;
 }
 
-before(async () => {
-  tmp = mkdtempSync(join(tmpdir(), "preflight-e2e-large-"));
-  file = join(tmp, "users.csv");
-  server = await serve();
-  b = await browser();
-  await watchLongTasks(b.page);
-  await openDemo(b.page, server.url);
-});
-
-after(async () => {
-  await b?.close();
-  server?.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const suite = demoSuite("preflight-e2e-large-");
 
 test(`a ${MB} MB file streams through the Worker with flat memory and a free main thread`, async () => {
   const t0 = Date.now();
+  const file = join(suite.tmp, "users.csv");
   const made = generate(file, MB);
   console.log(`# generated ${(made.bytes / 1e6).toFixed(0)} MB, ${made.rows} rows in ${Date.now() - t0} ms`);
-  const page = b.page;
-  const cdp = await b.context.newCDPSession(page);
+  const page = suite.b.page;
+  const cdp = await suite.b.context.newCDPSession(page);
   const heapNow = async () => (await cdp.send("Runtime.getHeapUsage")).usedSize;
   // The Worker's isolate: attach to it through the page's CDP session (non-flattened).
   const workers = [];

@@ -3,53 +3,17 @@
 // cell (re-checked at once), undo, the corrected files and the bundle with the edit, which
 // the CLI then re-checks. Each state is saved as a screenshot in target/e2e-artifacts/.
 //   node --test --test-concurrency=1 web-demo/e2e/preview.test.mjs   (after bash web-demo/build.sh)
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { artifacts, browser, check, longestTask, openDemo, root, serve, watchLongTasks } from "./harness.mjs";
+import { allFindings, artifacts, check, cliReport, demoSuite, longestTask, preflight, root } from "./harness.mjs";
 
 const example = join(root, "examples", "canvas");
-// The CLI: PREFLIGHT_BIN, else the debug build when there is one (`cargo test` makes it),
-// else `cargo run`.
-const debugBin = join(root, "target", "debug", "preflight");
-const cli = process.env.PREFLIGHT_BIN
-  ? [process.env.PREFLIGHT_BIN]
-  : existsSync(debugBin)
-    ? [debugBin]
-    : ["cargo", "run", "-q", "-p", "host-cli", "--"];
-const preflight = (...args) =>
-  spawnSync(cli[0], [...cli.slice(1), ...args], { cwd: root, encoding: "utf8", maxBuffer: 1 << 28 });
+const suite = demoSuite("preflight-preview-");
 
-/** `preflight check --format json` of the paths (exit 1 = errors found, expected). */
-function cliReport(...paths) {
-  const r = preflight("check", "--format", "json", ...paths);
-  if (r.status !== 0 && r.status !== 1) throw new Error(`preflight check exited ${r.status}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-let server, b, tmp;
-
-before(async () => {
-  server = await serve();
-  b = await browser();
-  tmp = mkdtempSync(join(tmpdir(), "preflight-preview-"));
-  await watchLongTasks(b.page);
-  await openDemo(b.page, server.url);
-});
-
-after(async () => {
-  await b?.close();
-  server?.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
-
-function allFindings(report) {
-  return [...report.findings, ...report.files.flatMap((f) => f.findings)];
-}
-
-const shot = (name) => b.page.screenshot({ path: join(artifacts, name), fullPage: true });
+const shot = (name) => suite.b.page.screenshot({ path: join(artifacts, name), fullPage: true });
 
 /** Scrolls the virtualised list to item `pos` and clicks its row. */
 async function clickRow(page, pos) {
@@ -82,7 +46,7 @@ async function detail(page) {
 const enumFinding = (f) => f.code === "row.enum" && f.file === "courses.csv" && f.value === "actvie";
 
 test("selecting a finding shows its lines, the cell marked, the full message and the platform's words", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   const { report } = await check(page, "folder", example);
   const all = allFindings(report);
   const pos = all.findIndex(enumFinding);
@@ -109,11 +73,11 @@ test("selecting a finding shows its lines, the cell marked, the full message and
   });
   assert.deepEqual(sel, { active: `pf-item-${pos}`, selected: String(pos) });
   await shot("preview-snippet.png");
-  assert.deepEqual(b.errors, []);
+  assert.deepEqual(suite.b.errors, []);
 });
 
 test("a row-level finding marks the whole record; a header finding is not editable", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   const { report } = await check(page, "folder", example);
   const all = allFindings(report);
   const pos = all.findIndex((f) => f.code === "header.unknown");
@@ -126,7 +90,7 @@ test("a row-level finding marks the whole record; a header finding is not editab
 });
 
 test("findings grouped by code with counts, filtered by file and severity", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   const { report } = await check(page, "folder", example);
   const all = allFindings(report);
   const counts = new Map();
@@ -158,7 +122,7 @@ test("findings grouped by code with counts, filtered by file and severity", asyn
 });
 
 test("keyboard: j/k and arrows move through the findings, Enter opens one, focus is visible", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   const { report } = await check(page, "folder", example);
   const all = allFindings(report);
   await page.locator("preflight-check .findings").focus();
@@ -199,7 +163,7 @@ test("keyboard: j/k and arrows move through the findings, Enter opens one, focus
 });
 
 test("editing a cell re-checks: the error goes, the count drops; corrected files and bundle carry the edit; undo", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   const { report } = await check(page, "folder", example);
   const all = allFindings(report);
   const pos = all.findIndex(enumFinding);
@@ -220,7 +184,7 @@ test("editing a cell re-checks: the error goes, the count drops; corrected files
   // First the core's one-row re-check (the row's own rules pass now), then the bundle's.
   assert.deepEqual(after.seen, [{ row: 5, findings: [] }]);
   // The CLI's report on the same folder with that one cell corrected.
-  const fixed = join(tmp, "fixed");
+  const fixed = join(suite.tmp, "fixed");
   cpSync(example, fixed, { recursive: true });
   const original = readFileSync(join(example, "courses.csv"), "utf8");
   const corrected = original.replace("Real Analysis,NBU-MATH,2025SP,actvie", "Real Analysis,NBU-MATH,2025SP,active");
@@ -262,7 +226,7 @@ test("editing a cell re-checks: the error goes, the count drops; corrected files
   assert.ok(!allFindings(zipReport).some((f) => f.file === "courses.csv" && f.severity === "error"), JSON.stringify(zipReport.summary));
   assert.ok(!readFileSync(await downloads[1].path(), "utf8").includes("MATH310-2025SP,MATH 310"), "the corrected row is not rejected");
   const bytes = await page.evaluate(async () => Array.from(await document.querySelector("preflight-check").bundle({ dropInvalid: true, timestamp: "2025-01-31T08:00:00" })));
-  const cliZip = join(tmp, "cli-fixed.zip");
+  const cliZip = join(suite.tmp, "cli-fixed.zip");
   const made = preflight("bundle", "--drop-invalid", "--timestamp", "2025-01-31T08:00:00", "-o", cliZip, fixed);
   assert.equal(made.status, 0, made.stderr);
   assert.ok(Buffer.from(bytes).equals(readFileSync(cliZip)), "the edited bundle differs from preflight bundle of the corrected files");
@@ -278,13 +242,13 @@ test("editing a cell re-checks: the error goes, the count drops; corrected files
   assert.equal(await page.locator("preflight-check .edits").isVisible(), false);
   assert.equal(await page.locator('preflight-check button[name="corrected"]').isVisible(), false);
   await shot("preview-undone.png");
-  assert.deepEqual(b.errors, []);
+  assert.deepEqual(suite.b.errors, []);
 });
 
 test("100,000 findings: grouping, filters, keyboard and the preview stay under 50 ms of main thread", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   const n = 100_000;
-  const dir = join(tmp, "many");
+  const dir = join(suite.tmp, "many");
   mkdirSync(dir, { recursive: true });
   let csv = "user_id,login_id,status\n";
   for (let i = 0; i < n; i++) csv += `u${i},l${i},${i % 10 === 0 ? "" : "bogus"}\n`;
@@ -366,8 +330,8 @@ test("100,000 findings: grouping, filters, keyboard and the preview stay under 5
 });
 
 test("quoted cells, CRLF, a BOM and a cell over two lines: marked as such; an edit that needs quotes", async () => {
-  const page = b.page;
-  const dir = join(tmp, "quoted");
+  const page = suite.b.page;
+  const dir = join(suite.tmp, "quoted");
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "users.csv");
   const text =
@@ -425,8 +389,8 @@ test("quoted cells, CRLF, a BOM and a cell over two lines: marked as such; an ed
 });
 
 test("a 64 MB file: the lines of a finding near its end come from the Worker, quickly the second time", async () => {
-  const page = b.page;
-  const dir = join(tmp, "big");
+  const page = suite.b.page;
+  const dir = join(suite.tmp, "big");
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "users.csv");
   const rows = Math.floor((64 << 20) / 40);
@@ -458,8 +422,8 @@ test("a 64 MB file: the lines of a finding near its end come from the Worker, qu
 });
 
 test("an edit in a bundle of 600,000 rows (26 MB): the row at once, then the bundle, timed", async () => {
-  const page = b.page;
-  const dir = join(tmp, "bundle600k");
+  const page = suite.b.page;
+  const dir = join(suite.tmp, "bundle600k");
   mkdirSync(dir, { recursive: true });
   const users = 300_000;
   const u = ["user_id,login_id,first_name,last_name,email,status\n"];
@@ -494,7 +458,7 @@ test("an edit in a bundle of 600,000 rows (26 MB): the row at once, then the bun
 });
 
 test("an edit that is still wrong: the row's re-check in the core says so at once, as the bundle's does", async () => {
-  const page = b.page;
+  const page = suite.b.page;
   const { report } = await check(page, "folder", example);
   const f = allFindings(report).find(enumFinding);
   const got = await page.evaluate(async (f) => {

@@ -822,7 +822,7 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
     match which("frictionless").or_else(|| venv.exists().then_some(venv)) {
         Some(fl) => {
             let descriptor = out_dir.join("datapackage.json");
-            let dp = canvas_datapackage(f).map_err(|e| e.to_string())?;
+            let dp = datapackage(target, f).map_err(|e| e.to_string())?;
             std::fs::write(&descriptor, dp).map_err(|e| e.to_string())?;
             // Process start to exit, both: what a user waits for. frictionless once (it is slow).
             let theirs = ext(
@@ -852,20 +852,20 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
     Ok(())
 }
 
-/// (column, `{"enum": [...]}`).
-type Enum = (&'static str, serde_json::Value);
-/// (column, referenced resource, referenced field).
-type ForeignKey = (&'static str, &'static str, &'static str);
-
-/// A Data Package for a gen-canvas bundle with the Canvas rules Table Schema can say (the
-/// enums are the Canvas target's): ids
-/// required and unique (primary keys), the status and role enums, and the references
-/// between files (foreign keys); every field a string, as Canvas reads them.
-fn canvas_datapackage(files: &[Input]) -> std::io::Result<String> {
-    let status = |v: &[&str]| serde_json::json!({"enum": v});
+/// A Data Package for a bundle with the target's unconditional rules that Table Schema can
+/// say, read from the target's own tables: required and unique columns, enums (compared
+/// exactly, where Canvas ignores case), and references between the files as foreign keys;
+/// every field a string, as Canvas reads them.
+fn datapackage(target: &Target, files: &[Input]) -> std::io::Result<String> {
+    use validator_core::schema::Check;
+    let present = |kind: &str| files.iter().any(|i| i.kind.as_deref() == Some(kind));
     let mut resources = Vec::new();
     for i in files {
-        let Some(kind) = i.kind.as_deref() else {
+        let Some(kind) = target
+            .kinds
+            .iter()
+            .find(|k| Some(k.name.as_str()) == i.kind.as_deref())
+        else {
             continue;
         };
         let mut first = String::new();
@@ -874,94 +874,57 @@ fn canvas_datapackage(files: &[Input]) -> std::io::Result<String> {
             &mut first,
         )?;
         let header: Vec<&str> = first.trim_end().split(',').collect();
-        let (key, enums, refs): (&str, Vec<Enum>, Vec<ForeignKey>) = match kind {
-            "accounts" => (
-                "account_id",
-                vec![("status", status(&["active", "deleted"]))],
-                vec![],
-            ),
-            "terms" => (
-                "term_id",
-                vec![("status", status(&["active", "deleted"]))],
-                vec![],
-            ),
-            "courses" => (
-                "course_id",
-                vec![(
-                    "status",
-                    status(&["active", "deleted", "completed", "published", "unpublished"]),
-                )],
-                vec![
-                    ("account_id", "accounts", "account_id"),
-                    ("term_id", "terms", "term_id"),
-                ],
-            ),
-            "sections" => (
-                "section_id",
-                vec![("status", status(&["active", "deleted"]))],
-                vec![("course_id", "courses", "course_id")],
-            ),
-            "users" => (
-                "user_id",
-                vec![("status", status(&["active", "deleted", "suspended"]))],
-                vec![],
-            ),
-            "enrollments" => (
-                "",
-                vec![
-                    (
-                        "status",
-                        status(&[
-                            "active",
-                            "deleted",
-                            "completed",
-                            "inactive",
-                            "deleted_last_completed",
-                        ]),
-                    ),
-                    (
-                        "role",
-                        status(&["student", "teacher", "ta", "observer", "designer"]),
-                    ),
-                ],
-                vec![
-                    ("course_id", "courses", "course_id"),
-                    ("section_id", "sections", "section_id"),
-                    ("user_id", "users", "user_id"),
-                ],
-            ),
-            _ => continue,
-        };
+        let mut constraints: BTreeMap<&str, serde_json::Map<String, serde_json::Value>> = header
+            .iter()
+            .map(|&h| (h, serde_json::Map::new()))
+            .collect();
+        let mut fks = Vec::new();
+        for rule in kind.rules.iter().filter(|r| r.when.is_none()) {
+            let mut set = |column: &str, name: &str, value: serde_json::Value| {
+                if let Some(c) = constraints.get_mut(column) {
+                    c.insert(name.into(), value);
+                }
+            };
+            match &rule.check {
+                Check::Required { column } => set(column, "required", true.into()),
+                Check::Enum {
+                    column,
+                    values,
+                    separator: None,
+                    ..
+                } => set(column, "enum", values.clone().into()),
+                Check::Unique {
+                    columns,
+                    owner: None,
+                    ..
+                } if columns.len() == 1 => set(&columns[0], "unique", true.into()),
+                Check::Reference {
+                    column,
+                    kind: to,
+                    key,
+                    separator: None,
+                    ..
+                } if present(to) && header.contains(&column.as_str()) => {
+                    fks.push(serde_json::json!({
+                        "fields": [column],
+                        "reference": {"resource": to, "fields": [key]},
+                    }));
+                }
+                _ => {}
+            }
+        }
         let fields: Vec<serde_json::Value> = header
             .iter()
-            .map(|&h| {
-                let mut c = serde_json::Map::new();
-                if h == key || (kind == "users" && h == "login_id") {
-                    c.insert("required".into(), true.into());
-                    c.insert("unique".into(), true.into());
-                }
-                if let Some((_, e)) = enums.iter().find(|(n, _)| *n == h) {
-                    c.extend(e.as_object().cloned().unwrap_or_default());
-                }
-                serde_json::json!({"name": h, "type": "string", "constraints": c})
-            })
+            .map(
+                |h| serde_json::json!({"name": h, "type": "string", "constraints": constraints[h]}),
+            )
             .collect();
         let mut schema = serde_json::json!({"fields": fields});
-        if !key.is_empty() {
-            schema["primaryKey"] = serde_json::json!([key]);
-        }
-        let fks: Vec<serde_json::Value> = refs
-            .iter()
-            .filter(|(col, _, _)| header.contains(col))
-            .map(|(col, to, field)| {
-                serde_json::json!({"fields": [col], "reference": {"resource": to, "fields": [field]}})
-            })
-            .collect();
         if !fks.is_empty() {
             schema["foreignKeys"] = fks.into();
         }
         resources.push(serde_json::json!({
-            "name": kind,
+            "name": kind.name,
             "path": i.path,
             "profile": "tabular-data-resource",
             "format": "csv",
@@ -969,7 +932,7 @@ fn canvas_datapackage(files: &[Input]) -> std::io::Result<String> {
             "schema": schema,
         }));
     }
-    Ok(serde_json::json!({"name": "canvas-bundle", "resources": resources}).to_string())
+    Ok(serde_json::json!({"name": "bundle", "resources": resources}).to_string())
 }
 
 /// `name` on PATH.
