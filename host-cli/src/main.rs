@@ -277,17 +277,31 @@ pub(crate) fn processing_order(
     inputs: &mut Inputs,
     target: &validator_core::Target,
 ) -> Result<Vec<usize>, Error> {
+    Ok(detected_order(inputs, target)?
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect())
+}
+
+/// [`processing_order`], with each entry's kind as its first bytes' header says (`None`
+/// when no kind matches).
+pub(crate) fn detected_order(
+    inputs: &mut Inputs,
+    target: &validator_core::Target,
+) -> Result<Vec<(usize, Option<String>)>, Error> {
     let mut buf = Vec::with_capacity(input::CHUNK);
     let mut keyed = Vec::with_capacity(inputs.entries.len());
     for i in 0..inputs.entries.len() {
         inputs.prefix(i, &mut buf)?;
-        let rank = validator_core::detect::kind_of_prefix(target, &buf)
+        let kind = validator_core::detect::kind_of_prefix(target, &buf);
+        let rank = kind
+            .as_deref()
             .and_then(|k| target.kinds.iter().position(|t| t.name == k))
             .unwrap_or(usize::MAX);
-        keyed.push((rank, i));
+        keyed.push((rank, i, kind));
     }
     keyed.sort_by(|a, b| (a.0, &inputs.entries[a.1].path).cmp(&(b.0, &inputs.entries[b.1].path)));
-    Ok(keyed.into_iter().map(|(_, i)| i).collect())
+    Ok(keyed.into_iter().map(|(_, i, k)| (i, k)).collect())
 }
 
 pub(crate) fn write_report(

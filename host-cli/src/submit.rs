@@ -221,6 +221,7 @@ fn prepare_upload(
         timestamp: None,
         paths: local.paths.to_vec(),
         limits: local.limits.clone(),
+        threads: None,
         format: Some(wire_format),
         unchanged: local.force,
         any_header,

@@ -523,3 +523,80 @@ fn a_file_no_kind_matches_is_refused_or_left_out_and_said_so() {
     let names: Vec<String> = entries(&out).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["users.csv"]);
 }
+
+/// `--threads 2` writes the bundle while it checks and keeps it when the check allows it;
+/// otherwise it writes again after the check. The bytes are those of `--threads 1` in
+/// every case: a clean folder (kept), the same files inside a ZIP, repaired files, rows
+/// dropped (written again), and a refusal (nothing left behind).
+#[test]
+fn two_threads_write_the_same_bytes_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.zip");
+    let o = preflight(&[
+        "bundle",
+        "--drop-invalid",
+        "--threads",
+        "1",
+        "-o",
+        s(&clean),
+        s(&examples()),
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let folder = dir.path().join("clean");
+    std::fs::create_dir(&folder).unwrap();
+    for (name, text) in entries(&clean) {
+        // CRLF, so that the bundle differs from its input (line endings rewritten).
+        std::fs::write(folder.join(name), text.replace('\n', "\r\n")).unwrap();
+    }
+    let examples = examples();
+    let cases: [(&str, Vec<&str>, i32); 4] = [
+        ("folder", vec![s(&folder)], 0),
+        ("zip", vec![s(&clean)], 0),
+        ("dropped", vec!["--drop-invalid", s(&examples)], 0),
+        ("refused", vec![s(&examples)], 1),
+    ];
+    for (case, args, want) in cases {
+        let mut outs = Vec::new();
+        for threads in ["1", "2"] {
+            let sub = dir.path().join(format!("{case}-{threads}"));
+            std::fs::create_dir(&sub).unwrap();
+            let out = sub.join("b.zip");
+            let mut a = vec!["bundle", "--threads", threads, "-o", s(&out)];
+            a.extend(&args);
+            let o = preflight(&a);
+            assert_eq!(
+                code(&o),
+                want,
+                "{case} {threads}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&sub)
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect();
+            files.sort();
+            let said = String::from_utf8_lossy(&o.stdout).replace(s(&sub), "OUT");
+            outs.push((files, said));
+        }
+        assert_eq!(
+            outs[0].1, outs[1].1,
+            "{case}: --threads 1 and 2 say different things"
+        );
+        assert!(
+            outs[0].0 == outs[1].0,
+            "{case}: --threads 1 and 2 write different bytes"
+        );
+        let names: Vec<&str> = outs[0].0.iter().map(|f| f.0.as_str()).collect();
+        match case {
+            "refused" => assert!(names.is_empty(), "{case}: {names:?}"),
+            "dropped" => assert_eq!(names, ["b.rejected.csv", "b.zip"]),
+            _ => assert_eq!(names, ["b.zip"]),
+        }
+    }
+}

@@ -199,14 +199,7 @@ pub fn plan(target: &Target, report: &Report, verdicts: &Verdicts, drop_invalid:
             }
             continue;
         };
-        let n = used.entry(kind.file_name.clone()).or_insert(0);
-        *n += 1;
-        let name = if *n == 1 {
-            kind.file_name.clone()
-        } else {
-            let stem = kind.file_name.trim_end_matches(".csv");
-            format!("{stem}-{n}.csv")
-        };
+        let name = entry_name(&mut used, &kind.file_name);
         let mut rejected = None;
         if !blocking.is_empty() {
             let codes: Vec<&str> = blocking.iter().map(|c| c.as_str()).collect();
@@ -249,6 +242,112 @@ pub fn plan(target: &Target, report: &Report, verdicts: &Verdicts, drop_invalid:
         }
     }
     plan
+}
+
+/// The name in the bundle of the next file stored under `file_name` (`users.csv`, then
+/// `users-2.csv`, ...).
+fn entry_name(used: &mut HashMap<String, usize>, file_name: &str) -> String {
+    let n = used.entry(file_name.to_owned()).or_insert(0);
+    *n += 1;
+    if *n == 1 {
+        file_name.to_owned()
+    } else {
+        let stem = file_name.trim_end_matches(".csv");
+        format!("{stem}-{n}.csv")
+    }
+}
+
+/// A bundle written while the check still runs: the plan, report and verdicts of a check
+/// that finds nothing to refuse or reject, so that a host with a second core can deflate
+/// while it checks, and keep the result when [`Expected::holds`] for the real outcome.
+///
+/// ```
+/// use validator_core::bundle::{BundleOptions, Expected, plan};
+/// use validator_core::{Session, targets};
+///
+/// let target = targets::canvas();
+/// let csv: &[u8] = b"user_id,login_id,first_name,last_name,email,status\r\nu1,a,A,B,a@x.org,active\r\n";
+/// let mut session = Session::new(target.clone()).unwrap();
+/// let expected = Expected::new(&target, &session, &[("users.csv", "users")]).unwrap();
+/// let mut bundler = expected.bundler(&target, BundleOptions::default(), Vec::new()).unwrap();
+/// bundler.begin("users.csv").unwrap();
+/// bundler.push(csv).unwrap();
+/// session.push("users.csv", csv).unwrap(); // in a host: on another thread
+/// session.finish_file("users.csv").unwrap();
+/// let (zip, _, _) = bundler.finish().unwrap();
+/// let (report, verdicts) = session.finish_with_verdicts();
+/// assert!(expected.holds(&plan(&target, &report, &verdicts, false), &verdicts));
+/// assert!(zip.starts_with(b"PK"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Expected {
+    /// What the bundle contains if the check finds nothing to refuse or reject.
+    pub plan: Plan,
+    report: Report,
+    verdicts: Verdicts,
+}
+
+impl Expected {
+    /// The expectation for `files`, (path, kind name as detected from the header) in the
+    /// order they are pushed into `session`; `None` when a kind is not the target's.
+    pub fn new(target: &Target, session: &crate::Session, files: &[(&str, &str)]) -> Option<Self> {
+        let mut used = HashMap::new();
+        let mut entries = Vec::with_capacity(files.len());
+        for &(source, kind) in files {
+            let kind = target.kind(kind)?;
+            entries.push(PlanEntry {
+                source: source.to_owned(),
+                name: entry_name(&mut used, &kind.file_name),
+                kind: kind.name.clone(),
+                rejected: None,
+            });
+        }
+        Some(Expected {
+            plan: Plan {
+                entries,
+                blocking: Vec::new(),
+            },
+            report: Report {
+                version: crate::REPORT_VERSION,
+                target: target.name.clone(),
+                files: Vec::new(),
+                findings: Vec::new(),
+                omitted: Vec::new(),
+                summary: Default::default(),
+            },
+            verdicts: session.reading_verdicts(),
+        })
+    }
+
+    /// A bundler writing [`Expected::plan`] into `sink` (nothing is rejected, so it has no
+    /// rejects sink).
+    pub fn bundler<'a, W: Write>(
+        &'a self,
+        target: &'a Target,
+        options: BundleOptions,
+        sink: W,
+    ) -> Result<Bundler<'a, W, std::io::Sink>, BundleError> {
+        Bundler::new(
+            target,
+            &self.plan,
+            &self.report,
+            &self.verdicts,
+            options,
+            sink,
+            None,
+        )
+    }
+
+    /// Whether the bundle written for this expectation is, byte for byte, the one that
+    /// `plan` (from the finished check) and `verdicts` write: the same entries (so no file
+    /// rejected), nothing refused, no row rejected, and the same reading rules.
+    pub fn holds(&self, plan: &Plan, verdicts: &Verdicts) -> bool {
+        plan.blocking.is_empty()
+            && plan.entries == self.plan.entries
+            && verdicts.files.iter().all(|f| f.rows.is_empty())
+            && verdicts.limits == self.verdicts.limits
+            && verdicts.dialect == self.verdicts.dialect
+    }
 }
 
 /// One written entry.

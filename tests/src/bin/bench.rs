@@ -21,8 +21,8 @@
 //! `cargo build --release -p host-cli`) as a user runs it, each best of N with its peak RSS
 //! (from `/usr/bin/time -f %M` when present): `preflight check` of the bundle (native, one
 //! thread; and `--engine wasm`, wasmtime, unless `--no-wasm`), and of `enrollments.csv` alone
-//! (the common delta upload), for DIR and `--small` DIR; `preflight bundle` beside Info-ZIP
-//! `zip -6` of the same files, the wasm build under Node (web-demo/pkg), and `frictionless
+//! (the common delta upload), for DIR and `--small` DIR; `preflight bundle` on one core and on
+//! two beside Info-ZIP `zip -6` of the same files (each DIR), the wasm build under Node (web-demo/pkg), and `frictionless
 //! validate` of an equivalent Data Package when on PATH or in the suite's venv (smallest DIR).
 //! With `--diff-old OLD`, `preflight diff OLD DIR` too (OLD: e.g. DIR before `churn`).
 //! The machine's core count comes first: compare ratios, not MB/s, across machines and days.
@@ -600,6 +600,10 @@ fn ratio_line(what: &str, data: &str, bytes: u64, d: Duration, csv: Duration, rs
     );
 }
 
+fn os(s: &str) -> std::ffi::OsString {
+    std::ffi::OsString::from(s)
+}
+
 /// The `preflight` binary beside this executable (same cargo profile).
 fn default_preflight() -> Option<PathBuf> {
     let p = std::env::current_exe().ok()?.parent()?.join("preflight");
@@ -635,7 +639,6 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
         "{:<44} {:<26} {:>9} {:>9} {:>9} {:>8} {:>11}",
         "what", "data", "MB", "best s", "MB/s", "x csv", "peak RSS"
     );
-    let os = |s: &str| std::ffi::OsString::from(s);
     for (label, dir, f, csv) in &dirs {
         let bytes: u64 = f.iter().map(|i| i.bytes).sum();
         let data = format!("{label} (bundle)");
@@ -775,47 +778,14 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
             );
         }
     }
-    // Bundle vs zip -6 and frictionless, on the smallest bundle.
-    let (label, dir, f, _) = dirs.last().ok_or("no bundle")?;
+    // Bundle vs zip -6, on one core and on two (check and deflate overlapped), each bundle.
     let out_dir = std::env::temp_dir().join(format!("preflight-bench-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
-    let names: Vec<std::ffi::OsString> = f.iter().map(|i| os(&i.name)).collect();
-    let ours = out_dir.join("preflight.zip");
-    let theirs = out_dir.join("zip6.zip");
-    let mut bundle_args = vec![os("bundle"), os("-o"), ours.clone().into_os_string()];
-    bundle_args.push(dir.clone().into_os_string());
-    let bundle_refs: Vec<&std::ffi::OsStr> = bundle_args.iter().map(|s| s.as_os_str()).collect();
-    std::fs::remove_file(&ours).ok();
-    let b = ext(&preflight, &bundle_refs, Path::new("."), a.runs)?;
     let zip = which("zip");
-    match (zip, std::fs::metadata(&ours)) {
-        (Some(zip), Ok(m)) => {
-            let mut zargs = vec![os("-q"), os("-6"), theirs.clone().into_os_string()];
-            zargs.extend(names.iter().cloned());
-            let zrefs: Vec<&std::ffi::OsStr> = zargs.iter().map(|s| s.as_os_str()).collect();
-            // zip adds to an existing archive: start from none each run.
-            let mut best = Duration::MAX;
-            for _ in 0..a.runs {
-                std::fs::remove_file(&theirs).ok();
-                best = best.min(ext(&zip, &zrefs, dir, 1)?.best);
-            }
-            let zsize = std::fs::metadata(&theirs).map_err(|e| e.to_string())?.len();
-            println!(
-                "preflight bundle (check + deflate, 1 core) vs Info-ZIP zip -6, {label}: {:.3} s vs {:.3} s = {:.2}x the time; {} vs {} bytes = {:.3}x the size",
-                b.best.as_secs_f64(),
-                best.as_secs_f64(),
-                b.best.as_secs_f64() / best.as_secs_f64(),
-                m.len(),
-                zsize,
-                m.len() as f64 / zsize as f64
-            );
-        }
-        (None, _) => println!("zip not on PATH: bundle vs zip -6 skipped"),
-        (_, Err(e)) => println!(
-            "preflight bundle wrote no archive (exit {:?}: {e}): bundle vs zip -6 skipped",
-            b.code
-        ),
+    for (label, dir, f, _) in &dirs {
+        bundle_vs_zip(&preflight, zip.as_deref(), label, dir, f, &out_dir, a.runs)?;
     }
+    let (label, dir, f, _) = dirs.last().ok_or("no bundle")?;
     // frictionless: on PATH, or the suite's venv (tests/run-all.sh makes it).
     let venv =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/frictionless-venv/bin/frictionless");
@@ -849,6 +819,66 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
     }
     std::fs::remove_dir_all(&out_dir).ok();
     println!("not measured here (TODO): preflight check on two threads (it checks on one)");
+    Ok(())
+}
+
+/// `preflight bundle --threads 1` and `--threads 2` beside Info-ZIP `zip -6` of the same
+/// files: time and size.
+fn bundle_vs_zip(
+    preflight: &Path,
+    zip: Option<&Path>,
+    label: &str,
+    dir: &Path,
+    files: &[Input],
+    out_dir: &Path,
+    runs: usize,
+) -> Result<(), String> {
+    let names: Vec<std::ffi::OsString> = files.iter().map(|i| os(&i.name)).collect();
+    let ours = out_dir.join("preflight.zip");
+    let theirs = out_dir.join("zip6.zip");
+    let Some(zip) = zip else {
+        println!("zip not on PATH: bundle vs zip -6 skipped");
+        return Ok(());
+    };
+    let mut zargs = vec![os("-q"), os("-6"), theirs.clone().into_os_string()];
+    zargs.extend(names.iter().cloned());
+    let zrefs: Vec<&std::ffi::OsStr> = zargs.iter().map(|s| s.as_os_str()).collect();
+    // zip adds to an existing archive: start from none each run.
+    let mut best = Duration::MAX;
+    for _ in 0..runs {
+        std::fs::remove_file(&theirs).ok();
+        best = best.min(ext(zip, &zrefs, dir, 1)?.best);
+    }
+    let zsize = std::fs::metadata(&theirs).map_err(|e| e.to_string())?.len();
+    for threads in ["1", "2"] {
+        let args = [
+            os("bundle"),
+            os("--threads"),
+            os(threads),
+            os("-o"),
+            ours.clone().into_os_string(),
+            dir.as_os_str().to_owned(),
+        ];
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|s| s.as_os_str()).collect();
+        std::fs::remove_file(&ours).ok();
+        let b = ext(preflight, &refs, Path::new("."), runs)?;
+        match std::fs::metadata(&ours) {
+            Ok(m) => println!(
+                "preflight bundle --threads {threads} vs Info-ZIP zip -6, {label}: {:.3} s vs {:.3} s = {:.2}x the time; {} vs {} bytes = {:.3}x the size; peak RSS {}",
+                b.best.as_secs_f64(),
+                best.as_secs_f64(),
+                b.best.as_secs_f64() / best.as_secs_f64(),
+                m.len(),
+                zsize,
+                m.len() as f64 / zsize as f64,
+                mib(b.rss_kib)
+            ),
+            Err(e) => println!(
+                "preflight bundle wrote no archive (exit {:?}: {e}): bundle vs zip -6 skipped",
+                b.code
+            ),
+        }
+    }
     Ok(())
 }
 

@@ -503,6 +503,16 @@ impl Session {
         self.finish_with_verdicts().0
     }
 
+    /// Verdicts with this session's reading rules and no file: what a bundle written
+    /// before the check ends reads with ([`crate::bundle::Expected`]).
+    pub(crate) fn reading_verdicts(&self) -> Verdicts {
+        Verdicts {
+            files: Vec::new(),
+            limits: self.options.limits(),
+            dialect: self.compiled.target.dialect.clone(),
+        }
+    }
+
     /// Like [`Session::finish`], and also says, per file, which rows have errors (all of
     /// them, not only those listed under the cap): what [`crate::bundle`] needs to write
     /// valid rows and reject the others.

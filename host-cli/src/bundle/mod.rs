@@ -2,7 +2,8 @@
 //!
 //! Two passes over the inputs: a check (which rows and files have errors), then the core's
 //! [`Bundler`] streams each planned file into a temporary file beside OUT, renamed into
-//! place only when complete. Exit codes: 0 written (also with `--drop-invalid`), 1 refused
+//! place only when complete. On two cores the second pass runs beside the first, for the
+//! plan a clean check gives ([`overlap`]). Exit codes: 0 written (also with `--drop-invalid`), 1 refused
 //! because of errors (nothing written, no temporary file left), 2 could not run.
 
 use std::fs::File;
@@ -11,12 +12,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use validator_core::bundle::{BundleOptions, Bundler, Plan, Timestamp, plan};
+use validator_core::bundle::{BundleOptions, Bundler, Expected, Plan, Timestamp, plan};
 use validator_core::schema::BundleFormat;
 use validator_core::{Finding, Options, Report, Session, Severity, Target, Verdicts};
 
 use crate::error::Error;
 use crate::input::Inputs;
+
+mod overlap;
 
 /// Arguments of `preflight bundle`.
 #[derive(Debug, Args)]
@@ -46,6 +49,11 @@ pub struct BundleArgs {
     /// modification time, so the same inputs give the same bytes)
     #[arg(long, value_name = "TIME")]
     pub timestamp: Option<String>,
+    /// Threads: with 2 (the default on a machine with two cores or more) the bundle is
+    /// written while the check runs, and kept when the check finds nothing to refuse or
+    /// reject; with 1, or when it does, it is written after the check. Same bytes either way
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
     /// Input limits
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -165,20 +173,46 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
         })?,
         None => newest_mtime(&args.paths),
     };
-    let order = crate::processing_order(&mut inputs, &target)?;
+    let order = crate::detected_order(&mut inputs, &target)?;
     let options = args.limits.apply(Options {
         params: crate::target::params(args.location_type.as_deref(), &args.param)?,
         ..Options::default()
     });
     let mut session = Session::with_options(target.clone(), options)?;
-    for &i in &order {
-        let path = inputs.entries[i].path.clone();
-        inputs.try_for_each_chunk(i, |chunk| -> Result<bool, Error> {
+    let bundle_options = BundleOptions {
+        drop_invalid: args.drop_invalid,
+        timestamp,
+    };
+    let mut overlap = if threads(args) > 1 {
+        let files: Option<Vec<(&str, &str)>> = order
+            .iter()
+            .map(|(i, kind)| Some((inputs.entries[*i].path.as_str(), kind.as_deref()?)))
+            .collect();
+        files
+            .and_then(|files| Expected::new(&target, &session, &files))
+            .and_then(|expected| {
+                overlap::Overlap::start(&target, expected, bundle_options, &args.out)
+            })
+    } else {
+        None
+    };
+    for (i, _) in &order {
+        let path = inputs.entries[*i].path.clone();
+        if let Some(o) = &mut overlap {
+            o.begin(&path);
+        }
+        inputs.try_for_each_chunk(*i, |chunk| -> Result<bool, Error> {
             session.push(&path, chunk)?;
+            if let Some(o) = &mut overlap {
+                o.chunk(chunk);
+            }
             // Past a record over a limit the session wants no more of the file.
             Ok(session.wants(&path))
         })?;
         session.finish_file(&path)?;
+        if let Some(o) = &mut overlap {
+            o.end();
+        }
     }
     // What `check` says about the inputs themselves (skipped non-CSV files, nested ZIPs,
     // special files, names differing in case) belongs in this report too.
@@ -247,17 +281,24 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
         }
         names.push(name);
     }
-    let (summary, lock) = write(
-        &prepared.target,
-        &plan,
-        &prepared.report,
-        &verdicts,
-        &mut prepared.inputs,
-        args,
-        timestamp,
-        &prepared.rejects,
-        &unchanged,
-    )?;
+    let written = match overlap {
+        Some(o) if unchanged.is_empty() => o.finish(&plan, &verdicts),
+        _ => None,
+    };
+    let (summary, lock) = match written {
+        Some(w) => (w.summary, put_in_place(w.sink, w.temp, &args.out)?),
+        None => write(
+            &prepared.target,
+            &plan,
+            &prepared.report,
+            &verdicts,
+            &mut prepared.inputs,
+            args,
+            bundle_options,
+            &prepared.rejects,
+            &unchanged,
+        )?,
+    };
     prepared.summary = Some(summary);
     prepared.out_lock = lock;
     Ok(prepared)
@@ -683,7 +724,7 @@ fn write(
     verdicts: &Verdicts,
     inputs: &mut Inputs,
     args: &BundleArgs,
-    timestamp: Timestamp,
+    options: BundleOptions,
     rejects_path: &Path,
     unchanged: &[(String, String, u64)],
 ) -> Result<(validator_core::bundle::BundleSummary, Option<File>), Error> {
@@ -697,10 +738,6 @@ fn write(
     let rejects = match &mut rej_tmp {
         Some(t) => Some(create(t)?),
         None => None,
-    };
-    let options = BundleOptions {
-        drop_invalid: args.drop_invalid,
-        timestamp,
     };
     let mut bundler = Bundler::new(target, plan, report, verdicts, options, sink, rejects)?;
     for entry in &plan.entries {
@@ -725,25 +762,39 @@ fn write(
         })?;
     }
     let (sink, rejects, summary) = bundler.finish()?;
-    let flush = |w: BufWriter<File>, p: &Path| -> Result<(), Error> {
-        let file = w.into_inner().map_err(|e| Error::Write {
-            path: p.display().to_string(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(|source| Error::Write {
-            path: p.display().to_string(),
-            source,
-        })
-    };
-    flush(sink, &out_tmp.path)?;
     if let (Some(r), Some(t)) = (rejects, rej_tmp) {
         flush(r, &t.path)?;
         if summary.rejected > 0 {
             t.persist(rejects_path)?;
         }
     }
-    let lock = out_tmp.persist(&args.out)?;
+    let lock = put_in_place(sink, out_tmp, &args.out)?;
     Ok((summary, lock))
+}
+
+/// Threads `bundle` uses: `--threads`, else 2 when the machine has two cores.
+fn threads(args: &BundleArgs) -> u32 {
+    args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(2) as u32)
+    })
+}
+
+/// Flushes `w` to disk.
+fn flush(w: BufWriter<File>, p: &Path) -> Result<(), Error> {
+    let file = w.into_inner().map_err(|e| Error::Write {
+        path: p.display().to_string(),
+        source: e.into_error(),
+    })?;
+    file.sync_all().map_err(|source| Error::Write {
+        path: p.display().to_string(),
+        source,
+    })
+}
+
+/// Flushes the bundle written to `temp` and renames it to `out`; the lock it keeps.
+fn put_in_place(sink: BufWriter<File>, temp: Temp, out: &Path) -> Result<Option<File>, Error> {
+    flush(sink, &temp.path)?;
+    temp.persist(out)
 }
 
 /// The newest modification time among the inputs (walking folders), as a UTC timestamp.
