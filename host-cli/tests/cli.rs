@@ -311,3 +311,57 @@ fn codes_lists_the_registry() {
     let o = preflight(&["codes"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("ref.missing "));
 }
+
+/// `check --threads 2` reads on a second thread and gives the report of `--threads 1`,
+/// byte for byte, in JSON and human output: a folder with errors, a ZIP, a file past a
+/// limit (its reader stops), invalid bytes, a file no kind matches.
+#[test]
+fn two_threads_give_the_report_of_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("in.zip");
+    write_zip(
+        &zip,
+        &[("users.csv", USERS), ("enrollments.csv", ENROLLMENTS)],
+    );
+    let odd = dir.path().join("odd");
+    fs::create_dir(&odd).unwrap();
+    let mut long = String::from("user_id,login_id,status\n");
+    for i in 0..50 {
+        long.push_str(&format!("u{i},l{i},active\n"));
+    }
+    long.push_str(&format!(
+        "u99,{},active\nu100,l100,active\n",
+        "x".repeat(300)
+    ));
+    fs::write(odd.join("users.csv"), long).unwrap();
+    fs::write(
+        odd.join("courses.csv"),
+        b"course_id,short_name,long_name,status\nC1,Ren\xE9e,C,active\n",
+    )
+    .unwrap();
+    fs::write(odd.join("notes.csv"), "what,ever\n1,2\n").unwrap();
+    let examples = examples();
+    let cases: [Vec<&str>; 3] = [
+        vec![s(&examples)],
+        vec![s(&zip)],
+        vec!["--max-record-bytes", "200", s(&odd)],
+    ];
+    for args in cases {
+        for format in ["json", "human"] {
+            let run = |threads: &str| {
+                let mut a = vec!["check", "--threads", threads, "--format", format];
+                a.extend(&args);
+                preflight(&a)
+            };
+            let (one, two) = (run("1"), run("2"));
+            assert_eq!(code(&one), code(&two), "{args:?}");
+            assert!(
+                one.stdout == two.stdout,
+                "{args:?} {format}: --threads 1 and 2 differ:\n{}\n---\n{}",
+                String::from_utf8_lossy(&one.stdout),
+                String::from_utf8_lossy(&two.stdout)
+            );
+            assert!(!one.stdout.is_empty());
+        }
+    }
+}

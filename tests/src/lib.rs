@@ -86,6 +86,37 @@ pub fn check_files_with(
     s.finish()
 }
 
+/// [`check_files_with`] the way a two-thread host does it (on one thread here): each file's
+/// [`validator_core::FileReader`] reads `chunk`-byte chunks onto a [`validator_core::Tape`]
+/// sent on every `batch` chunks, and the session checks the tapes. Every file is opened
+/// first (as the CLI does), each finished after its last tape.
+pub fn check_files_taped(
+    target: &Target,
+    files: &[(String, Vec<u8>)],
+    chunk: usize,
+    batch: usize,
+    options: Options,
+) -> Report {
+    let mut s = Session::with_options(target.clone(), options).expect("valid target");
+    let mut readers: Vec<_> = files
+        .iter()
+        .map(|(path, _)| s.reader(path).expect("open file"))
+        .collect();
+    for ((path, bytes), mut reader) in files.iter().zip(readers.drain(..)) {
+        let mut tape = validator_core::Tape::default();
+        for (n, c) in bytes.chunks(chunk.max(1)).enumerate() {
+            reader.read(c, &mut tape);
+            if (n + 1) % batch.max(1) == 0 {
+                s.push_tape(path, &tape).expect("open file");
+                tape.clear();
+            }
+        }
+        s.push_tape(path, &tape).expect("open file");
+        s.finish_read(path, reader).expect("finish once");
+    }
+    s.finish()
+}
+
 /// The shared folder: `$PREFLIGHT_SHARED`, else `../shared` beside the repository.
 pub fn shared_dir() -> PathBuf {
     match std::env::var_os("PREFLIGHT_SHARED") {

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use tests::{case_folders, case_setup, check_files_with, data_dir, load_dir};
+use tests::{case_folders, case_setup, check_files_taped, check_files_with, data_dir, load_dir};
 
 /// Every case folder: (target folder name, case path), sorted.
 fn cases() -> Vec<(String, PathBuf)> {
@@ -57,6 +57,15 @@ fn check_case(target: &str, case: &Path) -> Result<(), Failed> {
         let split = check_files_with(&t, &files, chunk, options.clone());
         if split != report {
             return Err(format!("{chunk}-byte chunks give another report").into());
+        }
+    }
+    // Read on one side and checked on the other, as `check --threads 2` does.
+    for (chunk, batch) in [(1, 7), (64, 1), (4096, 3)] {
+        if check_files_taped(&t, &files, chunk, batch, options.clone()) != report {
+            return Err(format!(
+                "read onto tapes ({chunk}-byte chunks, {batch} per tape), the report differs"
+            )
+            .into());
         }
     }
     // Repeats across two files of one kind are reported on the file pushed second: that

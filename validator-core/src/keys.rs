@@ -2,7 +2,7 @@
 //! allocation per key, and as few cache misses per lookup as we can manage.
 //!
 //! [`Keys`] interns strings: their bytes go one after another into a single `String`, each
-//! gets a dense id, and a flat open-addressing table of 12-byte slots (linear probing, no
+//! gets a dense id, and flat open-addressing tables of 12-byte slots (linear probing, no
 //! separate control bytes) finds them, so a lookup usually touches one cache line. A key of
 //! up to 8 bytes (most ids: `U0012345`, `S0004382`) is held in its slot itself; a longer
 //! key's slot holds its 64-bit hash, and the key bytes in the arena are compared only when
@@ -10,7 +10,7 @@
 //! of the kind that defines it), as opposed to merely interned (as an owner or an unresolved
 //! reference), so a reference check needs nothing but the table. Whatever hangs off a key
 //! (first row, owner, attribute) lives in plain vectors indexed by id, owned by the caller.
-//! [`Locs`] holds row locations in 8 bytes each.
+//! [`Locs`] holds row locations in 4 bytes each.
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -123,9 +123,23 @@ pub(crate) struct Keys {
     /// Ids from which end offsets are ≥ (n + 1)·2³², for the n-th entry: empty unless one
     /// store holds more than 4 GiB of keys.
     wraps: Vec<Id>,
-    /// The table; its length is 0 or at least [`MIN_SLOTS`], any number (not a power of
-    /// two: the slot comes from a multiply-shift), at most [`MAX_LOAD`] full.
-    slots: Vec<Slot>,
+    /// The table, in [`SHARDS`] sub-tables picked by the hash's low bits. Each has a
+    /// length of 0 or at least [`MIN_SLOTS`], any number (not a power of two: the slot
+    /// comes from a multiply-shift of the high bits), and is at most [`MAX_LOAD`] full.
+    slots: [Vec<Slot>; SHARDS],
+    /// Keys in each sub-table.
+    counts: [u32; SHARDS],
+}
+
+/// Sub-tables. Each grows on its own, so a rebuild holds a sixteenth of the table twice
+/// rather than all of it (the peak memory of a big bundle was the users table mid-rebuild),
+/// and a page never stalls on rehashing millions of keys at once.
+const SHARDS: usize = 16;
+
+/// The sub-table of `hash`.
+#[inline]
+fn shard(hash: u64) -> usize {
+    hash as usize & (SHARDS - 1)
 }
 
 /// Smallest table.
@@ -142,7 +156,7 @@ impl std::fmt::Debug for Keys {
         f.debug_struct("Keys")
             .field("len", &self.ends.len())
             .field("bytes", &self.text.len())
-            .field("slots", &self.slots.len())
+            .field("slots", &self.slots.iter().map(Vec::len).sum::<usize>())
             .finish()
     }
 }
@@ -181,7 +195,7 @@ impl Keys {
         self.text.capacity()
             + self.ends.capacity() * size_of::<u32>()
             + self.wraps.capacity() * size_of::<Id>()
-            + self.slots.capacity() * size_of::<Slot>()
+            + self.slots.iter().map(Vec::capacity).sum::<usize>() * size_of::<Slot>()
     }
 
     /// The key with id `id`.
@@ -189,13 +203,13 @@ impl Keys {
         key(&self.text, &self.ends, &self.wraps, id as usize)
     }
 
-    /// The slot holding `p`'s key, or the free slot where it would go.
+    /// The slot of sub-table `t` holding `p`'s key, or the free slot where it would go.
     #[inline]
-    fn slot_of(&self, p: &Probe<'_>) -> usize {
-        let n = self.slots.len();
+    fn slot_of(&self, t: &[Slot], p: &Probe<'_>) -> usize {
+        let n = t.len();
         let mut i = home(p.hash, n);
         loop {
-            let s = self.slots[i];
+            let s = t[i];
             if s.word == EMPTY
                 || (s.key() == p.slot
                     && (s.word & INLINE != 0) == p.inline
@@ -222,8 +236,9 @@ impl Keys {
     #[inline]
     pub fn prepare<'k>(&self, k: &'k str) -> Probe<'k> {
         let p = Probe::new(k);
-        if !self.slots.is_empty() {
-            std::hint::black_box(self.slots[home(p.hash, self.slots.len())].word);
+        let t = &self.slots[shard(p.hash)];
+        if !t.is_empty() {
+            std::hint::black_box(t[home(p.hash, t.len())].word);
         }
         p
     }
@@ -231,10 +246,11 @@ impl Keys {
     /// [`Keys::find`] of a prepared key.
     #[inline]
     pub fn find_prepared(&self, p: &Probe<'_>) -> Option<(Id, bool)> {
-        if self.slots.is_empty() {
+        let t = &self.slots[shard(p.hash)];
+        if t.is_empty() {
             return None;
         }
-        let s = self.slots[self.slot_of(p)];
+        let s = t[self.slot_of(t, p)];
         (s.word != EMPTY).then(|| (s.id(), s.word & DEFINED != 0))
     }
 
@@ -252,11 +268,12 @@ impl Keys {
 
     fn upsert(&mut self, k: &str, define: bool) -> (Id, bool) {
         let p = Probe::new(k);
-        if (self.ends.len() + 1) * MAX_LOAD.1 > self.slots.len() * MAX_LOAD.0 {
-            self.grow();
+        let sh = shard(p.hash);
+        if (self.counts[sh] as usize + 1) * MAX_LOAD.1 > self.slots[sh].len() * MAX_LOAD.0 {
+            self.grow(sh);
         }
-        let i = self.slot_of(&p);
-        let s = &mut self.slots[i];
+        let i = self.slot_of(&self.slots[sh], &p);
+        let s = &mut self.slots[sh][i];
         if s.word != EMPTY {
             if define && s.word & DEFINED == 0 {
                 s.word |= DEFINED;
@@ -280,6 +297,7 @@ impl Keys {
             lo: p.slot as u32,
             hi: (p.slot >> 32) as u32,
         };
+        self.counts[sh] += 1;
         let before = self.text.len() as u64;
         self.text.push_str(k);
         let after = self.text.len() as u64;
@@ -290,37 +308,40 @@ impl Keys {
         (id, true)
     }
 
-    /// Rebuilds the table [`GROWTH`] times larger.
+    /// Rebuilds sub-table `sh` [`GROWTH`] times larger.
     #[cold]
-    fn grow(&mut self) {
-        let n = (self.slots.len() * GROWTH.0 / GROWTH.1).max(MIN_SLOTS);
-        let old = std::mem::replace(&mut self.slots, vec![Slot::FREE; n]);
+    fn grow(&mut self, sh: usize) {
+        let t = &mut self.slots[sh];
+        let n = (t.len() * GROWTH.0 / GROWTH.1).max(MIN_SLOTS);
+        let old = std::mem::replace(t, vec![Slot::FREE; n]);
         for s in old.into_iter().filter(|s| s.word != EMPTY) {
             let mut i = home(s.hash(), n);
-            while self.slots[i].word != EMPTY {
+            while t[i].word != EMPTY {
                 i += 1;
                 if i == n {
                     i = 0;
                 }
             }
-            self.slots[i] = s;
+            t[i] = s;
         }
     }
 }
 
-/// Row locations by id, 8 bytes each; "none" until set.
+/// Row locations by id, 4 bytes each; "none" until set. A key of a column is nearly always
+/// first seen in one file (the kind's), so a location in the store's *home file* (the first
+/// file set) is its row alone; any other goes to a side list.
 #[derive(Debug, Default)]
 pub(crate) struct Locs {
-    packed: Vec<u64>,
-    /// Locations that do not fit the packing (absurdly many files or rows).
+    packed: Vec<u32>,
+    /// The file of the rows held in `packed`, once one is set.
+    home: Option<u32>,
+    /// Locations in other files, or rows too large to pack.
     overflow: Vec<Loc>,
 }
 
-const NONE: u64 = u64::MAX;
-const ROW_BITS: u32 = 44;
-const ROW_MASK: u64 = (1 << ROW_BITS) - 1;
-/// File field value marking an index into `overflow`.
-const FILE_OVERFLOW: u64 = (1 << (64 - ROW_BITS)) - 1;
+const NONE: u32 = u32::MAX;
+/// Set on a packed value that indexes `overflow`.
+const OVERFLOW: u32 = 1 << 31;
 
 impl Locs {
     /// Where `id` is, if set.
@@ -330,19 +351,18 @@ impl Locs {
         if p == NONE {
             return None;
         }
-        let (file, row) = (p >> ROW_BITS, p & ROW_MASK);
-        if file == FILE_OVERFLOW {
-            return self.overflow.get(row as usize).copied();
+        if p & OVERFLOW != 0 {
+            return self.overflow.get((p & !OVERFLOW) as usize).copied();
         }
         Some(Loc {
-            file: file as u32,
-            row,
+            file: self.home?,
+            row: u64::from(p),
         })
     }
 
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.packed.capacity() * size_of::<u64>() + self.overflow.capacity() * size_of::<Loc>()
+        self.packed.capacity() * size_of::<u32>() + self.overflow.capacity() * size_of::<Loc>()
     }
 
     /// Sets `id` to `loc`, replacing any earlier location.
@@ -351,11 +371,19 @@ impl Locs {
         if self.packed.len() <= i {
             self.packed.resize(i + 1, NONE);
         }
-        let packed = if u64::from(loc.file) < FILE_OVERFLOW && loc.row <= ROW_MASK {
-            (u64::from(loc.file) << ROW_BITS) | loc.row
-        } else {
-            self.overflow.push(loc);
-            (FILE_OVERFLOW << ROW_BITS) | (self.overflow.len() as u64 - 1)
+        let home = *self.home.get_or_insert(loc.file);
+        let packed = match u32::try_from(loc.row) {
+            Ok(row) if home == loc.file && row < OVERFLOW => row,
+            _ => {
+                // Past 2^31 - 2 locations elsewhere (never in practice), the last is reused.
+                let at = self.overflow.len().min((OVERFLOW - 2) as usize);
+                if at < self.overflow.len() {
+                    self.overflow[at] = loc;
+                } else {
+                    self.overflow.push(loc);
+                }
+                OVERFLOW | at as u32
+            }
         };
         self.packed[i] = packed;
     }
@@ -422,11 +450,22 @@ mod tests {
             row: u64::MAX,
         };
         l.set(5, big);
+        l.set(
+            6,
+            Loc {
+                file: 2,
+                row: 1 << 31,
+            },
+        );
+        l.set(7, Loc { file: 2, row: 3 });
         assert!(l.get(4).is_none());
         assert_eq!(l.get(3).map(|x| (x.file, x.row)), Some((1, 7)));
         assert_eq!(
             l.get(5).map(|x| (x.file, x.row)),
             Some((u32::MAX, u64::MAX))
         );
+        assert_eq!(l.get(6).map(|x| (x.file, x.row)), Some((2, 1 << 31)));
+        assert_eq!(l.get(7).map(|x| (x.file, x.row)), Some((2, 3)));
+        assert_eq!(l.get(9).map(|x| x.row), None);
     }
 }

@@ -401,6 +401,26 @@ impl<'a> Record<'a> {
     pub fn bytes(&self) -> &'a [u8] {
         self.data
     }
+
+    /// A record made of its parts (the field bytes and their end offsets in them), as a
+    /// [`crate::session::Tape`] stored them.
+    pub(crate) fn from_parts(
+        data: &'a [u8],
+        ends: &'a [usize],
+        line: u64,
+        end: u64,
+        quote_issues: &'a [QuoteIssue],
+        quoted_fields: usize,
+    ) -> Record<'a> {
+        Record {
+            data,
+            ends,
+            line,
+            end,
+            quote_issues,
+            quoted_fields,
+        }
+    }
 }
 
 /// Streaming record reader.

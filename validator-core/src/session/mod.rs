@@ -26,8 +26,10 @@ use crate::schema::Target;
 mod file;
 mod header;
 mod row;
+mod tape;
 
 use file::{FileCheck, Work, bound_kind};
+pub use tape::{FileReader, Tape};
 
 /// Session settings.
 #[derive(Clone, Debug)]

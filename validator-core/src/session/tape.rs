@@ -1,0 +1,221 @@
+//! Reading on one thread, checking on another. [`FileReader`] is the reading half of a
+//! file (decoding, CSV parsing): it writes what it finds on a [`Tape`], which a host may
+//! move to the thread that owns the [`Session`]; [`Session::push_tape`] checks it there.
+//! The report is byte for byte the one [`Session::push`] gives: the same events reach the
+//! same checks in the same order. The core itself starts no thread.
+
+use super::{CheckEvents, Session};
+use crate::Error;
+use crate::decode::Invalid;
+use crate::parse::{Events, Parser};
+use crate::reader::{LineEnding, Overflow, QuoteIssue, Record, RowSepIssue};
+use crate::session::Progress;
+
+/// What a [`FileReader`] found in some chunks of a file, in order: records (their bytes in
+/// one buffer) and the parser's other events. Reusable: [`Tape::clear`] keeps the buffers.
+#[derive(Debug, Default)]
+pub struct Tape {
+    events: Vec<Event>,
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    issues: Vec<QuoteIssue>,
+    /// Raw bytes read.
+    bytes: u64,
+    /// Line feeds among them, and the last byte (positional kinds count lines).
+    newlines: u64,
+    last_byte: Option<u8>,
+}
+
+#[derive(Debug)]
+enum Event {
+    Invalid(Invalid),
+    Sniffed(u8, Option<LineEnding>),
+    /// A record: where its parts end in the tape's buffers.
+    Record {
+        data: usize,
+        ends: usize,
+        issues: usize,
+        line: u64,
+        end: u64,
+        quoted_fields: usize,
+    },
+    Overflow(Overflow),
+    RowSeparator(RowSepIssue),
+}
+
+impl Tape {
+    /// Empties the tape, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.data.clear();
+        self.ends.clear();
+        self.issues.clear();
+        self.bytes = 0;
+        self.newlines = 0;
+        self.last_byte = None;
+    }
+
+    /// Bytes of record data held: a host sends the tape on past some size.
+    pub fn data_len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Replays the tape into `ev`.
+    fn replay(&self, ev: &mut dyn Events) {
+        let (mut data, mut ends, mut issues) = (0, 0, 0);
+        for e in &self.events {
+            match *e {
+                Event::Invalid(inv) => ev.invalid(inv),
+                Event::Sniffed(d, le) => ev.sniffed(d, le),
+                Event::Record {
+                    data: d,
+                    ends: n,
+                    issues: q,
+                    line,
+                    end,
+                    quoted_fields,
+                } => {
+                    ev.record(&Record::from_parts(
+                        self.data.get(data..d).unwrap_or_default(),
+                        self.ends.get(ends..n).unwrap_or_default(),
+                        line,
+                        end,
+                        self.issues.get(issues..q).unwrap_or_default(),
+                        quoted_fields,
+                    ));
+                    (data, ends, issues) = (d, n, q);
+                }
+                Event::Overflow(o) => ev.overflow(o),
+                Event::RowSeparator(r) => ev.row_separator(r),
+            }
+        }
+    }
+}
+
+impl Events for Tape {
+    fn invalid(&mut self, inv: Invalid) {
+        self.events.push(Event::Invalid(inv));
+    }
+
+    fn sniffed(&mut self, delimiter: u8, ending: Option<LineEnding>) {
+        self.events.push(Event::Sniffed(delimiter, ending));
+    }
+
+    fn record(&mut self, rec: &Record<'_>) {
+        self.data.extend_from_slice(rec.bytes());
+        self.ends.extend((0..rec.len()).map(|i| rec.field_end(i)));
+        self.issues.extend_from_slice(rec.quote_issues);
+        self.events.push(Event::Record {
+            data: self.data.len(),
+            ends: self.ends.len(),
+            issues: self.issues.len(),
+            line: rec.line,
+            end: rec.end,
+            quoted_fields: rec.quoted_fields,
+        });
+    }
+
+    fn overflow(&mut self, o: Overflow) {
+        self.events.push(Event::Overflow(o));
+    }
+
+    fn row_separator(&mut self, issue: RowSepIssue) {
+        self.events.push(Event::RowSeparator(issue));
+    }
+}
+
+/// The reading half of one file of a session ([`Session::reader`]).
+///
+/// ```
+/// use validator_core::{Session, Tape, targets};
+///
+/// let mut session = Session::new(targets::canvas()).unwrap();
+/// let mut reader = session.reader("users.csv").unwrap();
+/// let mut tape = Tape::default();
+/// // On a reading thread:
+/// reader.read(b"user_id,login_id,status\r\nu1,ada,active\r\n", &mut tape);
+/// // On the checking thread:
+/// session.push_tape("users.csv", &tape).unwrap();
+/// session.finish_read("users.csv", reader).unwrap();
+/// assert_eq!(session.finish().summary.rows, 1);
+/// ```
+#[derive(Debug)]
+pub struct FileReader {
+    parser: Parser,
+    count_lines: bool,
+}
+
+impl FileReader {
+    /// Reads the next chunk of the file onto `tape`.
+    pub fn read(&mut self, chunk: &[u8], tape: &mut Tape) {
+        tape.bytes += chunk.len() as u64;
+        if self.count_lines {
+            tape.newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
+            if let Some(&b) = chunk.last() {
+                tape.last_byte = Some(b);
+            }
+        }
+        self.parser.push(chunk, tape);
+    }
+
+    /// False once a record went over a limit: the rest of the file is not read
+    /// ([`Session::wants`] on one thread).
+    pub fn wants_more(&self) -> bool {
+        self.parser.wants_more()
+    }
+}
+
+impl Session {
+    /// Takes the reading half of the file at `path`, opening it as [`Session::push`] does
+    /// (files count in the order they are opened, so open them in the order they would
+    /// be pushed). Feed what it reads to [`Session::push_tape`], then give it back with
+    /// [`Session::finish_read`].
+    pub fn reader(&mut self, path: &str) -> Result<FileReader, Error> {
+        let i = self.file(path)?;
+        let fresh = Parser::with_dialect(self.options.limits(), &self.compiled.target.dialect);
+        let f = &mut self.files[i];
+        Ok(FileReader {
+            parser: std::mem::replace(&mut f.parser, fresh),
+            count_lines: f.check.count_lines,
+        })
+    }
+
+    /// Checks what a [`FileReader`] of `path` read onto `tape`, in the order read.
+    pub fn push_tape(&mut self, path: &str, tape: &Tape) -> Result<Progress, Error> {
+        let i = self.file(path)?;
+        self.progress.bytes += tape.bytes;
+        let Session {
+            compiled,
+            files,
+            index,
+            paths,
+            progress,
+            tap,
+            ..
+        } = self;
+        let f = &mut files[i];
+        f.check.bytes += tape.bytes;
+        f.check.newlines += tape.newlines;
+        if let Some(b) = tape.last_byte {
+            f.check.last_byte = b;
+        }
+        let mut ev = CheckEvents {
+            check: &mut f.check,
+            c: compiled,
+            index,
+            paths,
+            progress,
+            tap: tap.as_deref_mut(),
+        };
+        tape.replay(&mut ev);
+        Ok(*progress)
+    }
+
+    /// Gives `path`'s reader back once every tape it wrote was pushed, and ends the file
+    /// ([`Session::finish_file`]).
+    pub fn finish_read(&mut self, path: &str, reader: FileReader) -> Result<(), Error> {
+        let i = self.file(path)?;
+        self.files[i].parser = reader.parser;
+        self.finish_file(path)
+    }
+}
