@@ -69,12 +69,44 @@ fn run_session(
     session.finish_with_verdicts()
 }
 
+/// [`run_session`] the two-thread way (on one thread): every file opened first, read by
+/// its [`validator_core::FileReader`] onto a tape pushed at each cut.
+fn run_taped(target: &Target, files: &[(&str, &[u8])], cuts: &[usize]) -> Report {
+    let mut session = Session::new(target.clone()).expect("built-in targets are valid");
+    let readers: Vec<_> = files
+        .iter()
+        .map(|(path, _)| session.reader(path).expect("open a file"))
+        .collect();
+    let mut tape = validator_core::Tape::default();
+    for ((path, bytes), mut reader) in files.iter().zip(readers) {
+        let mut start = 0;
+        for &cut in cuts.iter().filter(|&&c| c < bytes.len()) {
+            reader.read(&bytes[start..cut], &mut tape);
+            session
+                .push_tape(path, &tape)
+                .expect("push to an open file");
+            tape.clear();
+            start = cut;
+        }
+        reader.read(&bytes[start..], &mut tape);
+        session
+            .push_tape(path, &tape)
+            .expect("push to an open file");
+        tape.clear();
+        session
+            .finish_read(path, reader)
+            .expect("finish an open file");
+    }
+    session.finish()
+}
+
 /// `core_push`: byte 0 picks the built-in target (low 2 bits), whether to bundle with
 /// `--drop-invalid` (bit 2) and the first file name (high bits); byte 1 the number of chunk
 /// splits (low 3 bits), the next bytes their positions; the rest is one or more files
 /// separated by 0x1E. Invariants: no panic, the report serialises, and the chunked report
-/// is byte-identical to the report of the same bytes pushed whole; bundling the checked
-/// files into memory does not panic.
+/// and the report of the chunks read onto tapes ([`validator_core::Tape`], as `check
+/// --threads 2` reads) are byte-identical to the report of the same bytes pushed whole;
+/// bundling the checked files into memory does not panic.
 pub fn core_push(data: &[u8]) {
     if data.len() < 2 || data.len() > MAX_INPUT {
         return;
@@ -111,6 +143,12 @@ pub fn core_push(data: &[u8]) {
     assert_eq!(
         whole_json, chunked_json,
         "chunk splits {cuts:?} change the report"
+    );
+    let taped_json =
+        serde_json::to_string(&run_taped(target, &files, &cuts)).expect("report serialises");
+    assert_eq!(
+        whole_json, taped_json,
+        "read onto tapes cut at {cuts:?}, the report differs"
     );
 
     let plan = plan(target, &chunked, &verdicts, drop_invalid);
