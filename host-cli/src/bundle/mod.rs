@@ -183,7 +183,7 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
         drop_invalid: args.drop_invalid,
         timestamp,
     };
-    let mut overlap = if threads(args) > 1 {
+    let mut overlap = if host_cli::split::threads(args.threads) > 1 {
         let files: Option<Vec<(&str, &str)>> = order
             .iter()
             .map(|(i, kind)| Some((inputs.entries[*i].path.as_str(), kind.as_deref()?)))
@@ -689,15 +689,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         path: path.display().to_string(),
         source,
     })?;
-    let file = w.into_inner().map_err(|e| Error::Write {
-        path: path.display().to_string(),
-        source: e.into_error(),
-    })?;
-    file.sync_all().map_err(|source| Error::Write {
-        path: path.display().to_string(),
-        source,
-    })?;
-    tmp.persist(path).map(drop)
+    put_in_place(w, tmp, path).map(drop)
 }
 
 /// The temporary file's writer (a second handle: the first keeps the lock).
@@ -772,13 +764,6 @@ fn write(
     Ok((summary, lock))
 }
 
-/// Threads `bundle` uses: `--threads`, else 2 when the machine has two cores.
-fn threads(args: &BundleArgs) -> u32 {
-    args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(2) as u32)
-    })
-}
-
 /// Flushes `w` to disk.
 fn flush(w: BufWriter<File>, p: &Path) -> Result<(), Error> {
     let file = w.into_inner().map_err(|e| Error::Write {
@@ -791,9 +776,9 @@ fn flush(w: BufWriter<File>, p: &Path) -> Result<(), Error> {
     })
 }
 
-/// Flushes the bundle written to `temp` and renames it to `out`; the lock it keeps.
+/// Flushes what was written to `temp` and renames it to `out`; the lock it keeps.
 fn put_in_place(sink: BufWriter<File>, temp: Temp, out: &Path) -> Result<Option<File>, Error> {
-    flush(sink, &temp.path)?;
+    flush(sink, out)?;
     temp.persist(out)
 }
 

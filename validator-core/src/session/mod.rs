@@ -295,6 +295,25 @@ impl Session {
     pub fn push(&mut self, path: &str, chunk: &[u8]) -> Result<Progress, Error> {
         let i = self.file(path)?;
         self.progress.bytes += chunk.len() as u64;
+        self.with_events(i, |parser, ev| {
+            ev.check.bytes += chunk.len() as u64;
+            if ev.check.count_lines {
+                ev.check.newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
+                if let Some(&b) = chunk.last() {
+                    ev.check.last_byte = b;
+                }
+            }
+            parser.push(chunk, ev);
+        });
+        Ok(self.progress)
+    }
+
+    /// Runs `f` with file `i`'s parser and its checks as the parser's events.
+    fn with_events<R>(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut Parser, &mut CheckEvents<'_>) -> R,
+    ) -> R {
         let Session {
             compiled,
             files,
@@ -304,24 +323,16 @@ impl Session {
             tap,
             ..
         } = self;
-        let f = &mut files[i];
-        f.check.bytes += chunk.len() as u64;
-        if f.check.count_lines {
-            f.check.newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
-            if let Some(&b) = chunk.last() {
-                f.check.last_byte = b;
-            }
-        }
+        let file = &mut files[i];
         let mut ev = CheckEvents {
-            check: &mut f.check,
+            check: &mut file.check,
             c: compiled,
             index,
             paths,
             progress,
             tap: tap.as_deref_mut(),
         };
-        f.parser.push(chunk, &mut ev);
-        Ok(*progress)
+        f(&mut file.parser, &mut ev)
     }
 
     /// Whether the file at `path` still needs bytes: false once a record of it went over a
@@ -336,27 +347,10 @@ impl Session {
     /// Ends the file at `path`. A path never pushed is an empty file.
     pub fn finish_file(&mut self, path: &str) -> Result<(), Error> {
         let i = self.file(path)?;
-        let Session {
-            compiled,
-            files,
-            index,
-            paths,
-            progress,
-            tap,
-            ..
-        } = self;
-        let f = &mut files[i];
-        let mut ev = CheckEvents {
-            check: &mut f.check,
-            c: compiled,
-            index,
-            paths,
-            progress,
-            tap: tap.as_deref_mut(),
-        };
-        f.parser.finish(&mut ev);
+        self.with_events(i, |parser, ev| parser.finish(ev));
+        let f = &mut self.files[i];
         f.finished = true;
-        f.check.finish_file(compiled, f.parser.decoder());
+        f.check.finish_file(&self.compiled, f.parser.decoder());
         f.parser.release();
         f.check.spans = Vec::new();
         Ok(())

@@ -4,7 +4,7 @@
 //! The report is byte for byte the one [`Session::push`] gives: the same events reach the
 //! same checks in the same order. The core itself starts no thread.
 
-use super::{CheckEvents, Session};
+use super::Session;
 use crate::Error;
 use crate::decode::Invalid;
 use crate::parse::{Events, Parser};
@@ -184,31 +184,15 @@ impl Session {
     pub fn push_tape(&mut self, path: &str, tape: &Tape) -> Result<Progress, Error> {
         let i = self.file(path)?;
         self.progress.bytes += tape.bytes;
-        let Session {
-            compiled,
-            files,
-            index,
-            paths,
-            progress,
-            tap,
-            ..
-        } = self;
-        let f = &mut files[i];
-        f.check.bytes += tape.bytes;
-        f.check.newlines += tape.newlines;
-        if let Some(b) = tape.last_byte {
-            f.check.last_byte = b;
-        }
-        let mut ev = CheckEvents {
-            check: &mut f.check,
-            c: compiled,
-            index,
-            paths,
-            progress,
-            tap: tap.as_deref_mut(),
-        };
-        tape.replay(&mut ev);
-        Ok(*progress)
+        self.with_events(i, |_, ev| {
+            ev.check.bytes += tape.bytes;
+            ev.check.newlines += tape.newlines;
+            if let Some(b) = tape.last_byte {
+                ev.check.last_byte = b;
+            }
+            tape.replay(ev);
+        });
+        Ok(self.progress)
     }
 
     /// Gives `path`'s reader back once every tape it wrote was pushed, and ends the file
