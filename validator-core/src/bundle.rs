@@ -781,22 +781,26 @@ impl Events for Writing<'_> {
         let s = &mut *self.state;
         s.records += 1;
         let text = String::from_utf8_lossy(rec.bytes());
-        let cells: Vec<&str> = (0..rec.len())
-            .map(|i| {
-                let start = if i == 0 { 0 } else { rec.field_end(i - 1) };
-                text.get(start..rec.field_end(i)).unwrap_or("")
-            })
-            .collect();
+        // Cells by index, without a vector per row (this runs for every row written).
+        let n = rec.len();
+        let cell = |i: usize| -> &str {
+            if i >= n {
+                return "";
+            }
+            let start = if i == 0 { 0 } else { rec.field_end(i - 1) };
+            text.get(start..rec.field_end(i)).unwrap_or("")
+        };
         if s.records == 1
             && self.target.skip_blank_lines_before_header
             && rec.quote_issues.is_empty()
-            && cells.iter().all(|c| crate::session::strip(c).is_empty())
+            && (0..n).all(|i| crate::session::strip(cell(i)).is_empty())
         {
             // Not the header, as in the check (Sunbird): left out, rows count from the header.
             s.records = 0;
             return;
         }
         if s.records == 1 {
+            let cells: Vec<&str> = (0..n).map(cell).collect();
             s.header = cells.iter().map(|c| (*c).to_owned()).collect();
             self.header(&cells);
             return;
@@ -826,7 +830,7 @@ impl Events for Writing<'_> {
                 );
             }
             let mut line = vec![s.source.clone(), row.to_string(), reason];
-            line.extend(cells.iter().map(|c| (*c).to_owned()));
+            line.extend((0..n).map(|i| cell(i).to_owned()));
             write_row(
                 &mut s.rejects,
                 line.iter().map(String::as_str),
@@ -836,13 +840,13 @@ impl Events for Writing<'_> {
             );
             return;
         }
-        if cells.iter().all(|c| c.trim().is_empty()) {
+        if (0..n).all(|i| cell(i).trim().is_empty()) {
             s.blank += 1;
             s.skipped.push(row);
             return;
         }
         s.rows += 1;
-        let out = s.keep.iter().map(|&i| cells.get(i).copied().unwrap_or(""));
+        let out = s.keep.iter().map(|&i| cell(i));
         write_row(&mut s.buf, out, false, s.quote_all, s.terminator);
     }
 }
@@ -904,10 +908,13 @@ fn write_row<'c>(
         if i > 0 {
             out.push(b',');
         }
+        let bytes = cell.as_bytes();
         let formula = excel_safe && cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        let has_quote = memchr::memchr(b'"', bytes).is_some();
         let quote = quote_all
             || formula
-            || cell.contains([',', '"', '\n', '\r'])
+            || has_quote
+            || memchr::memchr3(b',', b'\n', b'\r', bytes).is_some()
             || cell.starts_with(' ')
             || cell.ends_with(' ');
         if quote {
@@ -916,11 +923,15 @@ fn write_row<'c>(
         if formula {
             out.push(b'\'');
         }
-        for b in cell.bytes() {
-            if b == b'"' {
-                out.push(b'"');
+        if has_quote {
+            for part in bytes.split_inclusive(|&b| b == b'"') {
+                out.extend_from_slice(part);
+                if part.last() == Some(&b'"') {
+                    out.push(b'"');
+                }
             }
-            out.push(b);
+        } else {
+            out.extend_from_slice(bytes);
         }
         if quote {
             out.push(b'"');
@@ -947,5 +958,17 @@ mod tests {
         v.clear();
         write_row(&mut v, ["a", ""].into_iter(), false, true, b"\r\n");
         assert_eq!(v, b"\"a\",\"\"\r\n");
+        v.clear();
+        write_row(
+            &mut v,
+            ["\"", "\"\"x\"", "é\"", "a\rb", " pad", "x\ny"].into_iter(),
+            false,
+            false,
+            b"\n",
+        );
+        assert_eq!(
+            v,
+            "\"\"\"\",\"\"\"\"\"x\"\"\",\"é\"\"\",\"a\rb\",\" pad\",\"x\ny\"\n".as_bytes()
+        );
     }
 }
