@@ -3,8 +3,9 @@
 //! Two passes over the inputs: a check (which rows and files have errors), then the core's
 //! [`Bundler`] streams each planned file into a temporary file beside OUT, renamed into
 //! place only when complete. On two cores the second pass runs beside the first, for the
-//! plan a clean check gives ([`overlap`]). Exit codes: 0 written (also with `--drop-invalid`), 1 refused
-//! because of errors (nothing written, no temporary file left), 2 could not run.
+//! plan a clean check gives ([`overlap`]). Exit codes: 0 written (also with
+//! `--drop-invalid`), 1 refused because of errors (nothing written, no temporary file
+//! left), 2 could not run.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

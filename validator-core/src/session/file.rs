@@ -47,6 +47,39 @@ pub(super) struct FileCheck {
     pub(super) last_byte: u8,
 }
 
+/// What the raw bytes of some chunks add to a file's counts: their length and, for a file
+/// that counts lines ([`FileCheck::count_lines`]), their line feeds and last byte. Counted
+/// where the bytes are read ([`crate::Session::push`], or a [`crate::FileReader`] on
+/// another thread) and added to the file by [`FileCheck::count_raw`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RawCounts {
+    pub bytes: u64,
+    newlines: u64,
+    last_byte: Option<u8>,
+}
+
+impl RawCounts {
+    /// The counts of `chunk`; line feeds only if `count_lines`.
+    pub fn of(chunk: &[u8], count_lines: bool) -> RawCounts {
+        let mut r = RawCounts {
+            bytes: chunk.len() as u64,
+            ..RawCounts::default()
+        };
+        if count_lines {
+            r.newlines = memchr::memchr_iter(b'\n', chunk).count() as u64;
+            r.last_byte = chunk.last().copied();
+        }
+        r
+    }
+
+    /// Adds the counts of the chunks after these.
+    pub fn add(&mut self, next: RawCounts) {
+        self.bytes += next.bytes;
+        self.newlines += next.newlines;
+        self.last_byte = next.last_byte.or(self.last_byte);
+    }
+}
+
 /// Counters of work whose growth tests bound (no timing in tests).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Work {
@@ -55,6 +88,15 @@ pub(crate) struct Work {
 }
 
 impl FileCheck {
+    /// Adds what raw bytes read of the file count.
+    pub(super) fn count_raw(&mut self, r: RawCounts) {
+        self.bytes += r.bytes;
+        self.newlines += r.newlines;
+        if let Some(b) = r.last_byte {
+            self.last_byte = b;
+        }
+    }
+
     /// Adds a finding not tied to a rule, with the platform's wording if the target has one.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn note(

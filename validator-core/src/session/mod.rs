@@ -28,7 +28,7 @@ mod header;
 mod row;
 mod tape;
 
-use file::{FileCheck, Work, bound_kind};
+use file::{FileCheck, RawCounts, Work, bound_kind};
 pub use tape::{FileReader, Tape};
 
 /// Session settings.
@@ -296,13 +296,8 @@ impl Session {
         let i = self.file(path)?;
         self.progress.bytes += chunk.len() as u64;
         self.with_events(i, |parser, ev| {
-            ev.check.bytes += chunk.len() as u64;
-            if ev.check.count_lines {
-                ev.check.newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
-                if let Some(&b) = chunk.last() {
-                    ev.check.last_byte = b;
-                }
-            }
+            ev.check
+                .count_raw(RawCounts::of(chunk, ev.check.count_lines));
             parser.push(chunk, ev);
         });
         Ok(self.progress)
@@ -513,6 +508,7 @@ impl Session {
     /// them, not only those listed under the cap): what [`crate::bundle`] needs to write
     /// valid rows and reject the others.
     pub fn finish_with_verdicts(mut self) -> (Report, Verdicts) {
+        let reading = self.reading_verdicts();
         self.finish_open_files();
         if self.compiled.target.one_file_per_kind {
             self.second_files_of_a_kind();
@@ -581,8 +577,7 @@ impl Session {
             report,
             Verdicts {
                 files: verdicts,
-                limits: self.options.limits(),
-                dialect: self.compiled.target.dialect.clone(),
+                ..reading
             },
         )
     }

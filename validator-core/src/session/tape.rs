@@ -4,7 +4,7 @@
 //! The report is byte for byte the one [`Session::push`] gives: the same events reach the
 //! same checks in the same order. The core itself starts no thread.
 
-use super::Session;
+use super::{RawCounts, Session};
 use crate::Error;
 use crate::decode::Invalid;
 use crate::parse::{Events, Parser};
@@ -19,11 +19,8 @@ pub struct Tape {
     data: Vec<u8>,
     ends: Vec<usize>,
     issues: Vec<QuoteIssue>,
-    /// Raw bytes read.
-    bytes: u64,
-    /// Line feeds among them, and the last byte (positional kinds count lines).
-    newlines: u64,
-    last_byte: Option<u8>,
+    /// What the raw bytes read count.
+    raw: RawCounts,
 }
 
 #[derive(Debug)]
@@ -50,9 +47,7 @@ impl Tape {
         self.data.clear();
         self.ends.clear();
         self.issues.clear();
-        self.bytes = 0;
-        self.newlines = 0;
-        self.last_byte = None;
+        self.raw = RawCounts::default();
     }
 
     /// Bytes of record data held: a host sends the tape on past some size.
@@ -148,13 +143,7 @@ pub struct FileReader {
 impl FileReader {
     /// Reads the next chunk of the file onto `tape`.
     pub fn read(&mut self, chunk: &[u8], tape: &mut Tape) {
-        tape.bytes += chunk.len() as u64;
-        if self.count_lines {
-            tape.newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
-            if let Some(&b) = chunk.last() {
-                tape.last_byte = Some(b);
-            }
-        }
+        tape.raw.add(RawCounts::of(chunk, self.count_lines));
         self.parser.push(chunk, tape);
     }
 
@@ -183,13 +172,9 @@ impl Session {
     /// Checks what a [`FileReader`] of `path` read onto `tape`, in the order read.
     pub fn push_tape(&mut self, path: &str, tape: &Tape) -> Result<Progress, Error> {
         let i = self.file(path)?;
-        self.progress.bytes += tape.bytes;
+        self.progress.bytes += tape.raw.bytes;
         self.with_events(i, |_, ev| {
-            ev.check.bytes += tape.bytes;
-            ev.check.newlines += tape.newlines;
-            if let Some(b) = tape.last_byte {
-                ev.check.last_byte = b;
-            }
+            ev.check.count_raw(tape.raw);
             tape.replay(ev);
         });
         Ok(self.progress)
