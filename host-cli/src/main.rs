@@ -255,8 +255,9 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
         (EngineKind::Wasm, None) => Engine::wasm(&WasmModule::embedded()?, &target, options)?,
     };
     match &mut session {
-        Engine::Native(s) if host_cli::split::threads(args.threads) > 1 => {
-            host_cli::split::check_files(s, &mut inputs, &order)?;
+        Engine::Native(s) => {
+            let threads = host_cli::split::threads(args.threads);
+            host_cli::split::check_files(s, &mut inputs, &order, threads)?;
         }
         _ => {
             for i in order {

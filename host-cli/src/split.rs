@@ -30,9 +30,39 @@ pub fn threads(asked: Option<u32>) -> u32 {
     })
 }
 
-/// Pushes `inputs`' entries `order` into `session`, read on a second thread, and finishes
-/// each file.
+/// Pushes `inputs`' entries `order` into `session` and finishes each file, on one thread
+/// or, with `threads` > 1, read on a second one. Both check tapes, whose replay starts
+/// each row's index look-ups a few rows early (see `Events::ahead` in the core).
 pub fn check_files(
+    session: &mut Session,
+    inputs: &mut Inputs,
+    order: &[usize],
+    threads: u32,
+) -> Result<(), Error> {
+    if threads > 1 {
+        return check_files_split(session, inputs, order);
+    }
+    let mut tape = Tape::default();
+    for &i in order {
+        let path = inputs.entries[i].path.clone();
+        let mut reader = session.reader(&path)?;
+        inputs.try_for_each_chunk(i, |chunk| -> Result<bool, Error> {
+            reader.read(chunk, &mut tape);
+            if tape.data_len() >= TAPE_BYTES {
+                session.push_tape(&path, &tape)?;
+                tape.clear();
+            }
+            Ok(reader.wants_more())
+        })?;
+        session.push_tape(&path, &tape)?;
+        tape.clear();
+        session.finish_read(&path, reader)?;
+    }
+    Ok(())
+}
+
+/// [`check_files`] with a reading thread.
+fn check_files_split(
     session: &mut Session,
     inputs: &mut Inputs,
     order: &[usize],

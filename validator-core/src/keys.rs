@@ -178,6 +178,22 @@ fn key<'a>(text: &'a str, ends: &[u32], wraps: &[Id], id: usize) -> &'a str {
     text.get(start..end(ends, wraps, id)).unwrap_or("")
 }
 
+/// Asks the CPU to bring `x`'s cache line in, without waiting for it (a no-op where the
+/// target has no such hint, as wasm32).
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unsafe_code)]
+    // SAFETY: a prefetch is a hint: it never faults and has no effect the program can
+    // observe; the address comes from a reference, and SSE is part of the x86_64 baseline.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(x).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 /// The home slot of `hash` in a table of `n` slots.
 #[inline]
 fn home(hash: u64, n: usize) -> usize {
@@ -241,6 +257,19 @@ impl Keys {
             std::hint::black_box(t[home(p.hash, t.len())].word);
         }
         p
+    }
+
+    /// Starts loading `k`'s home slot into the cache and returns at once: called for a
+    /// row a few rows before it is checked ([`crate::Tape`] replays hold them), so that the
+    /// miss on a big table (the users of a bundle) is over by the time the row's lookup
+    /// comes. Only a hint: it changes no result.
+    #[inline]
+    pub fn prefetch(&self, k: &[u8]) {
+        let h = hash(k);
+        let t = &self.slots[shard(h)];
+        if !t.is_empty() {
+            prefetch(&t[home(h, t.len())]);
+        }
     }
 
     /// [`Keys::find`] of a prepared key.

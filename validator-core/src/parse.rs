@@ -16,6 +16,10 @@ pub(crate) trait Events {
     fn sniffed(&mut self, delimiter: u8, ending: Option<LineEnding>);
     /// A complete record.
     fn record(&mut self, rec: &Record<'_>);
+    /// A record that [`Events::record`] will be given a few records from now: a chance to
+    /// start loading what checking it will read (only a hint; replays of a
+    /// [`crate::Tape`] give it).
+    fn ahead(&mut self, _rec: &Record<'_>) {}
     /// A record over a limit; nothing after it is read (once, after the last record).
     fn overflow(&mut self, o: Overflow);
     /// The first line break that is not the file's row separator (dialect

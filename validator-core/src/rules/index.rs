@@ -188,6 +188,12 @@ impl Index {
         (bytes, keys)
     }
 
+    /// Starts loading the table slot of `key` in `domain` ([`Keys::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch(&self, domain: usize, key: &[u8]) {
+        self.domains[domain].prefetch(key);
+    }
+
     /// Records a reference from `row`'s `col` to `v` in `domain` that is not resolved yet
     /// (decided when the bundle is complete); `other`: a consistency check's compared value.
     #[allow(clippy::too_many_arguments)]

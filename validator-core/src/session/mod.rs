@@ -172,6 +172,10 @@ impl Events for CheckEvents<'_> {
         );
     }
 
+    fn ahead(&mut self, rec: &Record<'_>) {
+        self.check.ahead(rec, self.c, self.index);
+    }
+
     fn overflow(&mut self, o: Overflow) {
         self.check.overflow(o, self.c);
     }

@@ -165,10 +165,12 @@ impl FileCheck {
             CellConverter::Default => field(i).contains('\0'),
             CellConverter::RubyStripPresence => convert(conv, trim, field(i)).contains('\0'),
         };
-        let has_nul = match conv {
-            CellConverter::Default => memchr::memchr(0, rec.bytes()).is_some(),
-            CellConverter::RubyStripPresence => (0..rec.len()).any(nul_in),
-        };
+        // Nearly no record holds a NUL: one search of its bytes, and the cells only if so.
+        let has_nul = memchr::memchr(0, rec.bytes()).is_some()
+            && match conv {
+                CellConverter::Default => true,
+                CellConverter::RubyStripPresence => (0..rec.len()).any(nul_in),
+            };
         if has_nul {
             let col = (0..rec.len()).find(|&i| nul_in(i));
             self.note(
@@ -412,6 +414,33 @@ impl FileCheck {
             });
         }
         self.run_rules(c, kind, text, row, rec.line, index, paths, tap);
+    }
+
+    /// Starts loading the index slots of `rec`'s references, a few records before
+    /// [`FileCheck::record`] checks it: the look-ups in a big table (users referenced in
+    /// random order) then find their slot in the cache. Cells are taken as read, trimmed of
+    /// ASCII whitespace; a cell the converter would change differently only wastes a load.
+    pub(super) fn ahead(&self, rec: &Record<'_>, c: &Compiled, index: &Index) {
+        let Some(kind) = self.kind else {
+            return;
+        };
+        let bytes = rec.bytes();
+        for &(domain, col) in &c.kinds[kind].probes {
+            let Some(p) = self.positions.get(col).copied().flatten() else {
+                continue;
+            };
+            if p >= rec.len() {
+                continue;
+            }
+            let start = if p == 0 { 0 } else { rec.field_end(p - 1) };
+            let v = bytes
+                .get(start..rec.field_end(p))
+                .unwrap_or_default()
+                .trim_ascii();
+            if !v.is_empty() {
+                index.prefetch(domain, v);
+            }
+        }
     }
 
     /// Runs the kind's rules on the row whose cells are at `self.spans` in `text`.

@@ -55,30 +55,52 @@ impl Tape {
         self.data.len()
     }
 
-    /// Replays the tape into `ev`.
-    fn replay(&self, ev: &mut dyn Events) {
+    /// The tape's records, in order.
+    fn records(&self) -> impl Iterator<Item = Record<'_>> {
         let (mut data, mut ends, mut issues) = (0, 0, 0);
+        self.events.iter().filter_map(move |e| {
+            let Event::Record {
+                data: d,
+                ends: n,
+                issues: q,
+                line,
+                end,
+                quoted_fields,
+            } = *e
+            else {
+                return None;
+            };
+            let r = Record::from_parts(
+                self.data.get(data..d).unwrap_or_default(),
+                self.ends.get(ends..n).unwrap_or_default(),
+                line,
+                end,
+                self.issues.get(issues..q).unwrap_or_default(),
+                quoted_fields,
+            );
+            (data, ends, issues) = (d, n, q);
+            Some(r)
+        })
+    }
+
+    /// Replays the tape into `ev`, telling it of each record [`AHEAD`] records early.
+    fn replay(&self, ev: &mut dyn Events) {
+        let mut ahead = self.records();
+        for r in ahead.by_ref().take(AHEAD) {
+            ev.ahead(&r);
+        }
+        let mut records = self.records();
         for e in &self.events {
             match *e {
                 Event::Invalid(inv) => ev.invalid(inv),
                 Event::Sniffed(d, le) => ev.sniffed(d, le),
-                Event::Record {
-                    data: d,
-                    ends: n,
-                    issues: q,
-                    line,
-                    end,
-                    quoted_fields,
-                } => {
-                    ev.record(&Record::from_parts(
-                        self.data.get(data..d).unwrap_or_default(),
-                        self.ends.get(ends..n).unwrap_or_default(),
-                        line,
-                        end,
-                        self.issues.get(issues..q).unwrap_or_default(),
-                        quoted_fields,
-                    ));
-                    (data, ends, issues) = (d, n, q);
+                Event::Record { .. } => {
+                    if let Some(r) = ahead.next() {
+                        ev.ahead(&r);
+                    }
+                    if let Some(r) = records.next() {
+                        ev.record(&r);
+                    }
                 }
                 Event::Overflow(o) => ev.overflow(o),
                 Event::RowSeparator(r) => ev.row_separator(r),
@@ -86,6 +108,11 @@ impl Tape {
         }
     }
 }
+
+/// How many records before its check a record's look-ups are started
+/// ([`Events::ahead`]): enough for a load from memory to land while the rows between are
+/// checked, few enough that the lines are still in the cache when their row comes.
+const AHEAD: usize = 8;
 
 impl Events for Tape {
     fn invalid(&mut self, inv: Invalid) {
