@@ -181,7 +181,7 @@ fn key<'a>(text: &'a str, ends: &[u32], wraps: &[Id], id: usize) -> &'a str {
 /// Asks the CPU to bring `x`'s cache line in, without waiting for it (a no-op where the
 /// target has no such hint, as wasm32).
 #[inline(always)]
-fn prefetch<T>(x: &T) {
+pub(crate) fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     // SAFETY: a prefetch is a hint: it never faults and has no effect the program can

@@ -189,6 +189,11 @@ pub(crate) fn check_row(
 ) {
     let ck = &c.kinds[kind];
     let probes = Probes::new(ck, &index.domains, row);
+    for &(p, map) in &ck.probe_maps {
+        if let Some(Some((id, _))) = probes.found.get(p) {
+            index.maps[map].prefetch(*id);
+        }
+    }
     let scope = Scope {
         c,
         kind,

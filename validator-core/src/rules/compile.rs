@@ -34,6 +34,7 @@ impl Compiled {
                 feeds_sets: Vec::new(),
                 feeds_maps: Vec::new(),
                 probes: Vec::new(),
+                probe_maps: Vec::new(),
                 fk_feeds: Vec::new(),
             })
             .collect();
@@ -431,6 +432,18 @@ impl Compiled {
                     kind.probes.push(p);
                 }
             }
+            let maps: Vec<(usize, usize)> = kind
+                .rules
+                .iter()
+                .filter_map(|rule| match &rule.check {
+                    C::Consistent { col, map, .. } => {
+                        let probe = (map_domains[*map].0, *col);
+                        Some((kind.probes.iter().position(|&p| p == probe)?, *map))
+                    }
+                    _ => None,
+                })
+                .collect();
+            kind.probe_maps = maps;
         }
         Ok(Compiled {
             kinds,

@@ -121,6 +121,14 @@ impl MapState {
             .filter(|a| a.id != NO_ID)
     }
 
+    /// Starts loading the attribute of key `id` ([`crate::keys::prefetch`]).
+    #[inline]
+    pub(super) fn prefetch(&self, id: Id) {
+        if let Some(a) = self.attrs.get(id as usize) {
+            crate::keys::prefetch(a);
+        }
+    }
+
     fn set(&mut self, id: Id, attr: Attr, loc: Loc) {
         let i = id as usize;
         if self.attrs.len() <= i {

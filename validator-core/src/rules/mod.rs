@@ -156,6 +156,9 @@ pub(crate) struct CKind {
     pub feeds_maps: Vec<(Col, Col, usize)>,
     /// (domain, column) the rules look values up in: probed together at the start of a row.
     pub probes: Vec<(usize, Col)>,
+    /// (index in `probes`, map) of consistency checks: the attribute of the key found is
+    /// loaded as soon as the probes are done, while the row's other rules run.
+    pub probe_maps: Vec<(usize, usize)>,
     /// Foreign keys ([`Compiled::fks`]) whose referenced kind is this one.
     pub fk_feeds: Vec<usize>,
 }
