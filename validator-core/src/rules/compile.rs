@@ -465,6 +465,10 @@ fn compile_rule(rule: &Rule, check: C, when: Option<Cond>) -> CRule {
         when,
         message: rule.message.clone(),
         platform: rule.platform_message.clone(),
+        platform_by_row: rule
+            .platform_message
+            .as_deref()
+            .is_some_and(super::names_row_values),
     }
 }
 

@@ -9,10 +9,13 @@ use crate::pending::{Group, GroupKey, Pendings};
 use crate::report::{Finding, Severity, Sink, truncate_value};
 use std::collections::BTreeMap;
 
-/// The platform message of a reference from `row`'s `col` (value `v`), if the rule has one.
+/// The platform message of a reference from `row`'s `col` (value `v`), if the rule has one
+/// that names other cells of the row; one that names only the column and value is
+/// rendered by [`resolve`] (a delta of enrollments keeps three rows per missing user).
 fn platform_of(rule: &CRule, row: &Row<'_>, col: Col, v: &str) -> Option<Box<str>> {
     rule.platform
         .as_deref()
+        .filter(|_| rule.platform_by_row)
         .map(|t| render(t, &row.columns[col], v, Some(row)).into())
 }
 
@@ -325,26 +328,29 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
     }
     let pending = std::mem::take(&mut index.pending);
     // Every row of a group resolves the same way (but for ordered references, see
-    // `Outcome::before`): one outcome per group, computed when its first row comes.
-    let mut outcomes: Vec<Option<Option<Outcome>>> = Vec::new();
-    outcomes.resize_with(pending.groups.len(), || None);
-    let mut listed = vec![0u64; pending.groups.len()];
+    // `Outcome::before`): one verdict per group, computed when its first row comes. Only
+    // the verdict is kept (a delta upload has a group per missing user); the text of a
+    // finding is made again for the rows the report lists.
+    let mut verdicts: Vec<Option<Option<Verdict>>> = vec![None; pending.groups.len()];
+    let mut listed = vec![0u32; pending.groups.len()];
+    let outcome = |g: &Group| outcome(c, index, &pending, g, paths, &mode_holds);
     for k in &pending.rows {
         let gi = k.group as usize;
         let g = &pending.groups[gi];
-        let o = outcomes[gi]
-            .get_or_insert_with(|| outcome(c, index, &pending, g, paths, &mode_holds))
-            .as_ref();
-        let Some(o) = o.filter(|o| o.applies(k.row)) else {
+        let v = *verdicts[gi].get_or_insert_with(|| outcome(g).map(|o| o.verdict));
+        let Some(v) = v.filter(|v| v.applies(k.row)) else {
             continue;
         };
         listed[gi] += 1;
         let sink = &mut *sinks[g.key.file as usize];
-        if !sink.admit(o.code, o.severity, Some(k.row)) {
+        if !sink.admit(v.code, v.severity, Some(k.row)) {
             continue;
         }
-        let mut message = o.message.clone();
-        if listed[gi] == g.kept() && g.more > 0 {
+        let Some(o) = outcome(g) else {
+            continue;
+        };
+        let mut message = o.message;
+        if u64::from(listed[gi]) == g.kept() && g.more > 0 {
             // The rows past the kept ones are counted, not listed: say so where they'd be.
             message.push_str(&format!(
                 " ({} more row(s) of this file with this value are counted, not listed)",
@@ -352,8 +358,8 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
             ));
         }
         sink.push(Finding {
-            code: o.code.to_owned(),
-            severity: o.severity,
+            code: v.code.to_owned(),
+            severity: v.severity,
             file: Some(paths[g.key.file as usize].clone()),
             row: Some(k.row),
             line: Some(k.line),
@@ -361,45 +367,59 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
             column_number: (g.column_number > 0).then_some(g.column_number),
             value: Some(truncate_value(&o.value)),
             message,
-            platform_message: pending.platform(k).map(String::from),
+            platform_message: match (pending.platform(k), o.platform) {
+                (Some(p), _) => Some(p.to_owned()),
+                (None, Some(t)) => Some(render(t, o.column, &o.value, None)),
+                (None, None) => None,
+            },
         });
     }
     // Rows past the kept ones: counted and, for errors, each row rejected; not listed.
-    for (g, o) in pending.groups.iter().zip(&outcomes) {
-        let Some(Some(o)) = o else {
+    for (g, v) in pending.groups.iter().zip(&verdicts) {
+        let Some(Some(v)) = v else {
             continue;
         };
         let sink = &mut *sinks[g.key.file as usize];
         if g.tracked() {
-            for r in pending.extra_rows(g).filter(|&r| o.applies(r)) {
-                let _ = sink.admit(o.code, o.severity, Some(r));
+            for r in pending.extra_rows(g).filter(|&r| v.applies(r)) {
+                let _ = sink.admit(v.code, v.severity, Some(r));
             }
         } else {
-            debug_assert!(o.severity != Severity::Error, "untracked rows of an error");
+            debug_assert!(v.severity != Severity::Error, "untracked rows of an error");
             for _ in 0..g.more {
-                let _ = sink.admit(o.code, o.severity, Some(g.base_row()));
+                let _ = sink.admit(v.code, v.severity, Some(g.base_row()));
             }
         }
     }
     tablecheck::resolve(c, index, sinks, paths);
 }
 
-/// How a group of pending references resolves into a finding.
-struct Outcome<'c> {
+/// What decides how a group's rows count: its finding's code and severity, and which rows
+/// it applies to.
+#[derive(Clone, Copy)]
+struct Verdict {
     code: &'static str,
     severity: Severity,
-    column: &'c str,
-    value: String,
-    message: String,
     /// Only rows before this one (an ordered reference defined later in the same file: the
     /// defining row does not satisfy itself).
     before: Option<u64>,
 }
 
-impl Outcome<'_> {
+impl Verdict {
     fn applies(&self, row: u64) -> bool {
         self.before.is_none_or(|b| row < b)
     }
+}
+
+/// How a group of pending references resolves into a finding.
+struct Outcome<'c> {
+    verdict: Verdict,
+    column: &'c str,
+    value: String,
+    message: String,
+    /// The rule's platform message, when it is rendered here rather than with the row
+    /// ([`platform_of`]).
+    platform: Option<&'c str>,
 }
 
 /// The finding a group of pending references makes, if any.
@@ -519,11 +539,14 @@ fn outcome<'c>(
         _ => message,
     };
     Some(Outcome {
-        code,
-        severity,
+        verdict: Verdict {
+            code,
+            severity,
+            before,
+        },
         column,
         value,
         message,
-        before,
+        platform: rule.platform.as_deref().filter(|_| !rule.platform_by_row),
     })
 }

@@ -134,6 +134,10 @@ pub(crate) struct CRule {
     pub when: Option<Cond>,
     pub message: Option<String>,
     pub platform: Option<String>,
+    /// The platform message names other cells of the row than the checked one
+    /// ([`names_row_values`]): a pending reference renders it while the row is at hand;
+    /// otherwise once per finding, at the end.
+    pub platform_by_row: bool,
 }
 
 #[derive(Debug)]
@@ -243,6 +247,23 @@ impl Row<'_> {
 }
 
 /// Fills `{column}`, `{value}` and `{<column name>}` in a message template.
+/// Whether [`render`] of `template` reads the row: it has a placeholder other than
+/// `{column}` and `{value}`.
+pub(crate) fn names_row_values(template: &str) -> bool {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return false;
+        };
+        if !matches!(&after[..close], "column" | "value") {
+            return true;
+        }
+        rest = &after[close + 1..];
+    }
+    false
+}
+
 pub(crate) fn render(template: &str, column: &str, value: &str, row: Option<&Row<'_>>) -> String {
     let mut out = String::with_capacity(template.len() + value.len());
     let mut rest = template;
