@@ -234,6 +234,7 @@ impl WasmModule {
             "params": options.params,
             "max_record_bytes": options.max_record_bytes,
             "max_columns": options.max_columns,
+            "row_verdicts": options.row_verdicts,
         })
         .to_string();
         let len = s.stage(&[target.as_bytes(), options.as_bytes()])?;

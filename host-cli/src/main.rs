@@ -247,6 +247,9 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     let options = args.limits.apply(Options {
         max_findings_per_code: args.max_per_code,
         params: target::params(args.location_type.as_deref(), &args.param)?,
+        // A check writes no bundle: no row-by-row verdicts, so its memory does not grow
+        // with the rows of a delta.
+        row_verdicts: false,
         ..Options::default()
     });
     let mut session = match (args.engine, &args.module) {

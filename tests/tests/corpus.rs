@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use tests::{case_folders, case_setup, check_files_taped, check_files_with, data_dir, load_dir};
+use validator_core::Options;
 
 /// Every case folder: (target folder name, case path), sorted.
 fn cases() -> Vec<(String, PathBuf)> {
@@ -67,6 +68,14 @@ fn check_case(target: &str, case: &Path) -> Result<(), Failed> {
             )
             .into());
         }
+    }
+    // Without row verdicts (what `check` asks for), the report is the same.
+    let lean = Options {
+        row_verdicts: false,
+        ..options.clone()
+    };
+    if check_files_taped(&t, &files, 4096, 1, lean) != report {
+        return Err("without row verdicts, the report differs".into());
     }
     // Repeats across two files of one kind are reported on the file pushed second: that
     // order is the hosts' (processing order, then path), not the core's.

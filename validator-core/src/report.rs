@@ -218,8 +218,10 @@ pub(crate) struct Sink {
     pub findings: Vec<Finding>,
     counts: Vec<CodeCount>,
     cap: u64,
-    /// First error code per data row (uncapped), for bundling with rejects.
+    /// First error code per data row (uncapped), for bundling with rejects; empty unless
+    /// `keep_rejected`.
     pub rejected: std::collections::BTreeMap<u64, String>,
+    keep_rejected: bool,
     /// Codes of errors about the whole file (no row, or the header row).
     pub file_errors: Vec<String>,
     pub errors: u64,
@@ -234,11 +236,18 @@ impl Sink {
             counts: Vec::new(),
             cap,
             rejected: Default::default(),
+            keep_rejected: true,
             file_errors: Vec::new(),
             errors: 0,
             warnings: 0,
             infos: 0,
         }
+    }
+
+    /// A sink that keeps rejected rows only if `keep` (see `Options::row_verdicts`).
+    pub fn keeping_rejected(mut self, keep: bool) -> Sink {
+        self.keep_rejected = keep;
+        self
     }
 
     /// Counts a finding of `code` and says whether it will be kept, so the caller formats
@@ -248,6 +257,7 @@ impl Sink {
             Severity::Error => {
                 self.errors += 1;
                 match row {
+                    Some(_) if !self.keep_rejected => {}
                     Some(r) if r > 1 => {
                         // The smallest code, so the verdict does not depend on arrival order.
                         match self.rejected.get_mut(&r) {

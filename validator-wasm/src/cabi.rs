@@ -16,7 +16,7 @@
 //! 3. `pf_session_new(target_ptr, target_len, options_ptr, options_len) -> handle`: the
 //!    target is a built-in name (`canvas`) or a target file's JSON text; the options are
 //!    JSON `{"max_findings_per_code": 100, "params": {"name": "value"},
-//!    "max_record_bytes": 16777216, "max_columns": 10000}` (each field optional, unknown
+//!    "max_record_bytes": 16777216, "max_columns": 10000, "row_verdicts": true}` (each field optional, unknown
 //!    fields ignored; empty = defaults). `0` = error.
 //! 4. `pf_push(handle, path_ptr, path_len, chunk_ptr, chunk_len) -> status`, any number of
 //!    times per file, in chunks of any size (hosts use 64 KiB: the guest never holds a
@@ -185,6 +185,7 @@ struct AbiOptions {
     params: std::collections::BTreeMap<String, String>,
     max_record_bytes: u64,
     max_columns: u64,
+    row_verdicts: bool,
 }
 
 impl Default for AbiOptions {
@@ -195,6 +196,7 @@ impl Default for AbiOptions {
             params: d.params,
             max_record_bytes: d.max_record_bytes,
             max_columns: d.max_columns,
+            row_verdicts: d.row_verdicts,
         }
     }
 }
@@ -210,6 +212,7 @@ fn parse_options(json: &str) -> Result<Options, String> {
         params: o.params,
         max_record_bytes: o.max_record_bytes,
         max_columns: o.max_columns,
+        row_verdicts: o.row_verdicts,
     })
 }
 

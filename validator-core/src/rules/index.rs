@@ -7,7 +7,7 @@ use super::{C, CKind, CRule, Col, Compiled, Cond, Loc, Row, render, tablecheck};
 use crate::keys::{Id, Keys, Locs};
 use crate::pending::{Group, GroupKey, Pendings};
 use crate::report::{Finding, Severity, Sink, truncate_value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The platform message of a reference from `row`'s `col` (value `v`), if the rule has one
 /// that names other cells of the row; one that names only the column and value is
@@ -43,6 +43,8 @@ pub(crate) struct Index {
     pub(super) scratch: String,
     /// Table Schema foreign keys and buffers.
     pub(super) ts: tablecheck::State,
+    /// [`crate::Options::row_verdicts`].
+    pub row_verdicts: bool,
 }
 
 /// A failed required/blank check waiting for the manifest to say whether it applies.
@@ -165,6 +167,7 @@ impl Index {
             listed: Default::default(),
             scratch: String::new(),
             ts: tablecheck::State::new(c),
+            row_verdicts: true,
         }
     }
 
@@ -226,8 +229,9 @@ impl Index {
             key: self.domains[domain].intern(v).0,
             other: other.map_or(NO_ID, |o| self.pending.other(o)),
         };
-        // An ordered reference may turn out defined later: an error.
-        let track = rule.severity == Severity::Error
+        // Error rows are rejected one by one (when verdicts are kept); an ordered reference
+        // may turn out defined later, and its rows count only before the definition.
+        let track = (rule.severity == Severity::Error && self.row_verdicts)
             || matches!(rule.check, C::Reference { ordered: true, .. });
         self.pending.add(
             key,
@@ -331,13 +335,15 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
     // `Outcome::before`): one verdict per group, computed when its first row comes. Only
     // the verdict is kept (a delta upload has a group per missing user); the text of a
     // finding is made again for the rows the report lists.
-    let mut verdicts: Vec<Option<Option<Verdict>>> = vec![None; pending.groups.len()];
+    let mut verdicts = Verdicts::new(pending.groups.len());
+    // Kept rows of each group that made a finding (kept rows are held in memory: fewer
+    // than 2^32).
     let mut listed = vec![0u32; pending.groups.len()];
     let outcome = |g: &Group| outcome(c, index, &pending, g, paths, &mode_holds);
     for k in &pending.rows {
         let gi = k.group as usize;
         let g = &pending.groups[gi];
-        let v = *verdicts[gi].get_or_insert_with(|| outcome(g).map(|o| o.verdict));
+        let v = verdicts.get_or_insert_with(gi, || outcome(g).map(|o| o.verdict));
         let Some(v) = v.filter(|v| v.applies(k.row)) else {
             continue;
         };
@@ -375,8 +381,8 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
         });
     }
     // Rows past the kept ones: counted and, for errors, each row rejected; not listed.
-    for (g, v) in pending.groups.iter().zip(&verdicts) {
-        let Some(Some(v)) = v else {
+    for (gi, g) in pending.groups.iter().enumerate() {
+        let Some(v) = verdicts.get(gi) else {
             continue;
         };
         let sink = &mut *sinks[g.key.file as usize];
@@ -385,7 +391,10 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
                 let _ = sink.admit(v.code, v.severity, Some(r));
             }
         } else {
-            debug_assert!(v.severity != Severity::Error, "untracked rows of an error");
+            debug_assert!(
+                v.severity != Severity::Error || !index.row_verdicts,
+                "untracked rows of an error"
+            );
             for _ in 0..g.more {
                 let _ = sink.admit(v.code, v.severity, Some(g.base_row()));
             }
@@ -394,9 +403,57 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
     tablecheck::resolve(c, index, sinks, paths);
 }
 
+/// The verdict of each group, once known: 4 bytes per group, as most groups share a
+/// handful of distinct verdicts.
+struct Verdicts {
+    /// Index in `distinct`, [`Verdicts::UNKNOWN`] or [`Verdicts::NONE`].
+    of: Vec<u32>,
+    distinct: Vec<Verdict>,
+    ids: HashMap<Verdict, u32>,
+}
+
+impl Verdicts {
+    /// Not computed yet.
+    const UNKNOWN: u32 = u32::MAX;
+    /// The group makes no finding.
+    const NONE: u32 = u32::MAX - 1;
+
+    fn new(groups: usize) -> Verdicts {
+        Verdicts {
+            of: vec![Verdicts::UNKNOWN; groups],
+            distinct: Vec::new(),
+            ids: HashMap::new(),
+        }
+    }
+
+    /// Group `g`'s verdict, computed by `f` the first time.
+    fn get_or_insert_with(
+        &mut self,
+        g: usize,
+        f: impl FnOnce() -> Option<Verdict>,
+    ) -> Option<Verdict> {
+        if self.of[g] == Verdicts::UNKNOWN {
+            self.of[g] = match f() {
+                None => Verdicts::NONE,
+                Some(v) => *self.ids.entry(v).or_insert_with(|| {
+                    self.distinct.push(v);
+                    // Fewer distinct verdicts than groups, and groups fit in a u32.
+                    (self.distinct.len() - 1) as u32
+                }),
+            };
+        }
+        self.get(g)
+    }
+
+    /// Group `g`'s verdict, if computed and a finding.
+    fn get(&self, g: usize) -> Option<Verdict> {
+        self.distinct.get(self.of[g] as usize).copied()
+    }
+}
+
 /// What decides how a group's rows count: its finding's code and severity, and which rows
 /// it applies to.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Verdict {
     code: &'static str,
     severity: Severity,

@@ -47,6 +47,12 @@ pub struct Options {
     /// Most cells in a record (the header included). More is an error at that row and the
     /// rest of the file is not read. Default [`DEFAULT_MAX_COLUMNS`]; CLI `--max-columns`.
     pub max_columns: u64,
+    /// Keep the number of every row an error rejects, for
+    /// [`Session::finish_with_verdicts`] (what `bundle --drop-invalid` leaves out). A host
+    /// that only wants the report sets it false: memory then grows with the distinct
+    /// values the files reference, not with the rows that reference them (a delta of
+    /// millions of enrollments), and the verdicts list no rejected row. Default true.
+    pub row_verdicts: bool,
 }
 
 /// Default of [`Options::max_record_bytes`]: 16 MiB.
@@ -61,6 +67,7 @@ impl Default for Options {
             params: Default::default(),
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             max_columns: DEFAULT_MAX_COLUMNS,
+            row_verdicts: true,
         }
     }
 }
@@ -196,6 +203,7 @@ impl Session {
         let compiled = Compiled::new(target)?;
         let mut index = Index::new(&compiled);
         index.set_listing_cap(options.max_findings_per_code);
+        index.row_verdicts = options.row_verdicts;
         Ok(Session {
             compiled,
             bundle: Sink::new(options.max_findings_per_code),
@@ -267,7 +275,8 @@ impl Session {
                 path: path.to_owned(),
                 params: self.options.params.clone(),
                 mode: None,
-                sink: Sink::new(self.options.max_findings_per_code),
+                sink: Sink::new(self.options.max_findings_per_code)
+                    .keeping_rejected(self.options.row_verdicts),
                 bytes: 0,
                 delimiter: b',',
                 line_ending: None,
@@ -622,6 +631,36 @@ mod tests {
             max_columns,
             ..Options::default()
         }
+    }
+
+    /// Index heap after an enrollments-only delta of `rows` rows over 500 users, 50
+    /// sections and 20 courses (none defined in the bundle), in scrambled order.
+    fn delta_heap(rows: u64, row_verdicts: bool) -> u64 {
+        let mut s = Session::with_options(
+            targets::canvas(),
+            Options {
+                row_verdicts,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let mut csv = String::from("course_id,section_id,user_id,role,status\n");
+        for r in 0..rows {
+            let (u, sec) = ((r * 7919) % 500, (r * 104_729) % 50);
+            csv += &format!("C{},S{sec},U{u},student,active\n", sec % 20);
+        }
+        s.push("enrollments.csv", csv.as_bytes()).unwrap();
+        s.finish_file("enrollments.csv").unwrap();
+        s.index_heap().0
+    }
+
+    /// Without row verdicts, a delta's memory depends on the distinct values it
+    /// references, not on its rows; with them, rejectable rows are kept one by one.
+    #[test]
+    fn delta_memory_grows_with_ids_not_rows() {
+        let (small, big) = (delta_heap(5_000, false), delta_heap(50_000, false));
+        assert_eq!(small, big, "index heap at 5,000 rows vs 50,000");
+        assert!(delta_heap(50_000, true) > delta_heap(5_000, true));
     }
 
     fn codes(r: &Report) -> Vec<(String, Option<u64>, Option<String>)> {
