@@ -10,7 +10,8 @@
 //   PREFLIGHT_E2E_MB=300 node --test web-demo/e2e/large.test.mjs
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openSync, writeSync, closeSync, readFileSync, readdirSync } from "node:fs";
+import { openSync, writeSync, closeSync, readFileSync, readdirSync, existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { artifacts, check, demoSuite, longestTask } from "./harness.mjs";
 
@@ -123,6 +124,21 @@ test(`a ${MB} MB file streams through the Worker with flat memory and a free mai
   console.log(`# peak JS heap: page ${f(pageHeapPeak)} (start ${f(pageHeapStart)}); Worker ${f(workerHeapPeak)} (start ${f(workerHeapStart)}); wasm linear memory ${f(peak.wasm)} (core index)`);
   console.log(`# renderer RSS: start ${f(rssStart)}, peak ${f(rssPeak)}; ${peak.progress} progress events`);
   console.log(`# longest main-thread task: ${longest.toFixed(0)} ms`);
+  // The same file through the native binary on one thread, if built (`cargo build
+  // --release`), as the Worker is one thread: the ratio the bench reports. Best of two,
+  // process start to exit; the Worker's time starts at the first chunk read.
+  const native = process.env.PREFLIGHT_NATIVE ?? join(import.meta.dirname, "../../target/release/preflight");
+  if (existsSync(native)) {
+    let best = Infinity;
+    for (let run = 0; run < 2; run++) {
+      const t = process.hrtime.bigint();
+      const r = spawnSync(native, ["check", "--threads", "1", "--format", "json", file], { maxBuffer: 1 << 28 });
+      assert.ok(r.status === 0 || r.status === 1, `native check exit ${r.status}: ${r.stderr}`);
+      best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e9);
+    }
+    const nativeMbps = stats.bytes / 1e6 / best;
+    console.log(`# native check --threads 1 of the same file: ${best.toFixed(2)} s = ${nativeMbps.toFixed(0)} MB/s; Chromium Worker / native = ${(mbps / nativeMbps).toFixed(3)}`);
+  }
   await page.screenshot({ path: join(artifacts, "large-file.png") });
   assert.equal(summary.rows, made.rows);
   assert.equal(summary.errors, Math.floor(made.rows / 100000));

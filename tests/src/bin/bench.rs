@@ -22,7 +22,9 @@
 //! (from `/usr/bin/time -f %M` when present): `preflight check` of the bundle (native, one
 //! thread and two; and `--engine wasm`, wasmtime, unless `--no-wasm`), and of `enrollments.csv` alone
 //! (the common delta upload), for DIR and `--small` DIR; `preflight bundle` on one core and on
-//! two beside Info-ZIP `zip -6` of the same files (each DIR), the wasm build under Node (web-demo/pkg), and `frictionless
+//! two beside Info-ZIP `zip -6` of the same files (each DIR), the wasm build under Node (web-demo/pkg),
+//! unless `--no-wasm` a 300 MB users.csv through the `<preflight-check>` Worker in headless
+//! Chromium against the native binary on the same file (web-demo/e2e/large.test.mjs), and `frictionless
 //! validate` of an equivalent Data Package when on PATH or in the suite's venv (smallest DIR).
 //! With `--diff-old OLD`, `preflight diff OLD DIR` too (OLD: e.g. DIR before `churn`).
 //! The machine's core count comes first: compare ratios, not MB/s, across machines and days.
@@ -804,6 +806,9 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
     for (label, dir, f, _) in &dirs {
         bundle_vs_zip(&preflight, zip.as_deref(), label, dir, f, &out_dir, a.runs)?;
     }
+    if !a.no_wasm {
+        chromium_worker(&preflight)?;
+    }
     let (label, dir, f, _) = dirs.last().ok_or("no bundle")?;
     // frictionless: on PATH, or the suite's venv (tests/run-all.sh makes it).
     let venv =
@@ -984,6 +989,55 @@ fn datapackage(target: &Target, files: &[Input]) -> std::io::Result<String> {
 }
 
 /// `name` on PATH.
+/// The Chromium figure: web-demo/e2e/large.test.mjs streams a generated 300 MB users.csv
+/// through the `<preflight-check>` element's Worker in headless Chromium and times the
+/// native binary on the same file; its figure lines are printed as they are.
+fn chromium_worker(preflight: &Path) -> Result<(), String> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let ready = repo.join("web-demo/node_modules/playwright-core").exists()
+        && repo.join("web-demo/pkg/validator_wasm_bg.wasm").exists()
+        && chromium.exists();
+    let Some(node) = which("node").filter(|_| ready) else {
+        println!(
+            "Chromium Worker skipped: needs node, {} and web-demo/pkg and node_modules (tests/run-all.sh)",
+            chromium.display()
+        );
+        return Ok(());
+    };
+    let out = std::process::Command::new(node)
+        .args(["--test", "web-demo/e2e/large.test.mjs"])
+        .current_dir(&repo)
+        .env("PREFLIGHT_E2E_MB", "300")
+        .env("PREFLIGHT_NATIVE", preflight)
+        .output()
+        .map_err(|e| format!("node: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text.lines() {
+        let line = line.trim_start_matches(['#', ' ', '\\']);
+        if [
+            "MB/s in the Worker",
+            "Chromium Worker / native",
+            "peak JS heap",
+            "longest main-thread",
+        ]
+        .iter()
+        .any(|k| line.contains(k))
+        {
+            println!("Chromium: {line}");
+        }
+    }
+    if !out.status.success() {
+        println!(
+            "Chromium Worker test failed ({}): see `node --test web-demo/e2e/large.test.mjs`",
+            out.status
+        );
+    }
+    Ok(())
+}
+
 fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)
