@@ -208,6 +208,12 @@ impl Index {
         self.domains[domain].prefetch(key);
     }
 
+    /// Starts loading the slot of `key` in uniqueness table `table` ([`Keys::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch_table(&self, table: usize, key: &[u8]) {
+        self.tables[table].keys.prefetch(key);
+    }
+
     /// Records a reference from `row`'s `col` to `v` in `domain` that is not resolved yet
     /// (decided when the bundle is complete); `other`: a consistency check's compared value.
     #[allow(clippy::too_many_arguments)]

@@ -45,6 +45,8 @@ pub(super) struct FileCheck {
     pub(super) count_lines: bool,
     pub(super) newlines: u64,
     pub(super) last_byte: u8,
+    /// Buffer for the uniqueness keys [`FileCheck::ahead`] prefetches.
+    pub(super) ahead_key: Vec<u8>,
 }
 
 /// What the raw bytes of some chunks add to a file's counts: their length and, for a file

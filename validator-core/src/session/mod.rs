@@ -295,6 +295,7 @@ impl Session {
                 count_lines,
                 newlines: 0,
                 last_byte: 0,
+                ahead_key: Vec::new(),
             },
         });
         self.by_path.insert(path.to_owned(), i);

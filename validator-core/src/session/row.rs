@@ -9,7 +9,7 @@ use crate::decode::{Decoder, Encoding};
 use crate::parse::convert;
 use crate::reader::{LineEnding, QuoteError, Record};
 use crate::report::{MAX_VALUE_CHARS, Severity, truncate_chars, truncate_value};
-use crate::rules::{Compiled, Emit, Index, Row, check_row};
+use crate::rules::{C, Compiled, Emit, Index, Row, TableSpec, check_row};
 use crate::schema::CellConverter;
 
 impl FileCheck {
@@ -420,26 +420,57 @@ impl FileCheck {
     /// [`FileCheck::record`] checks it: the look-ups in a big table (users referenced in
     /// random order) then find their slot in the cache. Cells are taken as read, trimmed of
     /// ASCII whitespace; a cell the converter would change differently only wastes a load.
-    pub(super) fn ahead(&self, rec: &Record<'_>, c: &Compiled, index: &Index) {
+    pub(super) fn ahead(&mut self, rec: &Record<'_>, c: &Compiled, index: &Index) {
         let Some(kind) = self.kind else {
             return;
         };
-        let bytes = rec.bytes();
-        for &(domain, col) in &c.kinds[kind].probes {
-            let Some(p) = self.positions.get(col).copied().flatten() else {
-                continue;
-            };
-            if p >= rec.len() {
-                continue;
+        let positions = &self.positions;
+        let cell = |col: usize| -> &[u8] {
+            match positions.get(col).copied().flatten() {
+                Some(p) if p < rec.len() => {
+                    let start = if p == 0 { 0 } else { rec.field_end(p - 1) };
+                    let b = rec.bytes().get(start..rec.field_end(p));
+                    b.unwrap_or_default().trim_ascii()
+                }
+                _ => &[],
             }
-            let start = if p == 0 { 0 } else { rec.field_end(p - 1) };
-            let v = bytes
-                .get(start..rec.field_end(p))
-                .unwrap_or_default()
-                .trim_ascii();
+        };
+        let ck = &c.kinds[kind];
+        for &(domain, col) in &ck.probes {
+            let v = cell(col);
             if !v.is_empty() {
                 index.prefetch(domain, v);
             }
+        }
+        // Uniqueness tables of their own (login ids): the key as `unique` makes it.
+        for rule in &ck.rules {
+            let C::Unique {
+                cols,
+                ignore_case,
+                table,
+                ..
+            } = &rule.check
+            else {
+                continue;
+            };
+            if !matches!(c.tables[*table], TableSpec::Own { .. }) {
+                continue;
+            }
+            let key = &mut self.ahead_key;
+            key.clear();
+            for (i, &col) in cols.iter().enumerate() {
+                if i > 0 {
+                    key.extend_from_slice("\u{1F}".as_bytes());
+                }
+                key.extend_from_slice(cell(col));
+            }
+            if *ignore_case {
+                if !key.is_ascii() {
+                    continue;
+                }
+                key.make_ascii_lowercase();
+            }
+            index.prefetch_table(*table, key);
         }
     }
 
