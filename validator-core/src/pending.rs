@@ -33,7 +33,7 @@ pub(crate) struct GroupKey {
     pub other: Id,
 }
 
-/// One group of unresolved rows: 48 bytes, as a delta upload holds one per missing key.
+/// One group of unresolved rows: 40 bytes, as a delta upload holds one per missing key.
 #[derive(Debug)]
 pub(crate) struct Group {
     pub key: GroupKey,
@@ -42,12 +42,10 @@ pub(crate) struct Group {
     /// Index of the group's further row numbers in [`Pendings::tracks`] (the outcome may be
     /// an error), or [`NOT_TRACKED`].
     track: u32,
-    /// Rows kept in full: the first rows of the group.
-    kept: u64,
+    /// Rows kept in full: the first rows of the group (held in memory: fewer than 2^32).
+    kept: u32,
     /// Rows after the kept ones.
     pub more: u64,
-    /// Row of the last kept row, where the further rows' deltas start.
-    base_row: u64,
 }
 
 /// [`Group::track`] of a group whose further rows are only counted.
@@ -56,6 +54,8 @@ const NOT_TRACKED: u32 = u32::MAX;
 /// The further rows of a tracked group.
 #[derive(Debug)]
 struct Track {
+    /// Row of the group's last kept row, where the further rows' deltas start.
+    base_row: u64,
     /// Row of the last row added.
     last_row: u64,
     /// Further rows as LEB128 deltas from the row before.
@@ -65,12 +65,7 @@ struct Track {
 impl Group {
     /// Rows kept in full.
     pub fn kept(&self) -> u64 {
-        self.kept
-    }
-
-    /// Row of the last kept row.
-    pub fn base_row(&self) -> u64 {
-        self.base_row
+        u64::from(self.kept)
     }
 
     /// Whether further rows' numbers were kept.
@@ -79,18 +74,19 @@ impl Group {
     }
 }
 
-/// A row kept in full.
+/// A row kept in full: 16 bytes.
 #[derive(Debug)]
 pub(crate) struct Kept {
     /// Index of its group.
     pub group: u32,
+    /// Its line less its row (nearly always small), or [`FAR`]: the line is in
+    /// [`Pendings::far_lines`].
+    line_after_row: u32,
     pub row: u64,
-    pub line: u64,
-    /// The rule's platform message rendered with this row, interned in
-    /// [`Pendings::platforms`] (the rows of a group mostly render the same text); [`Id::MAX`]
-    /// when the rule has none.
-    platform: Id,
 }
+
+/// [`Kept::line_after_row`] of a line not within `u32::MAX - 1` after its row.
+const FAR: u32 = u32::MAX;
 
 /// Unresolved references of a bundle, in groups.
 #[derive(Debug, Default)]
@@ -108,8 +104,13 @@ pub(crate) struct Pendings {
     tracks: Vec<Track>,
     /// Interned compared values of consistency checks.
     pub others: Keys,
+    /// Lines of kept rows (by index in `rows`) that [`Kept`] cannot hold.
+    far_lines: HashMap<u32, u64, FixedState>,
+    /// Platform messages rendered with their row (rules whose message names other cells),
+    /// by index in `rows`, interned in `platforms`.
+    platform_of: HashMap<u32, Id, FixedState>,
     /// Interned platform messages of kept rows: one copy per distinct text, not one
-    /// allocation per row (a delta of enrollments keeps three rows per missing user).
+    /// allocation per row.
     platforms: Keys,
 }
 
@@ -174,6 +175,7 @@ impl Pendings {
         if g == next {
             let track = if track {
                 self.tracks.push(Track {
+                    base_row: row,
                     last_row: row,
                     extra: Vec::new(),
                 });
@@ -187,7 +189,6 @@ impl Pendings {
                 track,
                 kept: 0,
                 more: 0,
-                base_row: row,
             });
         }
         let group = &mut self.groups[g as usize];
@@ -195,22 +196,33 @@ impl Pendings {
         // always the first rows of their group.
         let head = &mut self.heads[h].kept;
         let in_head = *head < self.head;
-        if group.kept < ROWS_KEPT || (in_head && group.more == 0) {
+        if group.kept() < ROWS_KEPT || (in_head && group.more == 0) {
             if in_head {
                 *head += 1;
             }
             group.kept += 1;
-            group.base_row = row;
             // Kept rows come before any further row: the deltas start here.
             if let Some(t) = self.tracks.get_mut(group.track as usize) {
+                t.base_row = row;
                 t.last_row = row;
             }
-            let platform = platform().map_or(Id::MAX, |p| self.platforms.intern(&p).0);
+            // Kept rows are held in memory: fewer than 2^32.
+            let at = self.rows.len() as u32;
+            if let Some(p) = platform() {
+                let id = self.platforms.intern(&p).0;
+                self.platform_of.insert(at, id);
+            }
+            let line_after_row = match line.checked_sub(row).map(u32::try_from) {
+                Some(Ok(d)) if d != FAR => d,
+                _ => {
+                    self.far_lines.insert(at, line);
+                    FAR
+                }
+            };
             self.rows.push(Kept {
                 group: g,
+                line_after_row,
                 row,
-                line,
-                platform,
             });
             return;
         }
@@ -233,12 +245,11 @@ impl Pendings {
 
     /// Row numbers of `g`'s rows after the kept ones (empty unless tracked).
     pub fn extra_rows(&self, g: &Group) -> impl Iterator<Item = u64> + '_ {
-        let extra = self
+        let (extra, mut row) = self
             .tracks
             .get(g.track as usize)
-            .map_or(&[][..], |t| &t.extra[..]);
+            .map_or((&[][..], 0), |t| (&t.extra[..], t.base_row));
         let mut at = 0;
-        let mut row = g.base_row;
         std::iter::from_fn(move || {
             let mut delta = 0u64;
             let mut shift = 0;
@@ -256,9 +267,22 @@ impl Pendings {
         })
     }
 
-    /// The platform message of a kept row, if its rule has one.
-    pub fn platform(&self, k: &Kept) -> Option<&str> {
-        (k.platform != Id::MAX).then(|| self.platforms.get(k.platform))
+    /// The platform message rendered with kept row `i` (of [`Pendings::rows`]), if any.
+    pub fn platform(&self, i: usize) -> Option<&str> {
+        let id = self.platform_of.get(&u32::try_from(i).ok()?)?;
+        Some(self.platforms.get(*id))
+    }
+
+    /// The line of kept row `i` (of [`Pendings::rows`]).
+    pub fn line(&self, i: usize) -> u64 {
+        let k = &self.rows[i];
+        match k.line_after_row {
+            FAR => u32::try_from(i)
+                .ok()
+                .and_then(|i| self.far_lines.get(&i).copied())
+                .unwrap_or(k.row),
+            d => k.row + u64::from(d),
+        }
     }
 
     /// The id of a compared value.
@@ -282,6 +306,7 @@ impl Pendings {
                 .map(|t| t.extra.capacity())
                 .sum::<usize>()
             + self.rows.capacity() * size_of::<Kept>()
+            + (self.far_lines.capacity() + self.platform_of.capacity()) * 13
             + self.platforms.heap_bytes()
             + self.others.heap_bytes()
     }
@@ -318,6 +343,15 @@ mod tests {
             .map(|k| k.row)
             .collect();
         assert_eq!(kept, [2, 5, 9]);
+        assert_eq!(p.line(0), 3);
+        assert_eq!(p.platform(0), Some("p"));
+        assert_eq!(p.platform(1), None);
+        // Lines before their row or far after it are kept beside the row.
+        let far = 3 + (1u64 << 33);
+        p.add(key(9), 3, 10, 5, false, || None);
+        p.add(key(9), 3, 11, far, false, || None);
+        let n = p.rows.len();
+        assert_eq!((p.line(n - 2), p.line(n - 1)), (5, far));
         let g = &p.groups[0];
         assert_eq!(g.more, 5);
         assert!(g.tracked());
@@ -337,7 +371,7 @@ mod tests {
             p.add(key(1), 3, r, r, false, || None);
         }
         let g = &p.groups[0];
-        assert_eq!((g.kept(), g.more, g.base_row()), (5, 5, 6));
+        assert_eq!((g.kept(), g.more), (5, 5));
         // Another file has its own head.
         let mut k = key(1);
         k.file = 1;

@@ -257,10 +257,10 @@ impl Sink {
             Severity::Error => {
                 self.errors += 1;
                 match row {
-                    Some(_) if !self.keep_rejected => {}
                     Some(r) if r > 1 => {
                         // The smallest code, so the verdict does not depend on arrival order.
                         match self.rejected.get_mut(&r) {
+                            _ if !self.keep_rejected => {}
                             Some(c) if code < c.as_str() => *c = code.to_owned(),
                             Some(_) => {}
                             None => {
@@ -277,7 +277,29 @@ impl Sink {
             Severity::Warning => self.warnings += 1,
             Severity::Info => self.infos += 1,
         }
-        let c = match self.counts.iter().position(|c| c.code == code) {
+        let cap = self.cap;
+        let c = self.count_of(code);
+        c.total += 1;
+        // Full: admit only if it sorts before the last kept finding of this code.
+        // On the boundary row, whether it is kept depends on its column and message:
+        // admit it, and let `push` decide on the full order.
+        c.kept < cap || row.unwrap_or(0) <= c.max_row
+    }
+
+    /// Counts `n` findings of `code` on data rows that are neither listed nor rejected one
+    /// by one: the rows of a pending group past its kept ones, when they are not tracked.
+    pub fn count_unlisted(&mut self, code: &str, severity: Severity, n: u64) {
+        match severity {
+            Severity::Error => self.errors += n,
+            Severity::Warning => self.warnings += n,
+            Severity::Info => self.infos += n,
+        }
+        self.count_of(code).total += n;
+    }
+
+    /// The counts of `code`, new if none yet.
+    fn count_of(&mut self, code: &str) -> &mut CodeCount {
+        match self.counts.iter().position(|c| c.code == code) {
             Some(i) => &mut self.counts[i],
             None => {
                 self.counts.push(CodeCount {
@@ -289,12 +311,7 @@ impl Sink {
                 });
                 self.counts.last_mut().expect("just pushed")
             }
-        };
-        c.total += 1;
-        // Full: admit only if it sorts before the last kept finding of this code.
-        // On the boundary row, whether it is kept depends on its column and message:
-        // admit it, and let `push` decide on the full order.
-        c.kept < self.cap || row.unwrap_or(0) <= c.max_row
+        }
     }
 
     /// Adds an admitted finding, evicting the kept one with the largest row if full.

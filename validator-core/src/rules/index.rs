@@ -346,7 +346,7 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
     // than 2^32).
     let mut listed = vec![0u32; pending.groups.len()];
     let outcome = |g: &Group| outcome(c, index, &pending, g, paths, &mode_holds);
-    for k in &pending.rows {
+    for (ki, k) in pending.rows.iter().enumerate() {
         let gi = k.group as usize;
         let g = &pending.groups[gi];
         let v = verdicts.get_or_insert_with(gi, || outcome(g).map(|o| o.verdict));
@@ -374,12 +374,12 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
             severity: v.severity,
             file: Some(paths[g.key.file as usize].clone()),
             row: Some(k.row),
-            line: Some(k.line),
+            line: Some(pending.line(ki)),
             column: Some(o.column.to_owned()),
             column_number: (g.column_number > 0).then_some(g.column_number),
             value: Some(truncate_value(&o.value)),
             message,
-            platform_message: match (pending.platform(k), o.platform) {
+            platform_message: match (pending.platform(ki), o.platform) {
                 (Some(p), _) => Some(p.to_owned()),
                 (None, Some(t)) => Some(render(t, o.column, &o.value, None)),
                 (None, None) => None,
@@ -401,9 +401,7 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
                 v.severity != Severity::Error || !index.row_verdicts,
                 "untracked rows of an error"
             );
-            for _ in 0..g.more {
-                let _ = sink.admit(v.code, v.severity, Some(g.base_row()));
-            }
+            sink.count_unlisted(v.code, v.severity, g.more);
         }
     }
     tablecheck::resolve(c, index, sinks, paths);
