@@ -636,7 +636,12 @@ mod tests {
 
     /// Index heap after an enrollments-only delta of `rows` rows over 500 users, 50
     /// sections and 20 courses (none defined in the bundle), in scrambled order.
-    fn delta_heap(rows: u64, row_verdicts: bool) -> u64 {
+    fn delta(rows: u64, row_verdicts: bool) -> (u64, Report) {
+        delta_then(rows, row_verdicts, None)
+    }
+
+    /// [`delta`], then `then` (path, bytes) pushed after the enrollments.
+    fn delta_then(rows: u64, row_verdicts: bool, then: Option<(&str, &str)>) -> (u64, Report) {
         let mut s = Session::with_options(
             targets::canvas(),
             Options {
@@ -652,16 +657,41 @@ mod tests {
         }
         s.push("enrollments.csv", csv.as_bytes()).unwrap();
         s.finish_file("enrollments.csv").unwrap();
-        s.index_heap().0
+        let heap = s.index_heap().0;
+        if let Some((path, text)) = then {
+            s.push(path, text.as_bytes()).unwrap();
+        }
+        (heap, s.finish())
     }
 
     /// Without row verdicts, a delta's memory depends on the distinct values it
     /// references, not on its rows; with them, rejectable rows are kept one by one.
     #[test]
     fn delta_memory_grows_with_ids_not_rows() {
-        let (small, big) = (delta_heap(5_000, false), delta_heap(50_000, false));
-        assert_eq!(small, big, "index heap at 5,000 rows vs 50,000");
-        assert!(delta_heap(50_000, true) > delta_heap(5_000, true));
+        let (small, big) = (delta(5_000, false), delta(50_000, false));
+        assert_eq!(small.0, big.0, "index heap at 5,000 rows vs 50,000");
+        let (tracked, report) = delta(50_000, true);
+        assert!(tracked > delta(5_000, true).0);
+        // Rows counted in one step or one by one: the same report.
+        assert_eq!(big.1, report);
+        assert_eq!(
+            report.summary.warnings,
+            50_000 * 3,
+            "course, section and user"
+        );
+        // Sections read after the enrollments, each in another course than the enrollments
+        // say: every row is an error, decided at the end, counted the same either way.
+        let mut sections = String::from("section_id,course_id,name,status\n");
+        for sec in 0..50 {
+            sections += &format!("S{sec},C{},Section {sec},active\n", (sec + 1) % 20);
+        }
+        let late = Some(("sections.csv", sections.as_str()));
+        let (counted, listed) = (
+            delta_then(50_000, false, late).1,
+            delta_then(50_000, true, late).1,
+        );
+        assert_eq!(counted, listed);
+        assert_eq!(listed.summary.errors, 50_000, "{:?}", listed.summary);
     }
 
     fn codes(r: &Report) -> Vec<(String, Option<u64>, Option<String>)> {
