@@ -306,7 +306,9 @@ impl Pendings {
                 .map(|t| t.extra.capacity())
                 .sum::<usize>()
             + self.rows.capacity() * size_of::<Kept>()
-            + (self.far_lines.capacity() + self.platform_of.capacity()) * 13
+            // Hash map entries: key, value, control byte.
+            + self.far_lines.capacity() * (size_of::<u32>() + size_of::<u64>() + 1)
+            + self.platform_of.capacity() * (size_of::<u32>() + size_of::<Id>() + 1)
             + self.platforms.heap_bytes()
             + self.others.heap_bytes()
     }

@@ -257,10 +257,10 @@ impl Sink {
             Severity::Error => {
                 self.errors += 1;
                 match row {
+                    Some(r) if r > 1 && !self.keep_rejected => {}
                     Some(r) if r > 1 => {
                         // The smallest code, so the verdict does not depend on arrival order.
                         match self.rejected.get_mut(&r) {
-                            _ if !self.keep_rejected => {}
                             Some(c) if code < c.as_str() => *c = code.to_owned(),
                             Some(_) => {}
                             None => {

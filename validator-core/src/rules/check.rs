@@ -4,7 +4,7 @@
 use super::index::Deferred;
 use super::{
     C, CKind, CRule, Col, Compiled, Cond, Emit, Index, Loc, Row, Says, TableSpec, list_values,
-    names, tablecheck,
+    names, tablecheck, unique_key,
 };
 use crate::date::{DateClass, classify};
 use crate::keys::{Id, Keys};
@@ -544,22 +544,7 @@ fn unique(s: &Scope<'_>, rule: &CRule, row: &Row<'_>, index: &mut Index, emit: &
             owner: owner_domain,
         } => {
             let mut key = std::mem::take(&mut index.scratch);
-            key.clear();
-            for (i, &k) in cols.iter().enumerate() {
-                if i > 0 {
-                    key.push('\u{1F}');
-                }
-                let v = row.get(k);
-                if *ignore_case && !v.is_ascii() {
-                    key.push_str(&v.to_lowercase());
-                } else {
-                    let at = key.len();
-                    key.push_str(v);
-                    if *ignore_case {
-                        key[at..].make_ascii_lowercase();
-                    }
-                }
-            }
+            unique_key(&mut key, cols, *ignore_case, |k| row.get(k));
             let t = &mut index.tables[*table];
             let (id, new) = t.keys.intern(&key);
             index.scratch = key;

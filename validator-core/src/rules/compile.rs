@@ -35,6 +35,7 @@ impl Compiled {
                 feeds_maps: Vec::new(),
                 probes: Vec::new(),
                 probe_maps: Vec::new(),
+                probe_tables: Vec::new(),
                 fk_feeds: Vec::new(),
             })
             .collect();
@@ -444,6 +445,12 @@ impl Compiled {
                 })
                 .collect();
             kind.probe_maps = maps;
+            kind.probe_tables = (0..kind.rules.len())
+                .filter(|&r| match &kind.rules[r].check {
+                    C::Unique { table, .. } => matches!(tables[*table], TableSpec::Own { .. }),
+                    _ => false,
+                })
+                .collect();
         }
         Ok(Compiled {
             kinds,

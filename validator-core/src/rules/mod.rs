@@ -163,6 +163,9 @@ pub(crate) struct CKind {
     /// (index in `probes`, map) of consistency checks: the attribute of the key found is
     /// loaded as soon as the probes are done, while the row's other rules run.
     pub probe_maps: Vec<(usize, usize)>,
+    /// Rules (by index) that are uniqueness checks with a table of their own (login ids):
+    /// their keys are prefetched too.
+    pub probe_tables: Vec<usize>,
     /// Foreign keys ([`Compiled::fks`]) whose referenced kind is this one.
     pub fk_feeds: Vec<usize>,
 }
@@ -246,35 +249,34 @@ impl Row<'_> {
     }
 }
 
-/// Fills `{column}`, `{value}` and `{<column name>}` in a message template.
+/// The first `{name}` placeholder of `rest`: (text before it, name, text after it); `None`
+/// when no brace pair is left.
+fn placeholder(rest: &str) -> Option<(&str, &str, &str)> {
+    let open = rest.find('{')?;
+    let after = &rest[open + 1..];
+    let close = after.find('}')?;
+    Some((&rest[..open], &after[..close], &after[close + 1..]))
+}
+
 /// Whether [`render`] of `template` reads the row: it has a placeholder other than
 /// `{column}` and `{value}`.
 pub(crate) fn names_row_values(template: &str) -> bool {
     let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            return false;
-        };
-        if !matches!(&after[..close], "column" | "value") {
+    while let Some((_, name, after)) = placeholder(rest) {
+        if !matches!(name, "column" | "value") {
             return true;
         }
-        rest = &after[close + 1..];
+        rest = after;
     }
     false
 }
 
+/// Fills `{column}`, `{value}` and `{<column name>}` in a message template.
 pub(crate) fn render(template: &str, column: &str, value: &str, row: Option<&Row<'_>>) -> String {
     let mut out = String::with_capacity(template.len() + value.len());
     let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            out.push_str(&rest[open..]);
-            return out;
-        };
-        let name = &after[..close];
+    while let Some((before, name, after)) = placeholder(rest) {
+        out.push_str(before);
         match name {
             "column" => out.push_str(column),
             "value" => out.push_str(&truncate_chars(value, MAX_QUOTED_CHARS)),
@@ -287,10 +289,36 @@ pub(crate) fn render(template: &str, column: &str, value: &str, row: Option<&Row
                 }
             },
         }
-        rest = &after[close + 1..];
+        rest = after;
     }
     out.push_str(rest);
     out
+}
+
+/// The key a uniqueness check on `cols` keeps for a row whose cells `cell` gives: the
+/// cells joined by U+001F, lowercased when `ignore_case`. Into `key`, cleared first.
+pub(crate) fn unique_key<'a>(
+    key: &mut String,
+    cols: &[Col],
+    ignore_case: bool,
+    cell: impl Fn(Col) -> &'a str,
+) {
+    key.clear();
+    for (i, &k) in cols.iter().enumerate() {
+        if i > 0 {
+            key.push('\u{1F}');
+        }
+        let v = cell(k);
+        if ignore_case && !v.is_ascii() {
+            key.push_str(&v.to_lowercase());
+        } else {
+            let at = key.len();
+            key.push_str(v);
+            if ignore_case {
+                key[at..].make_ascii_lowercase();
+            }
+        }
+    }
 }
 
 /// What a finding says, before it is placed.

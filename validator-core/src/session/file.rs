@@ -46,7 +46,7 @@ pub(super) struct FileCheck {
     pub(super) newlines: u64,
     pub(super) last_byte: u8,
     /// Buffer for the uniqueness keys [`FileCheck::ahead`] prefetches.
-    pub(super) ahead_key: Vec<u8>,
+    pub(super) ahead_key: String,
 }
 
 /// What the raw bytes of some chunks add to a file's counts: their length and, for a file

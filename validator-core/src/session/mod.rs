@@ -295,7 +295,7 @@ impl Session {
                 count_lines,
                 newlines: 0,
                 last_byte: 0,
-                ahead_key: Vec::new(),
+                ahead_key: String::new(),
             },
         });
         self.by_path.insert(path.to_owned(), i);

@@ -79,7 +79,7 @@ impl Session {
             count_lines: false,
             newlines: 0,
             last_byte: 0,
-            ahead_key: Vec::new(),
+            ahead_key: String::new(),
         };
         let dialect = &self.compiled.target.dialect;
         let mut reader = RecordReader::with_dialect(

@@ -9,7 +9,7 @@ use crate::decode::{Decoder, Encoding};
 use crate::parse::convert;
 use crate::reader::{LineEnding, QuoteError, Record};
 use crate::report::{MAX_VALUE_CHARS, Severity, truncate_chars, truncate_value};
-use crate::rules::{C, Compiled, Emit, Index, Row, TableSpec, check_row};
+use crate::rules::{C, Compiled, Emit, Index, Row, check_row, unique_key};
 use crate::schema::CellConverter;
 
 impl FileCheck {
@@ -443,34 +443,18 @@ impl FileCheck {
             }
         }
         // Uniqueness tables of their own (login ids): the key as `unique` makes it.
-        for rule in &ck.rules {
-            let C::Unique {
+        for &r in &ck.probe_tables {
+            if let C::Unique {
                 cols,
                 ignore_case,
                 table,
                 ..
-            } = &rule.check
-            else {
-                continue;
-            };
-            if !matches!(c.tables[*table], TableSpec::Own { .. }) {
-                continue;
+            } = &ck.rules[r].check
+            {
+                let text = |col| std::str::from_utf8(cell(col)).unwrap_or_default();
+                unique_key(&mut self.ahead_key, cols, *ignore_case, text);
+                index.prefetch_table(*table, self.ahead_key.as_bytes());
             }
-            let key = &mut self.ahead_key;
-            key.clear();
-            for (i, &col) in cols.iter().enumerate() {
-                if i > 0 {
-                    key.extend_from_slice("\u{1F}".as_bytes());
-                }
-                key.extend_from_slice(cell(col));
-            }
-            if *ignore_case {
-                if !key.is_ascii() {
-                    continue;
-                }
-                key.make_ascii_lowercase();
-            }
-            index.prefetch_table(*table, key);
         }
     }
 
