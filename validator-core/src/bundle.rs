@@ -30,7 +30,7 @@
 //! assert!(zip.starts_with(b"PK"));
 //! ```
 
-use std::collections::HashMap;
+use crate::keys::FixedMap;
 use std::io::Write;
 
 use zip::ZipWriter;
@@ -169,7 +169,7 @@ pub struct Plan {
 /// Decides what goes into the bundle.
 pub fn plan(target: &Target, report: &Report, verdicts: &Verdicts, drop_invalid: bool) -> Plan {
     let mut plan = Plan::default();
-    let mut used: HashMap<String, usize> = HashMap::new();
+    let mut used: FixedMap<String, usize> = FixedMap::default();
     for f in &report.files {
         let verdict = verdicts.file(&f.path);
         let blocking: Vec<&String> = verdict
@@ -246,7 +246,7 @@ pub fn plan(target: &Target, report: &Report, verdicts: &Verdicts, drop_invalid:
 
 /// The name in the bundle of the next file stored under `file_name` (`users.csv`, then
 /// `users-2.csv`, ...).
-fn entry_name(used: &mut HashMap<String, usize>, file_name: &str) -> String {
+fn entry_name(used: &mut FixedMap<String, usize>, file_name: &str) -> String {
     let n = used.entry(file_name.to_owned()).or_insert(0);
     *n += 1;
     if *n == 1 {
@@ -291,7 +291,7 @@ impl Expected {
     /// The expectation for `files`, (path, kind name as detected from the header) in the
     /// order they are pushed into `session`; `None` when a kind is not the target's.
     pub fn new(target: &Target, session: &crate::Session, files: &[(&str, &str)]) -> Option<Self> {
-        let mut used = HashMap::new();
+        let mut used = FixedMap::default();
         let mut entries = Vec::with_capacity(files.len());
         for &(source, kind) in files {
             let kind = target.kind(kind)?;
@@ -454,7 +454,7 @@ struct EntryState {
     /// Input rows not written (rejected or blank), ascending.
     skipped: Vec<u64>,
     /// Row → first error message, for the rejects' error column.
-    reasons: HashMap<u64, String>,
+    reasons: FixedMap<u64, String>,
     /// The whole file is rejected, with this reason.
     file_reason: Option<String>,
     delimiter: u8,
@@ -519,7 +519,7 @@ impl<'a, W: Write, R: Write> Bundler<'a, W, R> {
             .iter()
             .find(|f| f.path == source)
             .map(|f| {
-                let mut m = HashMap::new();
+                let mut m = FixedMap::default();
                 for x in f.findings.iter().filter(|x| x.severity == Severity::Error) {
                     if let Some(r) = x.row.filter(|&r| r > 1) {
                         m.entry(r)

@@ -8,7 +8,7 @@
 //! assert_eq!(kind.map(|k| k.name.as_str()), Some("sections"));
 //! ```
 
-use std::collections::HashSet;
+use crate::keys::FixedSet;
 
 use crate::schema::{HeaderRules, Kind, Target};
 
@@ -90,7 +90,7 @@ fn has(names: &[String], col: &str) -> bool {
 pub(crate) fn meets(rules: &HeaderRules, kind: &Kind, names: &[String]) -> bool {
     let d = &kind.detect;
     // Sets, so that a wide header costs linear time.
-    let mapped: HashSet<String> = names.iter().map(|n| canonical(rules, kind, n)).collect();
+    let mapped: FixedSet<String> = names.iter().map(|n| canonical(rules, kind, n)).collect();
     let has = |c: &String| {
         let c = detection_name(rules, c);
         mapped.contains(&c)
@@ -107,7 +107,7 @@ pub(crate) fn meets(rules: &HeaderRules, kind: &Kind, names: &[String]) -> bool 
 }
 
 /// A kind's columns as detection sees them.
-fn kind_columns(rules: &HeaderRules, kind: &Kind) -> HashSet<String> {
+fn kind_columns(rules: &HeaderRules, kind: &Kind) -> FixedSet<String> {
     kind.columns
         .iter()
         .map(|c| detection_name(rules, c))

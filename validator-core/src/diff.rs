@@ -30,7 +30,7 @@
 //! creates such users) is identified by its whole content. Fingerprints are 64-bit: two
 //! different rows collide with a probability near n²/2⁶⁵ (10⁻⁶ for 10 M rows).
 
-use std::collections::HashMap;
+use crate::keys::{FixedMap, FixedSet};
 use std::hash::{BuildHasher, Hasher};
 
 use serde::Serialize;
@@ -392,12 +392,12 @@ struct KindDiff {
     changed: Vec<Listed>,
     removed: Vec<Change>,
     /// Identity → index in `changed`, for the old pass.
-    want: HashMap<u64, usize>,
+    want: FixedMap<u64, usize>,
     /// Scope: the column compared with the scope's value (root kind), the (column, parent
     /// kind) links, and the fingerprints of this kind's in-scope ids.
     scope_column: Option<(String, Option<usize>)>,
     scope_links: Vec<(String, Option<usize>, usize)>,
-    scoped_ids: std::collections::HashSet<u64>,
+    scoped_ids: FixedSet<u64>,
     scope: Option<ScopeCounts>,
 }
 

@@ -486,6 +486,8 @@ impl RecordReader {
             limits,
             record_start: 0,
             overflow: None,
+            // Built per file, not built once and cloned: csv-core 0.1's `Clone` for its DFA
+            // copies only the transition table, and a cloned reader never ends a record.
             rdr: ReaderBuilder::new().delimiter(delimiter).build(),
             delimiter,
             cr_lines,

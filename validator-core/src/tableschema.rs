@@ -898,7 +898,7 @@ pub struct FieldReader {
     min: Option<(Typed, bool)>,
     max: Option<(Typed, bool)>,
     pattern: Option<regex::Regex>,
-    one_of: Option<foldhash::HashSet<String>>,
+    one_of: Option<crate::keys::FixedSet<String>>,
     /// `enum` as the schema spells it, for messages.
     one_of_shown: Vec<String>,
     /// A date in the default format (`%Y-%m-%d`, whose 10-character values are ISO dates).
@@ -1010,7 +1010,7 @@ impl FieldReader {
         if let Some(values) = &c.one_of
             && t.supports("enum")
         {
-            let mut set = foldhash::HashSet::default();
+            let mut set = crate::keys::FixedSet::default();
             for v in values {
                 scratch.clear();
                 // An enum value that is not of the type can never match a cell.

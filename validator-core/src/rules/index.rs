@@ -7,7 +7,7 @@ use super::{C, CKind, CRule, Col, Compiled, Cond, Loc, Row, render, tablecheck};
 use crate::keys::{Id, Keys, Locs};
 use crate::pending::{Group, GroupKey, Pendings};
 use crate::report::{Finding, Severity, Sink, truncate_value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The platform message of a reference from `row`'s `col` (value `v`), if the rule has one
 /// that names other cells of the row; one that names only the column and value is
@@ -413,7 +413,7 @@ struct Verdicts {
     /// Index in `distinct`, [`Verdicts::UNKNOWN`] or [`Verdicts::NONE`].
     of: Vec<u32>,
     distinct: Vec<Verdict>,
-    ids: HashMap<Verdict, u32>,
+    ids: crate::keys::FixedMap<Verdict, u32>,
 }
 
 impl Verdicts {
@@ -426,7 +426,7 @@ impl Verdicts {
         Verdicts {
             of: vec![Verdicts::UNKNOWN; groups],
             distinct: Vec::new(),
-            ids: HashMap::new(),
+            ids: Default::default(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! read by position), blank, duplicate, padded and unknown names, and the kind's header
 //! contract.
 
-use std::collections::HashMap;
+use crate::keys::{FixedMap, FixedSet};
 
 use super::FileCheck;
 use super::file::bound_kind;
@@ -26,7 +26,7 @@ impl FileCheck {
             // Ruby's `CSV::Row#to_hash`: the first cell of each distinct header name (as
             // read: lower-cased, not stripped); blank header cells and cells past the
             // header share the name nil.
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = FixedSet::default();
             let mut cells: Vec<usize> = Vec::new();
             let mut nil_at = None;
             for (i, h) in self.header.iter().enumerate() {
@@ -59,7 +59,8 @@ impl FileCheck {
             return;
         }
         // First position of each name: duplicates in linear time, however wide the header.
-        let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(names.len());
+        let mut first_at: FixedMap<&str, usize> =
+            FixedMap::with_capacity_and_hasher(names.len(), Default::default());
         for (i, n) in names.iter().enumerate() {
             first_at.entry(n.as_str()).or_insert(i);
         }
@@ -141,7 +142,8 @@ impl FileCheck {
             .collect();
         drop(first_at);
         let names: Vec<String> = names.into_iter().map(canonical).collect();
-        let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(names.len());
+        let mut first_at: FixedMap<&str, usize> =
+            FixedMap::with_capacity_and_hasher(names.len(), Default::default());
         for (i, n) in names.iter().enumerate() {
             first_at.entry(n.as_str()).or_insert(i);
         }
@@ -258,7 +260,8 @@ impl FileCheck {
             }
         }
         if k.ordered_columns {
-            let mut at: HashMap<String, usize> = HashMap::with_capacity(k.columns.len());
+            let mut at: FixedMap<String, usize> =
+                FixedMap::with_capacity_and_hasher(k.columns.len(), Default::default());
             for (i, c) in k.columns.iter().enumerate() {
                 at.entry(detect::detection_name(rules, c)).or_insert(i);
             }
@@ -366,7 +369,8 @@ impl FileCheck {
             })
             .collect();
         let line = rec.line;
-        let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(labels.len());
+        let mut first_at: FixedMap<&str, usize> =
+            FixedMap::with_capacity_and_hasher(labels.len(), Default::default());
         let mut notes: Vec<(&'static str, usize, String, String)> = Vec::new();
         for (i, label) in labels.iter().enumerate() {
             let earlier = first_at.entry(label.as_str()).or_insert(i);

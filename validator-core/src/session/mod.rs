@@ -13,8 +13,6 @@
 //! assert!(!report.has_errors());
 //! ```
 
-use std::collections::HashMap;
-
 use crate::Error;
 use crate::decode::Invalid;
 use crate::parse::{Events, Parser};
@@ -131,7 +129,7 @@ pub struct Session {
     compiled: Compiled,
     options: Options,
     files: Vec<FileState>,
-    by_path: HashMap<String, usize>,
+    by_path: crate::keys::FixedMap<String, usize>,
     paths: Vec<String>,
     index: Index,
     bundle: Sink,
@@ -209,7 +207,7 @@ impl Session {
             bundle: Sink::new(options.max_findings_per_code),
             options,
             files: Vec::new(),
-            by_path: HashMap::new(),
+            by_path: Default::default(),
             paths: Vec::new(),
             index,
             progress: Progress::default(),
