@@ -20,9 +20,11 @@ use crate::rules::Loc;
 
 /// A hash map with a fixed seed. The core uses no other: the same input takes the same
 /// path through it on every run and every host (a fuzzer's coverage is stable), and
-/// nothing depends on a per-process random state.
+/// nothing depends on a per-process random state. (`clippy.toml` refuses std's maps.)
+#[allow(clippy::disallowed_types)]
 pub(crate) type FixedMap<K, V> = std::collections::HashMap<K, V, FixedState>;
 /// A hash set with a fixed seed (see [`FixedMap`]).
+#[allow(clippy::disallowed_types)]
 pub(crate) type FixedSet<K> = std::collections::HashSet<K, FixedState>;
 
 /// Dense key id, in insertion order from 0.

@@ -11,11 +11,7 @@
 //! outcome may be an error, the further rows' numbers are kept too (delta-encoded, a byte
 //! or two each), as the verdicts of `bundle --drop-invalid` need every rejected row.
 
-use std::collections::HashMap;
-
-use foldhash::fast::FixedState;
-
-use crate::keys::{Id, Keys};
+use crate::keys::{FixedMap, Id, Keys};
 
 /// Rows of a group kept in full, past the first `head` of its rule and file.
 pub(crate) const ROWS_KEPT: u64 = 3;
@@ -92,7 +88,7 @@ const FAR: u32 = u32::MAX;
 #[derive(Debug, Default)]
 pub(crate) struct Pendings {
     /// Groups of consistency checks (with a compared value).
-    by_key: HashMap<GroupKey, u32, FixedState>,
+    by_key: FixedMap<GroupKey, u32>,
     /// Per (kind, rule, file): rows kept in full and, for references, groups by key id.
     heads: Vec<Head>,
     /// See the module documentation; 0 until set.
@@ -105,10 +101,10 @@ pub(crate) struct Pendings {
     /// Interned compared values of consistency checks.
     pub others: Keys,
     /// Lines of kept rows (by index in `rows`) that [`Kept`] cannot hold.
-    far_lines: HashMap<u32, u64, FixedState>,
+    far_lines: FixedMap<u32, u64>,
     /// Platform messages rendered with their row (rules whose message names other cells),
     /// by index in `rows`, interned in `platforms`.
-    platform_of: HashMap<u32, Id, FixedState>,
+    platform_of: FixedMap<u32, Id>,
     /// Interned platform messages of kept rows: one copy per distinct text, not one
     /// allocation per row.
     platforms: Keys,

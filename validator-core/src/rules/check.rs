@@ -115,7 +115,7 @@ fn starts_with_ignore_case(v: &str, prefix: &str) -> bool {
 fn enum_ok(
     v: &str,
     values: &[String],
-    set: &std::collections::HashSet<String, foldhash::fast::FixedState>,
+    set: &crate::keys::FixedSet<String>,
     matching: Matching,
 ) -> bool {
     match matching {

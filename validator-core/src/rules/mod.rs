@@ -45,7 +45,7 @@ pub(crate) enum C {
         values: Vec<String>,
         /// `values` as a set, for exact and case-insensitive matching: a target may list
         /// a million values.
-        set: std::collections::HashSet<String, foldhash::fast::FixedState>,
+        set: crate::keys::FixedSet<String>,
         /// The values as the target spells them, for messages.
         shown: Vec<String>,
         matching: Matching,
