@@ -111,6 +111,9 @@ fn starts_with_ignore_case(v: &str, prefix: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
+/// Most values an enumeration compares one by one rather than through its hash set.
+const FEW_VALUES: usize = 8;
+
 #[inline]
 fn enum_ok(
     v: &str,
@@ -118,8 +121,19 @@ fn enum_ok(
     set: &crate::keys::FixedSet<String>,
     matching: Matching,
 ) -> bool {
+    // A few values are compared in turn: cheaper than hashing the cell (status and role
+    // columns, checked on every row, have two to eight).
+    let few = values.len() <= FEW_VALUES;
     match matching {
+        Matching::Exact if few => values.iter().any(|x| x == v),
         Matching::Exact => set.contains(v),
+        // `values` are lower-case: `x` equals the ASCII-lower-cased cell.
+        Matching::IgnoreCase if few => values.iter().any(|x| {
+            x.len() == v.len()
+                && x.bytes()
+                    .zip(v.bytes())
+                    .all(|(a, b)| a == b.to_ascii_lowercase())
+        }),
         // `set` holds lower-case values: an ASCII-case-insensitive match is a lookup of
         // the ASCII-lower-cased cell.
         Matching::IgnoreCase => {
@@ -334,6 +348,8 @@ fn enumeration(rule: &CRule, row: &Row<'_>, emit: &mut Emit<'_>) {
     }
     let bad = if cell.is_empty() {
         Some(cell)
+    } else if sep.is_none() {
+        (!enum_ok(cell, values, set, *matching)).then_some(cell)
     } else {
         items(cell, *sep).find(|v| !enum_ok(v, values, set, *matching))
     };
@@ -809,6 +825,54 @@ pub(super) fn wrong_type_message(
 mod tests {
     use super::*;
     use crate::schema::Target;
+
+    /// A short value list compared in turn answers as its hash set does.
+    #[test]
+    fn enum_few_values_match_the_set() {
+        let cells = [
+            "student",
+            "STUDENT",
+            "Student",
+            "studen",
+            "students",
+            "ta",
+            "TA",
+            "tA",
+            "",
+            "observer",
+            "ÉLÈVE",
+            "élève",
+            "Élève",
+            "designer ",
+        ];
+        for exact in [false, true] {
+            let source = ["student", "TA", "observer", "élève", "Designer"];
+            let values: Vec<String> = if exact {
+                source.iter().map(|v| v.to_string()).collect()
+            } else {
+                source.iter().map(|v| v.to_lowercase()).collect()
+            };
+            let set: crate::keys::FixedSet<String> = values.iter().cloned().collect();
+            let matching = if exact {
+                Matching::Exact
+            } else {
+                Matching::IgnoreCase
+            };
+            // Past FEW_VALUES the set answers: pad the list to compare both paths.
+            let mut many = values.clone();
+            many.extend((0..FEW_VALUES).map(|i| format!("pad{i}")));
+            let many_set: crate::keys::FixedSet<String> = many.iter().cloned().collect();
+            for cell in cells {
+                assert_eq!(
+                    enum_ok(cell, &values, &set, matching),
+                    enum_ok(cell, &many, &many_set, matching),
+                    "{cell:?} exact={exact}"
+                );
+            }
+            assert!(enum_ok("TA", &values, &set, matching));
+            assert_eq!(enum_ok("ta", &values, &set, matching), !exact);
+        }
+    }
 
     #[test]
     fn emails() {
