@@ -48,6 +48,33 @@ impl From<validator_core::Error> for EngineError {
     }
 }
 
+/// Where compiled modules are kept: `PREFLIGHT_WASM_CACHE`, else `preflight/wasmtime` in the
+/// user's cache directory; `PREFLIGHT_WASM_CACHE=off` compiles every time.
+fn cache_dir() -> Option<std::path::PathBuf> {
+    match std::env::var_os("PREFLIGHT_WASM_CACHE") {
+        Some(v) if v == "off" => None,
+        Some(v) if !v.is_empty() => std::path::absolute(v).ok(),
+        _ => dirs::cache_dir().map(|d| d.join("preflight").join("wasmtime")),
+    }
+}
+
+/// Cranelift takes seconds to compile the 2 MB module (regex's Unicode tables): it compiles
+/// on every core, and wasmtime's cache keeps the machine code, keyed by the module's bytes
+/// and the engine's settings, so the next run loads it in milliseconds. A cache that cannot
+/// be set up only costs the compile.
+fn engine_config() -> wasmtime::Config {
+    let mut config = wasmtime::Config::new();
+    config.parallel_compilation(true);
+    if let Some(dir) = cache_dir() {
+        let mut cache = wasmtime::CacheConfig::new();
+        cache.with_directory(dir);
+        if let Ok(cache) = wasmtime::Cache::new(cache) {
+            config.cache(Some(cache));
+        }
+    }
+    config
+}
+
 fn wasm_err(what: &str) -> impl Fn(wasmtime::Error) -> EngineError + '_ {
     // wasmtime's causes can span lines (byte dumps); the CLI promises one line on stderr.
     move |e| {
@@ -152,7 +179,8 @@ impl fmt::Debug for WasmModule {
 impl WasmModule {
     /// Compiles a module from its bytes (`.wasm` binary).
     pub fn from_bytes(bytes: &[u8]) -> Result<WasmModule, EngineError> {
-        let engine = wasmtime::Engine::default();
+        let engine =
+            wasmtime::Engine::new(&engine_config()).map_err(wasm_err("cannot start wasmtime"))?;
         let module = Module::new(&engine, bytes).map_err(wasm_err("cannot compile the module"))?;
         let mut linker = Linker::new(&engine);
         // A raw cdylib imports wasm-bindgen placeholders, a wasm-bindgen-processed module

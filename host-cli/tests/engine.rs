@@ -74,6 +74,65 @@ fn wasm_engine_prints_the_native_report() {
     );
 }
 
+/// Files under `dir`, recursively.
+fn files_under(dir: &Path) -> usize {
+    fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| {
+                let p = e.path();
+                if p.is_dir() { files_under(&p) } else { 1 }
+            })
+            .sum()
+    })
+}
+
+/// The compiled module is cached in the user cache dir, or where `PREFLIGHT_WASM_CACHE`
+/// says, and `off` writes nothing. (A tiny module: a debug build takes a minute to compile
+/// the real one. Every other `--engine wasm` test here loads the real one from the cache.)
+#[test]
+fn compiled_module_is_cached_unless_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users.csv");
+    fs::write(&csv, "user_id,login_id,status\nu1,l1,active\n").unwrap();
+    // Valid wasm that compiles, then fails the ABI check.
+    let module = dir.path().join("tiny.wasm");
+    fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+    let run = |xdg: &Path, setting: Option<&Path>| {
+        fs::create_dir_all(xdg).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_preflight"));
+        cmd.args(["check", "--module", s(&module), s(&csv)])
+            .env("XDG_CACHE_HOME", xdg)
+            .env_remove("PREFLIGHT_WASM_CACHE");
+        if let Some(setting) = setting {
+            cmd.env("PREFLIGHT_WASM_CACHE", setting);
+        }
+        let o = cmd.output().expect("run preflight");
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let xdg = dir.path().join("xdg");
+    run(&xdg, None);
+    assert!(
+        files_under(&xdg.join("preflight/wasmtime")) > 0,
+        "nothing cached"
+    );
+    let (chosen, xdg2) = (dir.path().join("chosen"), dir.path().join("xdg2"));
+    run(&xdg2, Some(&chosen));
+    assert!(
+        files_under(&chosen) > 0,
+        "nothing cached in PREFLIGHT_WASM_CACHE"
+    );
+    assert_eq!(files_under(&xdg2), 0);
+    let xdg3 = dir.path().join("xdg3");
+    run(&xdg3, Some(Path::new("off")));
+    assert_eq!(files_under(&xdg3), 0, "`off` wrote into the user cache dir");
+}
+
 #[test]
 fn a_bad_module_is_exit_2_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();

@@ -729,19 +729,16 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
             );
         }
         if !a.no_wasm {
-            let wasm = ext(
-                &preflight,
-                &[
-                    &os("check"),
-                    &os("--engine"),
-                    &os("wasm"),
-                    &os("--format"),
-                    &os("json"),
-                    &dir_arg,
-                ],
-                Path::new("."),
-                a.runs,
-            )?;
+            let check_wasm: [&std::ffi::OsStr; 7] = [
+                preflight.as_os_str(),
+                &os("check"),
+                &os("--engine"),
+                &os("wasm"),
+                &os("--format"),
+                &os("json"),
+                &dir_arg,
+            ];
+            let wasm = ext(&preflight, &check_wasm[1..], Path::new("."), a.runs)?;
             ratio_line(
                 "preflight check --engine wasm (wasmtime)",
                 &data,
@@ -755,6 +752,19 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
                 "",
                 "",
                 native.best.as_secs_f64() / wasm.best.as_secs_f64()
+            );
+            // The same with the module compiled by Cranelift, as on the first run after an
+            // install (the runs above load it from wasmtime's cache).
+            let no_cache = os("PREFLIGHT_WASM_CACHE=off");
+            let cold_args = [&[no_cache.as_os_str()][..], &check_wasm[..]].concat();
+            let cold = ext(Path::new("/usr/bin/env"), &cold_args, Path::new("."), 1)?;
+            ratio_line(
+                "  the same, module compiled (not cached)",
+                &data,
+                bytes,
+                cold.best,
+                csv.total,
+                cold.rss_kib,
             );
             // The exact build a portal ships (web-demo/pkg, `bash web-demo/build.sh`), fed
             // in 64 KiB chunks in processing order by web-demo/e2e/conformance-bench.mjs.
