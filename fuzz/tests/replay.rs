@@ -56,5 +56,10 @@ fn main() {
             trials.push(trial("regression", target, harness, path));
         }
     }
+    // What the AFL binary of core_push runs before its fork server starts.
+    trials.push(Trial::test("core_push::warm_up", || {
+        std::panic::catch_unwind(preflight_fuzz::warm_up)
+            .map_err(|_| Failed::from("warm_up panicked (see above)"))
+    }));
     libtest_mimic::run(&args, trials).exit();
 }
