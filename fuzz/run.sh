@@ -4,6 +4,9 @@
 #                                       responses), default 600 s
 #   bash fuzz/run.sh build TARGET       only build the instrumented binary
 #   bash fuzz/run.sh tmin TARGET FILE   minimise a crashing input into FILE.min
+#   bash fuzz/run.sh keep TARGET        minimise a run's queue (afl-cmin) and add its inputs
+#                                       under 1 KiB (4 KiB for zip_input) to fuzz/corpus/TARGET
+#                                       as afl-<sha256 prefix>
 # Findings land in fuzz/out/TARGET/default/{crashes,hangs}; add each, minimised, as
 # tests/data/fuzz/TARGET/<name> (replayed by `cargo test -p preflight-fuzz --test replay`).
 set -euo pipefail
@@ -50,7 +53,34 @@ case "${1:-}" in
         build "$2"
         cargo afl tmin -t 1000 -m 2048 -i "$3" -o "$3.min" -- "$(binary "$2")"
         ;;
-    "") sed -n '2,6p' "$0" >&2; exit 2 ;;
+    keep)
+        export PREFLIGHT_FUZZ_RESPONSES=1
+        build "$2"
+        # afl-cmin.bash rather than `cargo afl cmin` (afl-cmin.py): the latter found
+        # "0 unique tuples" for zip_input, whose map the bash script and showmap read fine.
+        cmin=$(find "$HOME/.local/share/afl.rs" -name afl-cmin.bash -path '*/bin/*' | head -n 1)
+        [ -n "$cmin" ] || { echo "afl-cmin.bash not found under ~/.local/share/afl.rs" >&2; exit 1; }
+        # Not under /tmp: afl-cmin warns that others can write there.
+        min=fuzz/out/$2/cmin
+        rm -rf "$min"
+        trap 'rm -rf "$min"' EXIT
+        # A ZIP's headers alone take a few hundred bytes: its inputs get a larger cap.
+        if [ "$2" = zip_input ]; then cap=4096; else cap=1024; fi
+        AFL_PATH=$(dirname "$cmin") AFL_SKIP_CPUFREQ=1 "$cmin" -t 5000 \
+            -i "fuzz/out/$2/default/queue" -o "$min" -- "$(binary "$2")" >/dev/null
+        declare -A have
+        for f in "fuzz/corpus/$2"/*; do have[$(sha256sum <"$f" | cut -c1-64)]=1; done
+        added=0 large=0
+        for f in "$min"/*; do
+            if [ "$(stat -c %s "$f")" -ge "$cap" ]; then large=$((large + 1)); continue; fi
+            h=$(sha256sum <"$f" | cut -c1-64)
+            [ -z "${have[$h]:-}" ] || continue
+            cp "$f" "fuzz/corpus/$2/afl-${h:0:12}"
+            have[$h]=1 added=$((added + 1))
+        done
+        echo "$2: queue $(ls "fuzz/out/$2/default/queue" | wc -l), minimised $(ls "$min" | wc -l), added $added, left out $large of $cap bytes or more" >&2
+        ;;
+    "") sed -n '2,8p' "$0" >&2; exit 2 ;;
     *)
         target=$1
         export PREFLIGHT_FUZZ_RESPONSES=1
