@@ -31,6 +31,8 @@ fn main() {
         "validator-wasm/Cargo.toml",
         "Cargo.toml",
         "Cargo.lock",
+        // The wasm32 rustflags (SIMD).
+        ".cargo/config.toml",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
