@@ -40,6 +40,14 @@ binary() {
     if [ "$1" = responses ]; then echo "$CARGO_TARGET_DIR/release/preflight"; else echo "$CARGO_TARGET_DIR/release/$1"; fi
 }
 
+# An AFL++ tool that cargo-afl built (it puts none on PATH).
+afl_tool() {
+    local tool
+    tool=$(find "$HOME/.local/share/afl.rs" -name "$1" -path '*/bin/*' | head -n 1)
+    [ -n "$tool" ] || { echo "$1 not found under ~/.local/share/afl.rs" >&2; exit 1; }
+    echo "$tool"
+}
+
 build() {
     if [ "$1" = responses ]; then
         cargo afl build --release -p host-cli --features afl --bin preflight
@@ -61,8 +69,7 @@ case "${1:-}" in
         build "$2"
         # afl-cmin.bash rather than `cargo afl cmin` (afl-cmin.py): the latter found
         # "0 unique tuples" for zip_input, whose map the bash script and showmap read fine.
-        cmin=$(find "$HOME/.local/share/afl.rs" -name afl-cmin.bash -path '*/bin/*' | head -n 1)
-        [ -n "$cmin" ] || { echo "afl-cmin.bash not found under ~/.local/share/afl.rs" >&2; exit 1; }
+        cmin=$(afl_tool afl-cmin.bash)
         # Not under /tmp: afl-cmin warns that others can write there.
         min=fuzz/out/$2/cmin
         rm -rf "$min"
@@ -88,8 +95,7 @@ case "${1:-}" in
     edges)
         export PREFLIGHT_FUZZ_RESPONSES=1
         build "$2"
-        showmap=$(find "$HOME/.local/share/afl.rs" -name afl-showmap -path '*/bin/*' | head -n 1)
-        [ -n "$showmap" ] || { echo "afl-showmap not found under ~/.local/share/afl.rs" >&2; exit 1; }
+        showmap=$(afl_tool afl-showmap)
         dir=${3:-fuzz/corpus/$2}
         map=fuzz/out/$2/edges.map
         mkdir -p "fuzz/out/$2"
@@ -98,7 +104,7 @@ case "${1:-}" in
         [ -s "$map" ] || { echo "afl-showmap wrote no map for $dir" >&2; exit 1; }
         echo "$2: $(wc -l <"$map") edges from $(find "$dir" -maxdepth 1 -type f | wc -l) inputs in $dir"
         ;;
-    "") sed -n '2,11p' "$0" >&2; exit 2 ;;
+    "") sed -n '2,12p' "$0" >&2; exit 2 ;;
     *)
         target=$1
         export PREFLIGHT_FUZZ_RESPONSES=1
