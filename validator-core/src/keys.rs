@@ -1,15 +1,16 @@
 //! Compact key stores for the cross-file index: millions of short ids without one heap
 //! allocation per key, and as few cache misses per lookup as we can manage.
 //!
-//! [`Keys`] interns strings: their bytes go one after another into a single `String`, each
-//! gets a dense id, and flat open-addressing tables of 12-byte slots (linear probing, no
-//! separate control bytes) finds them, so a lookup usually touches one cache line. A key of
-//! up to 8 bytes (most ids: `U0012345`, `S0004382`) is held in its slot itself; a longer
-//! key's slot holds its 64-bit hash, and the key bytes in the arena are compared only when
-//! that fingerprint matches. Each slot also says whether its key is *defined* (fed by a row
-//! of the kind that defines it), as opposed to merely interned (as an owner or an unresolved
-//! reference), so a reference check needs nothing but the table. Whatever hangs off a key
-//! (first row, owner, attribute) lives in plain vectors indexed by id, owned by the caller.
+//! [`Keys`] interns strings: each gets a dense id, and flat open-addressing tables of 12-byte
+//! slots (linear probing, no separate control bytes) find them, so a lookup usually touches
+//! one cache line. A key of up to 8 bytes (most ids: `U0012345`, `S0004382`) is held in its
+//! slot and nowhere else: the id's entry says which slot (moved when a table grows). A
+//! longer key's bytes go one after another into one arena, and its slot holds its 64-bit
+//! hash, so the arena is read only when that fingerprint matches. Each slot also says
+//! whether its key is *defined* (fed by a row of the kind that defines it), as opposed to
+//! merely interned (as an owner or an unresolved reference), so a reference check needs
+//! nothing but the table. Whatever hangs off a key (first row, owner, attribute) lives in
+//! plain vectors indexed by id, owned by the caller.
 //! [`Locs`] holds row locations in 4 bytes each.
 
 use std::hash::{BuildHasher, Hasher};
@@ -40,6 +41,21 @@ const DEFINED: u32 = 1 << 31;
 const EMPTY: u32 = u32::MAX;
 /// Longest key held in its slot.
 const INLINE_MAX: usize = 8;
+
+/// An id's entry ([`Keys::entries`]) with this bit names the slot that holds its key:
+/// sub-table in the next [`SHARD_BITS`] bits, position in the low [`POS_BITS`]. Without
+/// it, the entry is where the key starts in the arena (low 31 bits; `wraps` has the rest).
+const IN_SLOT: u32 = 1 << 31;
+/// Bits of an in-slot entry that name the sub-table.
+const SHARD_BITS: u32 = 4;
+/// Bits of an in-slot entry that give the position.
+const POS_BITS: u32 = 31 - SHARD_BITS;
+/// The position field of a key held in a slot past the positions an entry can name
+/// (a sub-table over 2²⁷ slots, which only keys picked to share one sub-table reach):
+/// its bytes are in [`Keys::far`] instead.
+const FAR: u32 = (1 << POS_BITS) - 1;
+/// Ends each key in the arena: never a byte of UTF-8.
+const END: u8 = 0xFF;
 
 /// 64-bit hash of a key.
 #[inline]
@@ -82,8 +98,7 @@ impl Slot {
     fn hash(self) -> u64 {
         let k = self.key();
         if self.word & INLINE != 0 {
-            let b = k.to_le_bytes();
-            let len = b.iter().position(|&x| x == 0xFF).unwrap_or(INLINE_MAX);
+            let (b, len) = inline_bytes(k);
             hash(&b[..len])
         } else {
             k
@@ -122,16 +137,46 @@ impl<'k> Probe<'k> {
     }
 }
 
+/// A key's text ([`Keys::get`]): in the arena, or copied out of its slot.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum KeyText<'a> {
+    Arena(&'a str),
+    /// Up to [`INLINE_MAX`] bytes of a key that was a `str`, and their length.
+    Slot([u8; INLINE_MAX], u8),
+}
+
+impl std::fmt::Display for KeyText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl std::ops::Deref for KeyText<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            KeyText::Arena(s) => s,
+            KeyText::Slot(b, n) => std::str::from_utf8(&b[..usize::from(*n)]).unwrap_or(""),
+        }
+    }
+}
+
 /// An interner of strings with dense ids (see the module documentation).
-#[derive(Default)]
 pub(crate) struct Keys {
-    /// Key bytes, one after another.
-    text: String,
-    /// Low 32 bits of the end offset of each key in `text`.
-    ends: Vec<u32>,
-    /// Ids from which end offsets are ≥ (n + 1)·2³², for the n-th entry: empty unless one
-    /// store holds more than 4 GiB of keys.
+    /// The bytes of keys over [`INLINE_MAX`] bytes, each followed by [`END`].
+    text: Vec<u8>,
+    /// Per id, where its key is: a slot ([`IN_SLOT`]) or its start in `text`.
+    entries: Vec<u32>,
+    /// Ids from which `text` starts are ≥ (n + 1)·2^`wrap_bits`, for the n-th entry:
+    /// empty unless one store holds more than 2 GiB of long keys.
     wraps: Vec<Id>,
+    /// Bits of a start an entry holds: 31 but in tests.
+    wrap_bits: u32,
+    /// Slot keys of ids whose slot position is past what an entry names ([`FAR`]).
+    far: FixedMap<Id, u64>,
+    /// The largest position an entry names; [`FAR`] but in tests.
+    max_pos: u32,
     /// The table, in [`SHARDS`] sub-tables picked by the hash's low bits. Each has a
     /// length of 0 or at least [`MIN_SLOTS`], any number (not a power of two: the slot
     /// comes from a multiply-shift of the high bits), and is at most [`MAX_LOAD`] full.
@@ -160,31 +205,56 @@ const MAX_LOAD: (usize, usize) = (4, 5);
 /// Growth factor, as (numerator, denominator).
 const GROWTH: (usize, usize) = (3, 2);
 
+impl Default for Keys {
+    fn default() -> Keys {
+        Keys {
+            text: Vec::new(),
+            entries: Vec::new(),
+            wraps: Vec::new(),
+            far: FixedMap::default(),
+            max_pos: FAR,
+            wrap_bits: 31,
+            slots: Default::default(),
+            counts: [0; SHARDS],
+        }
+    }
+}
+
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Keys")
-            .field("len", &self.ends.len())
+            .field("len", &self.entries.len())
             .field("bytes", &self.text.len())
+            .field("text_cap", &self.text.capacity())
+            .field("far", &self.far.len())
             .field("slots", &self.slots.iter().map(Vec::len).sum::<usize>())
             .finish()
     }
 }
 
-/// Offset in `text` where key `id` ends.
+/// Where in `text` the key of `id` starts, for an entry without [`IN_SLOT`].
 #[inline]
-fn end(ends: &[u32], wraps: &[Id], id: usize) -> usize {
-    let lo = u64::from(ends[id]);
+fn start(entry: u32, wraps: &[Id], wrap_bits: u32, id: Id) -> usize {
+    let lo = u64::from(entry);
     if wraps.is_empty() {
         return lo as usize;
     }
-    let hi = wraps.partition_point(|&w| w as usize <= id) as u64;
-    (lo + (hi << 32)) as usize
+    let hi = wraps.partition_point(|&w| w <= id) as u64;
+    (lo + (hi << wrap_bits)) as usize
 }
 
+/// Whether the key at `start` in `text` is `key`.
 #[inline]
-fn key<'a>(text: &'a str, ends: &[u32], wraps: &[Id], id: usize) -> &'a str {
-    let start = if id == 0 { 0 } else { end(ends, wraps, id - 1) };
-    text.get(start..end(ends, wraps, id)).unwrap_or("")
+fn text_is(text: &[u8], start: usize, key: &[u8]) -> bool {
+    text.get(start..start + key.len()) == Some(key) && text.get(start + key.len()) == Some(&END)
+}
+
+/// The bytes of an inline slot key (padded with 0xFF).
+#[inline]
+fn inline_bytes(slot_key: u64) -> ([u8; INLINE_MAX], usize) {
+    let b = slot_key.to_le_bytes();
+    let len = b.iter().position(|&x| x == 0xFF).unwrap_or(INLINE_MAX);
+    (b, len)
 }
 
 /// Asks the CPU to bring `x`'s cache line in, without waiting for it (a no-op where the
@@ -212,20 +282,51 @@ fn home(hash: u64, n: usize) -> usize {
 impl Keys {
     /// Number of keys.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.entries.len()
     }
 
-    /// Heap bytes held (capacity, not only length).
+    /// Heap bytes held (capacity, not only length; `far` counted by its entries).
     pub fn heap_bytes(&self) -> usize {
         self.text.capacity()
-            + self.ends.capacity() * size_of::<u32>()
+            + self.entries.capacity() * size_of::<u32>()
             + self.wraps.capacity() * size_of::<Id>()
+            + self.far.capacity() * (size_of::<(Id, u64)>() + 1)
             + self.slots.iter().map(Vec::capacity).sum::<usize>() * size_of::<Slot>()
     }
 
     /// The key with id `id`.
-    pub fn get(&self, id: Id) -> &str {
-        key(&self.text, &self.ends, &self.wraps, id as usize)
+    pub fn get(&self, id: Id) -> KeyText<'_> {
+        let Some(&e) = self.entries.get(id as usize) else {
+            return KeyText::Arena("");
+        };
+        if e & IN_SLOT == 0 {
+            let from = start(e, &self.wraps, self.wrap_bits, id);
+            let rest = self.text.get(from..).unwrap_or_default();
+            let len = memchr::memchr(END, rest).unwrap_or(rest.len());
+            return KeyText::Arena(std::str::from_utf8(&rest[..len]).unwrap_or(""));
+        }
+        let sh = ((e & !IN_SLOT) >> POS_BITS) as usize;
+        let pos = e & ((1 << POS_BITS) - 1);
+        let slot_key = if pos >= self.max_pos {
+            self.far.get(&id).copied()
+        } else {
+            self.slots[sh].get(pos as usize).map(|s| s.key())
+        };
+        let (b, len) = inline_bytes(slot_key.unwrap_or(u64::MAX));
+        KeyText::Slot(b, len as u8)
+    }
+
+    /// The entry naming slot `pos` of sub-table `sh` for `id`, holding `slot_key`.
+    #[inline]
+    fn in_slot(&mut self, id: Id, sh: usize, pos: usize, slot_key: u64) -> u32 {
+        let pos = match u32::try_from(pos) {
+            Ok(p) if p < self.max_pos => p,
+            _ => {
+                self.far.insert(id, slot_key);
+                self.max_pos
+            }
+        };
+        IN_SLOT | ((sh as u32) << POS_BITS) | pos
     }
 
     /// The slot of sub-table `t` holding `p`'s key, or the free slot where it would go.
@@ -238,8 +339,7 @@ impl Keys {
             if s.word == EMPTY
                 || (s.key() == p.slot
                     && (s.word & INLINE != 0) == p.inline
-                    && (p.inline
-                        || key(&self.text, &self.ends, &self.wraps, s.id() as usize) == p.key))
+                    && (p.inline || self.text_is(s.id(), p.key.as_bytes())))
             {
                 return i;
             }
@@ -248,6 +348,13 @@ impl Keys {
                 i = 0;
             }
         }
+    }
+
+    /// Whether long key `id` is `key`.
+    #[inline]
+    fn text_is(&self, id: Id, key: &[u8]) -> bool {
+        let e = self.entries[id as usize];
+        e & IN_SLOT == 0 && text_is(&self.text, start(e, &self.wraps, self.wrap_bits, id), key)
     }
 
     /// The id of `k` and whether it is defined, if interned.
@@ -319,7 +426,7 @@ impl Keys {
             }
             return (s.id(), false);
         }
-        let id = match Id::try_from(self.ends.len()) {
+        let id = match Id::try_from(self.entries.len()) {
             Ok(id) if id < ID_MASK => id,
             _ => panic!("more than 2^30 distinct keys in one column"),
         };
@@ -336,23 +443,29 @@ impl Keys {
             hi: (p.slot >> 32) as u32,
         };
         self.counts[sh] += 1;
-        let before = self.text.len() as u64;
-        self.text.push_str(k);
-        let after = self.text.len() as u64;
-        if before >> 32 != after >> 32 {
-            self.wraps.push(id);
-        }
-        self.ends.push(after as u32);
+        let entry = if p.inline {
+            self.in_slot(id, sh, i, p.slot)
+        } else {
+            let at = self.text.len() as u64;
+            // Starts past (n + 1)·2³¹ are marked from the first id that has one.
+            while at >> self.wrap_bits > self.wraps.len() as u64 {
+                self.wraps.push(id);
+            }
+            self.text.extend_from_slice(k.as_bytes());
+            self.text.push(END);
+            (at & ((1 << self.wrap_bits) - 1)) as u32
+        };
+        self.entries.push(entry);
         (id, true)
     }
 
     /// Rebuilds sub-table `sh` [`GROWTH`] times larger.
     #[cold]
     fn grow(&mut self, sh: usize) {
-        let t = &mut self.slots[sh];
-        let n = (t.len() * GROWTH.0 / GROWTH.1).max(MIN_SLOTS);
-        let old = std::mem::replace(t, vec![Slot::FREE; n]);
+        let n = (self.slots[sh].len() * GROWTH.0 / GROWTH.1).max(MIN_SLOTS);
+        let old = std::mem::replace(&mut self.slots[sh], vec![Slot::FREE; n]);
         for s in old.into_iter().filter(|s| s.word != EMPTY) {
+            let t = &mut self.slots[sh];
             let mut i = home(s.hash(), n);
             while t[i].word != EMPTY {
                 i += 1;
@@ -361,6 +474,10 @@ impl Keys {
                 }
             }
             t[i] = s;
+            if s.word & INLINE != 0 {
+                let entry = self.in_slot(s.id(), sh, i, s.key());
+                self.entries[s.id() as usize] = entry;
+            }
         }
     }
 }
@@ -463,18 +580,80 @@ mod tests {
         assert_eq!(k.find("abcdefghijk"), None);
         for (l, id) in long.iter().zip(ids) {
             assert_eq!(k.find(l), Some((id, false)));
-            assert_eq!(k.get(id), *l);
+            assert_eq!(&*k.get(id), *l);
         }
-        assert_eq!(k.get(2), "bc");
+        assert_eq!(&*k.get(2), "bc");
         assert_eq!(
-            k.find("U0004242").map(|(id, d)| (k.get(id), d)),
-            Some(("U0004242", true))
+            k.find("U0004242").map(|(id, d)| (k.get(id).to_string(), d)),
+            Some(("U0004242".to_owned(), true))
         );
         assert_eq!(
-            k.find("login.name.0004242").map(|(id, d)| (k.get(id), d)),
-            Some(("login.name.0004242", false))
+            k.find("login.name.0004242")
+                .map(|(id, d)| (k.get(id).to_string(), d)),
+            Some(("login.name.0004242".to_owned(), false))
         );
         assert_eq!(k.len(), 20_008);
+    }
+
+    /// Keys of every length, some multi-byte, against a plain map: ids, `new`, `get` and
+    /// `find` agree through every growth, also with in-slot positions past what an entry
+    /// names (`far`) and with arena starts past what an entry holds (`wraps`).
+    #[test]
+    fn keys_against_a_map() {
+        let small = Keys {
+            max_pos: 5,
+            wrap_bits: 7,
+            ..Keys::default()
+        };
+        for mut k in [Keys::default(), small] {
+            let mut model: FixedMap<String, Id> = FixedMap::default();
+            let mut by_id: Vec<String> = Vec::new();
+            let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+            for _ in 0..30_000 {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let len = (x >> 60) as usize;
+                let alphabet = ["a", "b", "ñ", "7", "-"];
+                let key: String = (0..len)
+                    .map(|i| alphabet[((x >> (3 * i)) % 5) as usize])
+                    .collect();
+                let define = x & 1 == 0;
+                let (id, new) = if define {
+                    k.define(&key)
+                } else {
+                    k.intern(&key)
+                };
+                match model.get(&key) {
+                    Some(&known) => assert_eq!(id, known, "{key}"),
+                    None => {
+                        assert!(new, "{key}");
+                        assert_eq!(id as usize, by_id.len());
+                        model.insert(key.clone(), id);
+                        by_id.push(key.clone());
+                    }
+                }
+            }
+            assert_eq!(k.len(), by_id.len());
+            for (id, key) in by_id.iter().enumerate() {
+                assert_eq!(&*k.get(id as Id), key.as_str());
+                assert_eq!(k.find(key).map(|f| f.0), Some(id as Id));
+            }
+            assert_eq!(&*k.get(by_id.len() as Id), "");
+        }
+        // The small store did spill, and did wrap.
+        let mut k = Keys {
+            max_pos: 5,
+            wrap_bits: 7,
+            ..Keys::default()
+        };
+        for i in 0..1000 {
+            k.intern(&format!("{i}"));
+            k.intern(&format!("long-key-{i}"));
+        }
+        assert!(!k.far.is_empty() && !k.wraps.is_empty());
+        assert_eq!(&*k.get(1998), "999");
+        assert_eq!(&*k.get(1999), "long-key-999");
     }
 
     #[test]

@@ -264,7 +264,7 @@ impl Pendings {
     }
 
     /// The platform message rendered with kept row `i` (of [`Pendings::rows`]), if any.
-    pub fn platform(&self, i: usize) -> Option<&str> {
+    pub fn platform(&self, i: usize) -> Option<crate::keys::KeyText<'_>> {
         let id = self.platform_of.get(&u32::try_from(i).ok()?)?;
         Some(self.platforms.get(*id))
     }
@@ -342,8 +342,8 @@ mod tests {
             .collect();
         assert_eq!(kept, [2, 5, 9]);
         assert_eq!(p.line(0), 3);
-        assert_eq!(p.platform(0), Some("p"));
-        assert_eq!(p.platform(1), None);
+        assert_eq!(p.platform(0).as_deref(), Some("p"));
+        assert!(p.platform(1).is_none());
         // Lines before their row or far after it are kept beside the row.
         let far = 3 + (1u64 << 33);
         p.add(key(9), 3, 10, 5, false, || None);

@@ -587,11 +587,11 @@ fn unique(s: &Scope<'_>, rule: &CRule, row: &Row<'_>, index: &mut Index, emit: &
     match (owner, first_owner) {
         (Some(o), Some(fo)) => {
             let mine = row.get(*o);
-            if mine == fo {
+            if mine == &*fo {
                 return;
             }
             // `{first_owner}`: the owner of the earlier row, known only here.
-            let fill = |t: &Option<String>| t.as_deref().map(|t| t.replace("{first_owner}", fo));
+            let fill = |t: &Option<String>| t.as_deref().map(|t| t.replace("{first_owner}", &fo));
             let (message, platform) = (fill(&rule.message), fill(&rule.platform));
             let says = Says {
                 message: message.as_deref(),
@@ -788,13 +788,13 @@ fn reference_where(
             continue;
         };
         let attr = index.domains[attr_domain].get(attr.id);
-        if values.iter().any(|x| x == attr) {
+        if values.iter().any(|x| *x == *attr) {
             continue;
         }
         let to = &s.c.target.kinds[*to_kind].name;
         let def = (def.row, &s.paths[def.file as usize]);
         emit.cell(Says::of(rule), row, Some(*col), v, || {
-            wrong_type_message(&row.columns[*col], v, to, attribute, attr, values, def)
+            wrong_type_message(&row.columns[*col], v, to, attribute, &attr, values, def)
         });
     }
 }

@@ -109,7 +109,7 @@ impl Attr {
     #[inline]
     pub(super) fn is(&self, v: &str, domain: &Keys) -> bool {
         if self.len == Attr::LONG {
-            v.len() > 8 && domain.get(self.id) == v
+            v.len() > 8 && *domain.get(self.id) == *v
         } else {
             self.short.get(..usize::from(self.len)) == Some(v.as_bytes())
         }
@@ -380,7 +380,7 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
             value: Some(truncate_value(&o.value)),
             message,
             platform_message: match (pending.platform(ki), o.platform) {
-                (Some(p), _) => Some(p.to_owned()),
+                (Some(p), _) => Some(p.to_string()),
                 (None, Some(t)) => Some(render(t, o.column, &o.value, None)),
                 (None, None) => None,
             },
@@ -508,7 +508,7 @@ fn outcome<'c>(
             let to = &c.target.kinds[*kind].name;
             let column = &ck.display[*col];
             let domain = &index.domains[c.sets[*set]];
-            let value = domain.get(g.key.key).to_owned();
+            let value = domain.get(g.key.key).to_string();
             let def = match domain.find(&value) {
                 Some((id, true)) => index.sets[*set].get(id),
                 _ => None,
@@ -545,13 +545,13 @@ fn outcome<'c>(
         } => {
             let (key_domain, attr_domain) = c.maps[*map];
             let m = &index.maps[*map];
-            let value = index.domains[key_domain].get(g.key.key).to_owned();
+            let value = index.domains[key_domain].get(g.key.key).to_string();
             let (attr, def) = index.domains[key_domain]
                 .find(&value)
                 .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)))?;
             let attr = index.domains[attr_domain].get(attr.id);
             let mine = pending.others.get(g.key.other);
-            if attr == mine {
+            if *attr == *mine {
                 return None;
             }
             let to = &c.target.kinds[*kind].name;
@@ -572,13 +572,13 @@ fn outcome<'c>(
         } => {
             let (key_domain, attr_domain) = c.maps[*map];
             let m = &index.maps[*map];
-            let value = index.domains[key_domain].get(g.key.key).to_owned();
+            let value = index.domains[key_domain].get(g.key.key).to_string();
             // Still not in the bundle: `Reference`'s business, not a type finding.
             let (attr, def) = index.domains[key_domain]
                 .find(&value)
                 .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)))?;
             let attr = index.domains[attr_domain].get(attr.id);
-            if values.iter().any(|v| v == attr) {
+            if values.iter().any(|v| *v == *attr) {
                 return None;
             }
             let column = &ck.display[*col];
@@ -587,7 +587,7 @@ fn outcome<'c>(
                 &value,
                 &c.target.kinds[*kind].name,
                 attribute,
-                attr,
+                &attr,
                 values,
                 (def.row, &paths[def.file as usize]),
             );
