@@ -45,8 +45,8 @@ pub use parse::read_cells;
 pub use report::{FileReport, Finding, Omitted, REPORT_VERSION, Report, Severity, Summary};
 pub use schema::Target;
 pub use session::{
-    DEFAULT_MAX_COLUMNS, DEFAULT_MAX_RECORD_BYTES, FileReader, FileVerdict, Options, Progress,
-    Session, Tape, Verdicts,
+    Checker, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_RECORD_BYTES, FileReader, FileVerdict, Options,
+    Progress, Session, Tape, Verdicts,
 };
 
 /// What stops the machine: API misuse or a bad target definition. Never bad input data.

@@ -3,8 +3,8 @@
 
 use crate::decode::{Decoder, Invalid};
 use crate::reader::{
-    Limits, LineEnding, Overflow, ReadDialect, Record, RecordReader, RowSepIssue, enough_to_sniff,
-    sniff, sniff_prefix,
+    Limits, LineEnding, Overflow, ReadDialect, Record, RecordReader, RowSepIssue, SpareCsv,
+    enough_to_sniff, sniff, sniff_prefix,
 };
 use crate::schema::{CellConverter, Dialect, RowSeparator, Target};
 
@@ -37,6 +37,8 @@ pub(crate) struct Parser {
     /// Line feeds in `sniff_buf`.
     sniff_lines: usize,
     reader: Option<RecordReader>,
+    /// A csv-core reader a finished file left, for this file's [`RecordReader`].
+    spare: Option<SpareCsv>,
     limits: Limits,
     dialect: ReadDialect,
     /// A record went over a limit: the rest of the file is not read.
@@ -56,6 +58,7 @@ impl Parser {
             sniff_buf: Some(Vec::new()),
             sniff_lines: 0,
             reader: None,
+            spare: None,
             limits,
             stopped: false,
         }
@@ -73,11 +76,20 @@ impl Parser {
 
     /// Frees the buffers of a finished file: a bundle of 10,000 small files must not keep
     /// 10,000 record buffers until the session ends. The decoder (a few bytes) stays, for
-    /// what the report says about the file's encoding.
-    pub fn release(&mut self) {
+    /// what the report says about the file's encoding. Returns the csv-core reader, for the
+    /// session's next file ([`Parser::reuse`]).
+    pub fn release(&mut self) -> Option<SpareCsv> {
         self.scratch = Vec::new();
         self.sniff_buf = None;
-        self.reader = None;
+        self.reader
+            .take()
+            .map(RecordReader::into_spare)
+            .or(self.spare.take())
+    }
+
+    /// Reads with `spare` if it fits the delimiter this file turns out to have.
+    pub fn reuse(&mut self, spare: Option<SpareCsv>) {
+        self.spare = spare;
     }
 
     /// Feeds the next chunk of raw bytes.
@@ -122,11 +134,12 @@ impl Parser {
                 held = self.sniff_buf.take().unwrap_or_default();
                 let (delimiter, ending) = sniff(sniff_prefix(&held));
                 ev.sniffed(delimiter, ending);
-                self.reader = Some(RecordReader::with_dialect(
+                self.reader = Some(RecordReader::reusing(
                     delimiter,
                     ending,
                     self.limits,
                     self.dialect,
+                    self.spare.take(),
                 ));
                 &held[..]
             }

@@ -123,15 +123,72 @@ pub struct FileVerdict {
     pub rows: std::collections::BTreeMap<u64, String>,
 }
 
+/// A target compiled once for many sessions: a portal that checks upload after upload, or a
+/// fuzzer running thousands of inputs a second, pays for resolving the target's names,
+/// rules and tables once. Cloning it is cheap (the compiled form is shared).
+///
+/// ```
+/// use validator_core::{Checker, Options, targets};
+///
+/// let checker = Checker::new(targets::builtin("canvas").unwrap()).unwrap();
+/// for upload in [&b"user_id,login_id,status\r\nU1,a,active\r\n"[..], b"user_id\r\n"] {
+///     let mut session = checker.session(Options::default());
+///     session.push("users.csv", upload).unwrap();
+///     session.finish_file("users.csv").unwrap();
+///     let report = session.finish();
+///     assert_eq!(report.files.len(), 1);
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Checker {
+    compiled: std::sync::Arc<Compiled>,
+}
+
+impl Checker {
+    /// Compiles `target`. Fails only if the target definition is inconsistent.
+    pub fn new(target: Target) -> Result<Checker, Error> {
+        Ok(Checker {
+            compiled: std::sync::Arc::new(Compiled::new(target)?),
+        })
+    }
+
+    /// The target this checker checks against.
+    pub fn target(&self) -> &Target {
+        &self.compiled.target
+    }
+
+    /// Starts a session with `options`.
+    pub fn session(&self, options: Options) -> Session {
+        let compiled = self.compiled.clone();
+        let mut index = Index::new(&compiled);
+        index.set_listing_cap(options.max_findings_per_code);
+        index.row_verdicts = options.row_verdicts;
+        Session {
+            compiled,
+            bundle: Sink::new(options.max_findings_per_code),
+            options,
+            files: Vec::new(),
+            by_path: Default::default(),
+            paths: Vec::new(),
+            index,
+            spare_csv: None,
+            progress: Progress::default(),
+            tap: None,
+        }
+    }
+}
+
 /// A validation session over one bundle.
 #[derive(Debug)]
 pub struct Session {
-    compiled: Compiled,
+    compiled: std::sync::Arc<Compiled>,
     options: Options,
     files: Vec<FileState>,
     by_path: crate::keys::FixedMap<String, usize>,
     paths: Vec<String>,
     index: Index,
+    /// The csv-core reader of the last finished file, for the next file opened.
+    spare_csv: Option<crate::reader::SpareCsv>,
     bundle: Sink,
     progress: Progress,
     /// `diff`'s side of the session: rows go to it instead of the rules.
@@ -196,23 +253,9 @@ impl Session {
         Session::with_options(target, Options::default())
     }
 
-    /// Starts a session with options.
+    /// Starts a session with options ([`Checker`] compiles the target once for many).
     pub fn with_options(target: Target, options: Options) -> Result<Session, Error> {
-        let compiled = Compiled::new(target)?;
-        let mut index = Index::new(&compiled);
-        index.set_listing_cap(options.max_findings_per_code);
-        index.row_verdicts = options.row_verdicts;
-        Ok(Session {
-            compiled,
-            bundle: Sink::new(options.max_findings_per_code),
-            options,
-            files: Vec::new(),
-            by_path: Default::default(),
-            paths: Vec::new(),
-            index,
-            progress: Progress::default(),
-            tap: None,
-        })
+        Ok(Checker::new(target)?.session(options))
     }
 
     /// Hands every data row to `tap` too (`diff` reads as `check` does).
@@ -265,8 +308,10 @@ impl Session {
         let i = self.files.len();
         let count_lines = bound_kind(&self.compiled, path)
             .is_some_and(|k| self.compiled.target.kinds[k].positional.is_some());
+        let mut parser = Parser::with_dialect(self.options.limits(), &self.compiled.target.dialect);
+        parser.reuse(self.spare_csv.take());
         self.files.push(FileState {
-            parser: Parser::with_dialect(self.options.limits(), &self.compiled.target.dialect),
+            parser,
             finished: false,
             check: FileCheck {
                 file: i as u32,
@@ -358,7 +403,9 @@ impl Session {
         let f = &mut self.files[i];
         f.finished = true;
         f.check.finish_file(&self.compiled, f.parser.decoder());
-        f.parser.release();
+        if let Some(spare) = f.parser.release() {
+            self.spare_csv = Some(spare);
+        }
         f.check.spans = Vec::new();
         Ok(())
     }
@@ -690,6 +737,40 @@ mod tests {
         );
         assert_eq!(counted, listed);
         assert_eq!(listed.summary.errors, 50_000, "{:?}", listed.summary);
+    }
+
+    /// The csv-core reader a file leaves behind (inside an unclosed quote, or in the middle
+    /// of a record over the limit) reads the next file as a new reader would.
+    #[test]
+    fn next_file_reads_as_new_on_a_used_reader() {
+        let terms = "term_id,name,status\r\nT1,\"Fall, 2026\",active\r\nT2,\"Spring\",bogus\r\n";
+        let left_behind = [
+            "user_id,login_id,status\r\nu1,\"l1,active\r\n",
+            "user_id,login_id,status\r\nu1,l1,active,xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ];
+        let run = |first: Option<&str>| {
+            let mut s = Session::with_options(targets::canvas(), options(40, 100)).unwrap();
+            if let Some(first) = first {
+                s.push("a.csv", first.as_bytes()).unwrap();
+                s.finish_file("a.csv").unwrap();
+            }
+            let reused = s.spare_csv.is_some();
+            s.push("b.csv", terms.as_bytes()).unwrap();
+            s.finish_file("b.csv").unwrap();
+            let report = s.finish();
+            (reused, report.files.into_iter().find(|f| f.path == "b.csv"))
+        };
+        // Alone, b.csv is read by a new reader.
+        let (reused, fresh) = run(None);
+        assert!(!reused);
+        let fresh = fresh.unwrap();
+        assert_eq!(fresh.kind.as_deref(), Some("terms"));
+        assert_eq!(fresh.findings.len(), 1, "{:?}", fresh.findings);
+        for first in left_behind {
+            let (reused, after) = run(Some(first));
+            assert!(reused, "{first:?} left no reader");
+            assert_eq!(after.as_ref(), Some(&fresh), "after {first:?}");
+        }
     }
 
     fn codes(r: &Report) -> Vec<(String, Option<u64>, Option<String>)> {
