@@ -357,6 +357,17 @@ impl Keys {
         e & IN_SLOT == 0 && text_is(&self.text, start(e, &self.wraps, self.wrap_bits, id), key)
     }
 
+    /// Whether key `id` is `k`: `get(id) == k` without finding the key's end or checking its
+    /// UTF-8, for checks that compare on every row.
+    #[inline]
+    pub fn is(&self, id: Id, k: &str) -> bool {
+        match self.entries.get(id as usize) {
+            Some(&e) if e & IN_SLOT == 0 => self.text_is(id, k.as_bytes()),
+            Some(_) => *self.get(id) == *k,
+            None => false,
+        }
+    }
+
     /// The id of `k` and whether it is defined, if interned.
     #[inline]
     pub fn find(&self, k: &str) -> Option<(Id, bool)> {
@@ -637,6 +648,8 @@ mod tests {
             assert_eq!(k.len(), by_id.len());
             for (id, key) in by_id.iter().enumerate() {
                 assert_eq!(&*k.get(id as Id), key.as_str());
+                assert!(k.is(id as Id, key));
+                assert!(!k.is(id as Id, &format!("{key}a")));
                 assert_eq!(k.find(key).map(|f| f.0), Some(id as Id));
             }
             assert_eq!(&*k.get(by_id.len() as Id), "");

@@ -109,7 +109,7 @@ impl Attr {
     #[inline]
     pub(super) fn is(&self, v: &str, domain: &Keys) -> bool {
         if self.len == Attr::LONG {
-            v.len() > 8 && *domain.get(self.id) == *v
+            v.len() > 8 && domain.is(self.id, v)
         } else {
             self.short.get(..usize::from(self.len)) == Some(v.as_bytes())
         }
