@@ -336,7 +336,8 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
                 .map(|t| render(t, column, &d.value, None)),
         });
     }
-    let pending = std::mem::take(&mut index.pending);
+    let mut pending = std::mem::take(&mut index.pending);
+    pending.settle();
     // Every row of a group resolves the same way (but for ordered references, see
     // `Outcome::before`): one verdict per group, computed when its first row comes. Only
     // the verdict is kept (a delta upload has a group per missing user); the text of a
