@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the ES module package web-demo/pkg/ (not committed): the validator compiled to
-# wasm32 with the size-tuned `wasm-release` profile, wasm-bindgen --target web, then
-# wasm-opt -Oz from npm's binaryen (pinned in package-lock.json; Debian's binaryen 108
+# wasm32 with the speed-tuned `wasm-release` profile, wasm-bindgen --target web, then
+# wasm-opt -O3 from npm's binaryen (pinned in package-lock.json; Debian's binaryen 108
 # corrupts wasm-bindgen output, so it is never used). Prints the .wasm size raw and gzipped.
 #   bash web-demo/build.sh        (needs wasm-bindgen in .tools/bin: tests/run-all.sh installs it)
 set -euo pipefail
@@ -22,11 +22,11 @@ rm -rf web-demo/pkg
 wasm-bindgen --target web --out-dir web-demo/pkg "$wasm"
 out=web-demo/pkg/validator_wasm_bg.wasm
 before=$(stat -c %s "$out")
-web-demo/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers "$out" -o "$out.opt"
+web-demo/node_modules/.bin/wasm-opt -O3 --strip-debug --strip-producers "$out" -o "$out.opt"
 mv "$out.opt" "$out"
 raw=$(stat -c %s "$out")
 gz=$(gzip -9 -c "$out" | wc -c)
-printf 'validator_wasm_bg.wasm: %s bytes after wasm-bindgen, %s bytes after wasm-opt -Oz (%s bytes gzip -9)\n' \
+printf 'validator_wasm_bg.wasm: %s bytes after wasm-bindgen, %s bytes after wasm-opt -O3 (%s bytes gzip -9)\n' \
   "$before" "$raw" "$gz"
 
 # The npm package (`preflight-check`) in web-demo/dist/ (not committed): the API, the element

@@ -258,7 +258,8 @@ fn inline_bytes(slot_key: u64) -> ([u8; INLINE_MAX], usize) {
 }
 
 /// Asks the CPU to bring `x`'s cache line in, without waiting for it (a no-op where the
-/// target has no such hint, as wasm32).
+/// target has no such hint, as wasm32: a plain load in its place gained nothing measurable
+/// under Node).
 #[inline(always)]
 pub(crate) fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
@@ -273,10 +274,17 @@ pub(crate) fn prefetch<T>(x: &T) {
     let _ = x;
 }
 
-/// The home slot of `hash` in a table of `n` slots.
+/// The home slot of `hash` in a table of `n` slots: the high bits of `hash` scaled to `n`.
 #[inline]
 fn home(hash: u64, n: usize) -> usize {
-    ((u128::from(hash) * n as u128) >> 64) as usize
+    // On 64-bit targets the 128-bit product is one instruction. wasm32 has none: there it
+    // was a call to `__multi3` per lookup (1.6% of a bundle's time under Node), and a
+    // `usize` is below 2³², so the high 32 bits of the hash times `n` fit in 64.
+    #[cfg(target_pointer_width = "64")]
+    let slot = ((u128::from(hash) * n as u128) >> 64) as usize;
+    #[cfg(not(target_pointer_width = "64"))]
+    let slot = (((hash >> 32) * n as u64) >> 32) as usize;
+    slot
 }
 
 impl Keys {
