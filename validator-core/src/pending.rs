@@ -88,8 +88,6 @@ const FAR: u32 = u32::MAX;
 /// Unresolved references of a bundle, in groups.
 #[derive(Debug, Default)]
 pub(crate) struct Pendings {
-    /// Groups of consistency checks (with a compared value).
-    by_key: FixedMap<GroupKey, GroupRef>,
     /// Per (kind, rule, file): rows kept in full and, for references, groups by key id.
     heads: Vec<Head>,
     /// See the module documentation; 0 until set.
@@ -122,9 +120,12 @@ struct Head {
     /// Group by key id (dense in its domain: an array, not a hash look-up, per row), for
     /// groups without a compared value.
     by_id: Vec<GroupRef>,
+    /// Group by key id (high half) and compared value id (low half), for consistency
+    /// checks: a map of 8-byte keys, cheaper to hash and probe than the whole [`GroupKey`].
+    by_pair: FixedMap<u64, GroupRef>,
 }
 
-/// A group's index (by key id in a [`Head`], by [`GroupKey`] in [`Pendings::by_key`]) and,
+/// A group's index (in its [`Head`], by key id or by key and compared value) and,
 /// for an untracked group, all that deciding a row's fate takes: such a row touches this
 /// entry and nothing else. The groups of a delta upload (one per missing user, 40 bytes
 /// each) are far apart in memory: reading the row's group was 41% of checking a 282 MB
@@ -178,6 +179,7 @@ impl Pendings {
                     file: key.file,
                     kept: 0,
                     by_id: Vec::new(),
+                    by_pair: FixedMap::default(),
                 });
                 self.heads.len() - 1
             }
@@ -191,7 +193,8 @@ impl Pendings {
             }
             &mut head.by_id[i]
         } else {
-            self.by_key.entry(key).or_insert(GroupRef::NONE)
+            let pair = (u64::from(key.key) << 32) | u64::from(key.other);
+            head.by_pair.entry(pair).or_insert(GroupRef::NONE)
         };
         let g = match e {
             // An untracked group: decided from its `GroupRef` alone.
@@ -321,8 +324,11 @@ impl Pendings {
     /// Brings what untracked groups keep in their [`GroupRef`] into their [`Group`] (`kept`,
     /// `more`): call before reading those. Adding rows afterwards goes on from there.
     pub fn settle(&mut self) {
-        let by_id = self.heads.iter_mut().flat_map(|h| h.by_id.iter_mut());
-        for e in by_id.chain(self.by_key.values_mut()) {
+        let refs = self
+            .heads
+            .iter_mut()
+            .flat_map(|h| h.by_id.iter_mut().chain(h.by_pair.values_mut()));
+        for e in refs {
             let Some(g) = self.groups.get_mut(e.group as usize) else {
                 continue;
             };
@@ -384,12 +390,16 @@ impl Pendings {
 
     /// Heap bytes held (approximate for the hash map).
     pub fn heap_bytes(&self) -> usize {
-        self.by_key.capacity() * (size_of::<GroupKey>() + size_of::<GroupRef>() + 1)
-            + self
-                .heads
-                .iter()
-                .map(|h| size_of::<Head>() + h.by_id.capacity() * size_of::<GroupRef>())
-                .sum::<usize>()
+        self
+            .heads
+            .iter()
+            .map(|h| {
+                size_of::<Head>()
+                    + h.by_id.capacity() * size_of::<GroupRef>()
+                    // Hash map entries: key, value, control byte.
+                    + h.by_pair.capacity() * (size_of::<u64>() + size_of::<GroupRef>() + 1)
+            })
+            .sum::<usize>()
             + self.groups.capacity() * size_of::<Group>()
             + self.tracks.capacity() * size_of::<Track>()
             + self
