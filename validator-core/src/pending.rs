@@ -299,6 +299,22 @@ impl Pendings {
         }
     }
 
+    /// Starts loading the [`GroupRef`] of key `id` for rule `rule` of kind `kind` in `file`
+    /// (a reference), if it has one, without waiting for it.
+    #[inline]
+    pub fn prefetch(&self, kind: usize, rule: usize, file: u32, id: Id) {
+        let at = (kind as u16, rule as u16, file);
+        if let Some(h) = self
+            .heads
+            .iter()
+            .rev()
+            .find(|h| (h.kind, h.rule, h.file) == at)
+            && let Some(e) = h.by_id.get(id as usize)
+        {
+            crate::keys::prefetch(e);
+        }
+    }
+
     /// Keeps `row` of group `g` in full.
     fn keep(&mut self, g: u32, row: u64, line: u64, platform: impl FnOnce() -> Option<Box<str>>) {
         // Kept rows are held in memory: fewer than 2^32.

@@ -208,6 +208,11 @@ pub(crate) fn check_row(
             index.maps[map].prefetch(*id);
         }
     }
+    for &(p, ri) in &ck.probe_refs {
+        if let Some(Some((id, false))) = probes.found.get(p) {
+            index.prefetch_pending(kind, ri, row.file, *id);
+        }
+    }
     let scope = Scope {
         c,
         kind,

@@ -35,6 +35,7 @@ impl Compiled {
                 feeds_maps: Vec::new(),
                 probes: Vec::new(),
                 probe_maps: Vec::new(),
+                probe_refs: Vec::new(),
                 probe_tables: Vec::new(),
                 fk_feeds: Vec::new(),
             })
@@ -445,6 +446,20 @@ impl Compiled {
                 })
                 .collect();
             kind.probe_maps = maps;
+            kind.probe_refs = (0..kind.rules.len())
+                .filter_map(|r| {
+                    let probe = match &kind.rules[r].check {
+                        C::Reference {
+                            col,
+                            set,
+                            sep: None,
+                            ..
+                        } => (set_domains[*set], *col),
+                        _ => return None,
+                    };
+                    Some((kind.probes.iter().position(|&p| p == probe)?, r))
+                })
+                .collect();
             kind.probe_tables = (0..kind.rules.len())
                 .filter(|&r| match &kind.rules[r].check {
                     C::Unique { table, .. } => matches!(tables[*table], TableSpec::Own { .. }),

@@ -202,6 +202,13 @@ impl Index {
         (bytes, keys)
     }
 
+    /// Starts loading the unresolved group of key `id` for reference rule `rule` of kind
+    /// `kind` in `file` ([`Pendings::prefetch`]).
+    #[inline]
+    pub(super) fn prefetch_pending(&self, kind: usize, rule: usize, file: u32, id: Id) {
+        self.pending.prefetch(kind, rule, file, id);
+    }
+
     /// Starts loading the table slot of `key` in `domain` ([`Keys::prefetch`]).
     #[inline]
     pub(crate) fn prefetch(&self, domain: usize, key: &[u8]) {

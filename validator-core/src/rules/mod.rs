@@ -163,6 +163,10 @@ pub(crate) struct CKind {
     /// (index in `probes`, map) of consistency checks: the attribute of the key found is
     /// loaded as soon as the probes are done, while the row's other rules run.
     pub probe_maps: Vec<(usize, usize)>,
+    /// (index in `probes`, rule index) of references: when the key found is not defined,
+    /// the entry of its unresolved group is loaded as soon as the probes are done, while the
+    /// row's other rules run (a delta upload's rows all come to that entry).
+    pub probe_refs: Vec<(usize, usize)>,
     /// Rules (by index) that are uniqueness checks with a table of their own (login ids):
     /// their keys are prefetched too.
     pub probe_tables: Vec<usize>,
