@@ -633,23 +633,26 @@ fn reference(s: &Scope<'_>, ri: usize, rule: &CRule, row: &Row<'_>, index: &mut 
     match sep {
         Some(sep) => {
             for v in items(row.get(*col), Some(*sep)) {
-                if index.domains[domain].find(v).is_some_and(|(_, d)| d) {
+                let found = index.domains[domain].find(v);
+                if found.is_some_and(|(_, d)| d) {
                     continue;
                 }
-                index.pend(s.kind, ri, rule, row, *col, domain, v, None);
+                let id = found.map(|(id, _)| id);
+                index.pend(s.kind, ri, rule, row, *col, domain, v, id, None);
             }
         }
         None => {
             let v = row.get(*col);
-            if v.is_empty()
-                || s.probes
-                    .find(s.ck, &index.domains, domain, *col, v)
-                    .is_some_and(|(_, defined)| defined)
-            {
+            if v.is_empty() {
+                return;
+            }
+            let found = s.probes.find(s.ck, &index.domains, domain, *col, v);
+            if found.is_some_and(|(_, defined)| defined) {
                 return;
             }
             // Unresolved for now: decided when the bundle is complete.
-            index.pend(s.kind, ri, rule, row, *col, domain, v, None);
+            let id = found.map(|(id, _)| id);
+            index.pend(s.kind, ri, rule, row, *col, domain, v, id, None);
         }
     }
 }
@@ -680,11 +683,11 @@ fn consistent(
     }
     let (key_domain, attr_domain) = s.c.maps[*map];
     let m = &index.maps[*map];
-    let found = s
+    let id = s
         .probes
         .find(s.ck, &index.domains, key_domain, *col, v)
-        .and_then(|(id, _)| Some((id, m.attr(id)?)));
-    if let Some((id, attr)) = found {
+        .map(|(id, _)| id);
+    if let Some((id, attr)) = id.and_then(|id| Some((id, m.attr(id)?))) {
         if !attr.is(mine, &index.domains[attr_domain]) {
             let attr = index.domains[attr_domain].get(attr.id);
             let def = m.locs.get(id).unwrap_or(Loc { file: 0, row: 0 });
@@ -698,7 +701,7 @@ fn consistent(
         }
         return;
     }
-    index.pend(s.kind, ri, rule, row, *col, key_domain, v, Some(mine));
+    index.pend(s.kind, ri, rule, row, *col, key_domain, v, id, Some(mine));
 }
 
 /// [`C::MaxItems`]: at most `max` items in the list.
@@ -784,12 +787,11 @@ fn reference_where(
     let (key_domain, attr_domain) = s.c.maps[*map];
     for v in items(row.get(*col), *sep) {
         let m = &index.maps[*map];
-        let found = index.domains[key_domain]
-            .find(v)
-            .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)));
+        let id = index.domains[key_domain].find(v).map(|(id, _)| id);
+        let found = id.and_then(|id| Some((m.attr(id)?, m.locs.get(id)?)));
         let Some((attr, def)) = found else {
             // Not read yet: settled when the bundle is complete.
-            index.pend(s.kind, ri, rule, row, *col, key_domain, v, None);
+            index.pend(s.kind, ri, rule, row, *col, key_domain, v, id, None);
             continue;
         };
         let attr = index.domains[attr_domain].get(attr.id);

@@ -222,7 +222,9 @@ impl Index {
     }
 
     /// Records a reference from `row`'s `col` to `v` in `domain` that is not resolved yet
-    /// (decided when the bundle is complete); `other`: a consistency check's compared value.
+    /// (decided when the bundle is complete); `id`: `v`'s id in `domain` if the caller
+    /// found it (a delta upload's references are found, not defined, on every row but a
+    /// key's first: no second look-up); `other`: a consistency check's compared value.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn pend(
         &mut self,
@@ -233,13 +235,14 @@ impl Index {
         col: Col,
         domain: usize,
         v: &str,
+        id: Option<Id>,
         other: Option<&str>,
     ) {
         let key = GroupKey {
             kind: kind as u16,
             rule: rule_index as u16,
             file: row.file,
-            key: self.domains[domain].intern(v).0,
+            key: id.unwrap_or_else(|| self.domains[domain].intern(v).0),
             other: other.map_or(NO_ID, |o| self.pending.other(o)),
         };
         // Error rows are rejected one by one (when verdicts are kept); an ordered reference
