@@ -165,10 +165,15 @@ impl Session {
         if let Some(n) = options.max_columns {
             core_options.max_columns = n;
         }
+        // Every rejected row's number is needed only to write a bundle without them. A check
+        // alone keeps none, as `preflight check` does: the memory of a delta upload then grows
+        // with the distinct values it references, not with its rows (the report is the same).
+        let bundle = options.bundle.unwrap_or(false);
+        core_options.row_verdicts = bundle;
         let inner = validator_core::Session::with_options(target, core_options).map_err(js_err)?;
         Ok(Session {
             inner: Some(inner),
-            kept: options.bundle.unwrap_or(false).then(Vec::new),
+            kept: bundle.then(Vec::new),
             rejects: None,
             summary: None,
         })
