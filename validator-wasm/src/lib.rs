@@ -67,8 +67,8 @@ export interface SessionOptions {
   /** Most cells in a record (header included); more is an error at that row and the rest of
    * the file is not read. Default 10000, as the CLI's `--max-columns`. */
   maxColumns?: number;
-  /** Keep every pushed byte so that `bundle()` can write the bundle. The session then holds
-   * the whole input in wasm memory. Default false. */
+  /** Keep every pushed byte, and every rejected row's number, so that `bundle()` can write
+   * the bundle. The session then holds the whole input in wasm memory. Default false. */
   bundle?: boolean;
 }
 
