@@ -165,12 +165,7 @@ impl Pendings {
         platform: impl FnOnce() -> Option<Box<str>>,
     ) {
         let next = self.groups.len() as u32;
-        // Few heads (rules with references × files): a scan from the most recent one.
-        let h = match self
-            .heads
-            .iter()
-            .rposition(|h| (h.kind, h.rule, h.file) == (key.kind, key.rule, key.file))
-        {
+        let h = match self.head_of(key.kind, key.rule, key.file) {
             Some(h) => h,
             None => {
                 self.heads.push(Head {
@@ -303,16 +298,20 @@ impl Pendings {
     /// (a reference), if it has one, without waiting for it.
     #[inline]
     pub fn prefetch(&self, kind: usize, rule: usize, file: u32, id: Id) {
-        let at = (kind as u16, rule as u16, file);
-        if let Some(h) = self
-            .heads
-            .iter()
-            .rev()
-            .find(|h| (h.kind, h.rule, h.file) == at)
-            && let Some(e) = h.by_id.get(id as usize)
+        if let Some(h) = self.head_of(kind as u16, rule as u16, file)
+            && let Some(e) = self.heads[h].by_id.get(id as usize)
         {
             crate::keys::prefetch(e);
         }
+    }
+
+    /// The head of rule `rule` of kind `kind` in `file`, if it has one.
+    #[inline]
+    fn head_of(&self, kind: u16, rule: u16, file: u32) -> Option<usize> {
+        // Few heads (rules with references × files): a scan from the most recent one.
+        self.heads
+            .iter()
+            .rposition(|h| (h.kind, h.rule, h.file) == (kind, rule, file))
     }
 
     /// Keeps `row` of group `g` in full.

@@ -412,53 +412,42 @@ impl Compiled {
                 }
             })
             .collect::<Vec<_>>();
+        // The (domain, column) a check looks its row's value up in, if it does.
+        let probe_of = |check: &C| match check {
+            C::Reference {
+                col,
+                set,
+                sep: None,
+                ..
+            } => Some((set_domains[*set], *col)),
+            C::Consistent { col, map, .. } => Some((map_domains[*map].0, *col)),
+            C::Unique { cols, table, .. } => match tables[*table] {
+                TableSpec::Set(s) => Some((set_domains[s], cols[0])),
+                TableSpec::Own { .. } => None,
+            },
+            _ => None,
+        };
         for kind in &mut kinds {
             for rule in &kind.rules {
-                let probe = match &rule.check {
-                    C::Reference {
-                        col,
-                        set,
-                        sep: None,
-                        ..
-                    } => Some((set_domains[*set], *col)),
-                    C::Consistent { col, map, .. } => Some((map_domains[*map].0, *col)),
-                    C::Unique { cols, table, .. } => match tables[*table] {
-                        TableSpec::Set(s) => Some((set_domains[s], cols[0])),
-                        TableSpec::Own { .. } => None,
-                    },
-                    _ => None,
-                };
-                if let Some(p) = probe
+                if let Some(p) = probe_of(&rule.check)
                     && !kind.probes.contains(&p)
                 {
                     kind.probes.push(p);
                 }
             }
-            let maps: Vec<(usize, usize)> = kind
+            let probe_index =
+                |check: &C| kind.probes.iter().position(|&p| Some(p) == probe_of(check));
+            kind.probe_maps = kind
                 .rules
                 .iter()
                 .filter_map(|rule| match &rule.check {
-                    C::Consistent { col, map, .. } => {
-                        let probe = (map_domains[*map].0, *col);
-                        Some((kind.probes.iter().position(|&p| p == probe)?, *map))
-                    }
+                    C::Consistent { map, .. } => Some((probe_index(&rule.check)?, *map)),
                     _ => None,
                 })
                 .collect();
-            kind.probe_maps = maps;
-            kind.probe_refs = (0..kind.rules.len())
-                .filter_map(|r| {
-                    let probe = match &kind.rules[r].check {
-                        C::Reference {
-                            col,
-                            set,
-                            sep: None,
-                            ..
-                        } => (set_domains[*set], *col),
-                        _ => return None,
-                    };
-                    Some((kind.probes.iter().position(|&p| p == probe)?, r))
-                })
+            kind.probe_refs = (kind.rules.iter().enumerate())
+                .filter(|(_, rule)| matches!(rule.check, C::Reference { .. }))
+                .filter_map(|(r, rule)| Some((probe_index(&rule.check)?, r)))
                 .collect();
             kind.probe_tables = (0..kind.rules.len())
                 .filter(|&r| match &kind.rules[r].check {
