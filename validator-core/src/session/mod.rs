@@ -387,6 +387,13 @@ impl Session {
         f(&mut file.parser, &mut ev)
     }
 
+    /// Whether the header of the file at `path` has been read (its kind decided).
+    pub(crate) fn header_read(&self, path: &str) -> bool {
+        self.by_path
+            .get(path)
+            .is_some_and(|&i| self.files[i].check.records >= 1)
+    }
+
     /// Whether the file at `path` still needs bytes: false once a record of it went over a
     /// limit (the rest is ignored and reported as not read), so a host can stop reading
     /// it, which matters for inputs that never end. True for a path not pushed yet.
