@@ -495,28 +495,15 @@ impl Tap {
         h.finish()
     }
 
-    /// One data row of `kind`: its cells are `text[span]` per kind column.
-    pub(crate) fn row(
-        &mut self,
-        kind: usize,
-        display: &[String],
-        text: &str,
-        spans: &[Option<(usize, usize)>],
-    ) {
+    /// One data row of `kind`: its cell per kind column.
+    pub(crate) fn row(&mut self, kind: usize, display: &[String], cells: &[Option<&str>]) {
         let Some(kd) = self.kinds.get_mut(kind) else {
             return;
         };
         if kd.columns.len() != display.len() {
             kd.setup(display);
         }
-        let cell = |i: usize| -> &str {
-            spans
-                .get(i)
-                .copied()
-                .flatten()
-                .and_then(|(a, b)| text.get(a..b))
-                .unwrap_or("")
-        };
+        let cell = |i: usize| -> &str { cells.get(i).copied().flatten().unwrap_or("") };
         let mut h = self.hasher.build_hasher();
         for i in 0..kd.columns.len() {
             write_cell(&mut h, cell(i), kd.folded[i]);

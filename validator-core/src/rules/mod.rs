@@ -209,10 +209,8 @@ pub(crate) struct Loc {
 
 /// One data row, as the rules see it.
 pub(crate) struct Row<'a> {
-    /// The record's text.
-    pub text: &'a str,
-    /// Span of the (trimmed) value per kind column in `text`; `None` when absent.
-    pub spans: &'a [Option<(usize, usize)>],
+    /// The (converted) value per kind column; `None` when the row has no cell there.
+    pub cells: &'a [Option<&'a str>],
     /// Header position (0-based) per kind column.
     pub positions: &'a [Option<usize>],
     pub columns: &'a [String],
@@ -229,9 +227,7 @@ pub(crate) struct Row<'a> {
 impl Row<'_> {
     #[inline]
     fn get(&self, c: Col) -> &str {
-        self.spans[c]
-            .and_then(|(s, e)| self.text.get(s..e))
-            .unwrap_or("")
+        self.cells[c].unwrap_or("")
     }
 
     #[inline]
@@ -242,7 +238,7 @@ impl Row<'_> {
     /// The cell of `c`, `None` when the row has no cell there.
     #[inline]
     fn cell(&self, c: Col) -> Option<&str> {
-        self.spans[c].map(|(s, e)| self.text.get(s..e).unwrap_or(""))
+        self.cells[c]
     }
 
     fn lookup(&self, name: &str) -> Option<&str> {

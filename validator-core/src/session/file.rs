@@ -25,8 +25,6 @@ pub(super) struct FileCheck {
     pub(super) kind: Option<usize>,
     /// Header position per kind column.
     pub(super) positions: Vec<Option<usize>>,
-    /// Byte spans of the current row's values, per kind column.
-    pub(super) spans: Vec<Option<(usize, usize)>>,
     pub(super) invalid: std::collections::VecDeque<Invalid>,
     /// Limits, for messages.
     pub(super) limits: Limits,

@@ -160,7 +160,6 @@ impl FileCheck {
             .zip(&strict)
             .map(|(col, s)| s.or_else(|| names.iter().position(|n| n == col)))
             .collect();
-        self.spans = vec![None; ck.columns.len()];
         let kind_name = c.target.kinds[kind].name.clone();
         for (i, n) in names.iter().enumerate() {
             if n.is_empty() || first_at.get(n.as_str()) != Some(&i) {
@@ -333,7 +332,6 @@ impl FileCheck {
         self.positions = (0..ck.columns.len())
             .map(|i| (i < fields && i < labels_len).then_some(i))
             .collect();
-        self.spans = vec![None; ck.columns.len()];
         let p = k
             .positional
             .clone()

@@ -327,7 +327,6 @@ impl Session {
                 header: Vec::new(),
                 kind: None,
                 positions: Vec::new(),
-                spans: Vec::new(),
                 invalid: Default::default(),
                 limits: self.options.limits(),
                 work: Work::default(),
@@ -413,7 +412,6 @@ impl Session {
         if let Some(spare) = f.parser.release() {
             self.spare_csv = Some(spare);
         }
-        f.check.spans = Vec::new();
         Ok(())
     }
 

@@ -67,8 +67,6 @@ impl Session {
             header: f.header.clone(),
             kind: f.kind,
             positions: f.positions.clone(),
-            // One span per kind column (the file's are released once it is finished).
-            spans: vec![None; f.kind.map_or(0, |k| compiled.kinds[k].columns.len())],
             invalid: Default::default(),
             limits: f.limits,
             work: Work::default(),

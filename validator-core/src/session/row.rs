@@ -248,18 +248,18 @@ impl FileCheck {
         if c.target.header_errors_reject_file && !self.sink.file_errors.is_empty() {
             return;
         }
-        for (k, pos) in self.positions.iter().enumerate() {
-            self.spans[k] = pos.filter(|&p| p < rec.len()).map(|p| {
-                let v = convert(conv, trim, field(p));
-                let start = v.as_ptr() as usize - text.as_ptr() as usize;
-                (start, start + v.len())
-            });
-        }
         let ck = &c.kinds[kind];
         if c.target.manifest.is_some() && self.mode.is_none() {
             self.mode = index.modes.get(&ck.stem).cloned();
         }
-        self.run_rules(c, kind, text, row, rec.line, index, paths, tap);
+        let (mut stack, mut heap) = ([None; STACK_CELLS], Vec::new());
+        let cells = cells_for(&mut stack, &mut heap, self.positions.len());
+        for (cell, pos) in cells.iter_mut().zip(&self.positions) {
+            *cell = pos
+                .filter(|&p| p < rec.len())
+                .map(|p| convert(conv, trim, field(p)));
+        }
+        self.run_rules(c, kind, cells, row, rec.line, index, paths, tap);
     }
 
     /// Empty lines after the last record of a kind read by position: blank rows, as
@@ -406,14 +406,12 @@ impl FileCheck {
                 || format!("the row has no cell for `{name}` (column {})", i + 1),
             );
         }
-        for (kc, pos) in self.positions.iter().enumerate() {
-            self.spans[kc] = pos.filter(|&p| p < rec.len()).map(|p| {
-                let f = field(p);
-                let start = f.as_ptr() as usize - text.as_ptr() as usize;
-                (start, start + f.len())
-            });
+        let (mut stack, mut heap) = ([None; STACK_CELLS], Vec::new());
+        let cells = cells_for(&mut stack, &mut heap, self.positions.len());
+        for (cell, pos) in cells.iter_mut().zip(&self.positions) {
+            *cell = pos.filter(|&p| p < rec.len()).map(field);
         }
-        self.run_rules(c, kind, text, row, rec.line, index, paths, tap);
+        self.run_rules(c, kind, cells, row, rec.line, index, paths, tap);
     }
 
     /// Starts loading the index slots of `rec`'s references, a few records before
@@ -458,13 +456,13 @@ impl FileCheck {
         }
     }
 
-    /// Runs the kind's rules on the row whose cells are at `self.spans` in `text`.
+    /// Runs the kind's rules on the row whose value per kind column is in `cells`.
     #[allow(clippy::too_many_arguments)]
     fn run_rules(
         &mut self,
         c: &Compiled,
         kind: usize,
-        text: &str,
+        cells: &[Option<&str>],
         row: u64,
         line: u64,
         index: &mut Index,
@@ -472,14 +470,13 @@ impl FileCheck {
         tap: Option<&mut crate::diff::Tap>,
     ) {
         if let Some(tap) = tap {
-            tap.row(kind, &c.kinds[kind].display, text, &self.spans);
+            tap.row(kind, &c.kinds[kind].display, cells);
             if !tap.runs_rules() {
                 return;
             }
         }
         let r = Row {
-            text,
-            spans: &self.spans,
+            cells,
             positions: &self.positions,
             columns: &c.kinds[kind].display,
             file: self.file,
@@ -499,6 +496,25 @@ impl FileCheck {
             },
             paths,
         );
+    }
+}
+
+/// Kind columns whose cells a row holds on the stack: every built-in kind has fewer (a
+/// wider one, from a Table Schema, takes them from the heap).
+const STACK_CELLS: usize = 32;
+
+/// `n` cells, from `stack` when they fit. The rules read a cell many times a row: slicing
+/// the record once per cell, here, costs less than at every read.
+fn cells_for<'s, 't>(
+    stack: &'s mut [Option<&'t str>; STACK_CELLS],
+    heap: &'s mut Vec<Option<&'t str>>,
+    n: usize,
+) -> &'s mut [Option<&'t str>] {
+    if n <= STACK_CELLS {
+        &mut stack[..n]
+    } else {
+        heap.resize(n, None);
+        heap
     }
 }
 
