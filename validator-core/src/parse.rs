@@ -183,6 +183,14 @@ pub(crate) fn ruby_strip(s: &str) -> &str {
 /// A cell's value as the target's converter makes it (`trim`: the target trims values).
 /// Blank is the empty string, at the start of `cell` so offsets into the record stay valid.
 pub(crate) fn convert(conv: CellConverter, trim: bool, cell: &str) -> &str {
+    // Nearly every cell starts with a visible ASCII character and ends with no space:
+    // then no converter changes it (every stripped byte is below `!`) and it is not blank.
+    if let (Some(&first), Some(&last)) = (cell.as_bytes().first(), cell.as_bytes().last())
+        && (b'!'..=b'~').contains(&first)
+        && last > b' '
+    {
+        return cell;
+    }
     match conv {
         CellConverter::Default if trim => ruby_strip(cell),
         CellConverter::Default => cell,
