@@ -787,8 +787,7 @@ impl Events for Writing<'_> {
             if i >= n {
                 return "";
             }
-            let start = if i == 0 { 0 } else { rec.field_end(i - 1) };
-            text.get(start..rec.field_end(i)).unwrap_or("")
+            text.get(rec.field_range(i)).unwrap_or("")
         };
         if s.records == 1
             && self.target.skip_blank_lines_before_header

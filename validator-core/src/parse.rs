@@ -225,8 +225,7 @@ pub fn read_cells(target: &Target, bytes: &[u8]) -> Vec<(u64, Vec<String>)> {
             let text = String::from_utf8_lossy(rec.bytes());
             let cells = (0..rec.len())
                 .map(|i| {
-                    let start = if i == 0 { 0 } else { rec.field_end(i - 1) };
-                    let cell = text.get(start..rec.field_end(i)).unwrap_or("");
+                    let cell = text.get(rec.field_range(i)).unwrap_or("");
                     convert(self.conv, self.trim, cell).to_owned()
                 })
                 .collect();

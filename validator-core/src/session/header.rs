@@ -6,7 +6,7 @@ use crate::keys::{FixedMap, FixedSet};
 
 use super::FileCheck;
 use super::file::bound_kind;
-use super::row::{breaks_in_record, rec_end};
+use super::row::breaks_in_record;
 use crate::detect;
 use crate::reader::{QuoteError, Record};
 use crate::report::Severity;
@@ -16,10 +16,7 @@ use crate::schema::BlankRow;
 impl FileCheck {
     pub(super) fn header_row(&mut self, rec: &Record<'_>, text: &str, c: &Compiled) {
         let cells: Vec<String> = (0..rec.len())
-            .map(|i| {
-                let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
-                text.get(start..rec_end(rec, i)).unwrap_or("").to_owned()
-            })
+            .map(|i| text.get(rec.field_range(i)).unwrap_or("").to_owned())
             .collect();
         self.header = cells;
         if c.target.dialect.blank_row == BlankRow::FirstOfEachHeader {
@@ -361,10 +358,7 @@ impl FileCheck {
         }
         self.next_line = rec.line + breaks_in_record(rec.bytes()) + 1;
         let labels: Vec<String> = (0..rec.len())
-            .map(|i| {
-                let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
-                text.get(start..rec_end(rec, i)).unwrap_or("").to_owned()
-            })
+            .map(|i| text.get(rec.field_range(i)).unwrap_or("").to_owned())
             .collect();
         let line = rec.line;
         let mut first_at: FixedMap<&str, usize> =

@@ -35,10 +35,7 @@ impl FileCheck {
                 owned.as_str()
             }
         };
-        let field = |i: usize| -> &str {
-            let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
-            text.get(start..rec_end(rec, i)).unwrap_or("")
-        };
+        let field = |i: usize| -> &str { text.get(rec.field_range(i)).unwrap_or("") };
         if row == 1
             && c.target.skip_blank_lines_before_header
             && rec.quote_issues.is_empty()
@@ -341,10 +338,7 @@ impl FileCheck {
         } else {
             k.columns.len()
         };
-        let field = |i: usize| -> &str {
-            let start = if i == 0 { 0 } else { rec_end(rec, i - 1) };
-            text.get(start..rec_end(rec, i)).unwrap_or("")
-        };
+        let field = |i: usize| -> &str { text.get(rec.field_range(i)).unwrap_or("") };
         let missing = k
             .positional
             .as_ref()
@@ -426,8 +420,7 @@ impl FileCheck {
         let cell = |col: usize| -> &[u8] {
             match positions.get(col).copied().flatten() {
                 Some(p) if p < rec.len() => {
-                    let start = if p == 0 { 0 } else { rec.field_end(p - 1) };
-                    let b = rec.bytes().get(start..rec.field_end(p));
+                    let b = rec.bytes().get(rec.field_range(p));
                     b.unwrap_or_default().trim_ascii()
                 }
                 _ => &[],
@@ -538,11 +531,6 @@ fn line_breaks<'t>(
             format!("a line break ({what}) inside a field; {t} forbids line breaks in fields, even quoted: remove it or replace it with a space")
         });
     }
-}
-
-#[inline]
-pub(super) fn rec_end(rec: &Record<'_>, i: usize) -> usize {
-    rec.field_end(i)
 }
 
 /// Line breaks inside a record (quoted CR, LF or CRLF).

@@ -31,6 +31,7 @@ enum Event {
     Record {
         data: usize,
         ends: usize,
+        gap: usize,
         issues: usize,
         line: u64,
         end: u64,
@@ -62,6 +63,7 @@ impl Tape {
             let Event::Record {
                 data: d,
                 ends: n,
+                gap,
                 issues: q,
                 line,
                 end,
@@ -73,6 +75,7 @@ impl Tape {
             let r = Record::from_parts(
                 self.data.get(data..d).unwrap_or_default(),
                 self.ends.get(ends..n).unwrap_or_default(),
+                gap,
                 line,
                 end,
                 self.issues.get(issues..q).unwrap_or_default(),
@@ -130,6 +133,7 @@ impl Events for Tape {
         self.events.push(Event::Record {
             data: self.data.len(),
             ends: self.ends.len(),
+            gap: rec.gap(),
             issues: self.issues.len(),
             line: rec.line,
             end: rec.end,
