@@ -430,6 +430,9 @@ pub(crate) struct Record<'a> {
     /// Bytes between one field's end and the next one's start: 0 in csv-core's output,
     /// 1 (the delimiter) in a record read as it is ([`RecordReader::plain_record`]).
     gap: usize,
+    /// `data` as text, when whoever made the record already found it UTF-8 (a
+    /// [`crate::session::Tape`] does, on its reading thread).
+    text: Option<&'a str>,
     /// Physical line where the record starts.
     pub line: u64,
     /// Offset in the decoded stream where the record ends.
@@ -466,6 +469,11 @@ impl<'a> Record<'a> {
         start..self.ends[i]
     }
 
+    /// The record's bytes as text, if known to be UTF-8 already.
+    pub fn text(&self) -> Option<&'a str> {
+        self.text
+    }
+
     /// Bytes between one field's end and the next one's start ([`Record::gap`]).
     pub fn gap(&self) -> usize {
         self.gap
@@ -491,6 +499,7 @@ impl<'a> Record<'a> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn from_parts(
         data: &'a [u8],
+        text: Option<&'a str>,
         ends: &'a [usize],
         gap: usize,
         line: u64,
@@ -500,6 +509,7 @@ impl<'a> Record<'a> {
     ) -> Record<'a> {
         Record {
             data,
+            text,
             ends,
             gap,
             line,
@@ -766,6 +776,7 @@ impl RecordReader {
         self.pos += n as u64;
         emit(&Record {
             data: body,
+            text: None,
             ends: &self.ends[..fields],
             gap: 1,
             line: self.record_line,
@@ -843,6 +854,7 @@ impl RecordReader {
             ReadRecordResult::Record => {
                 let rec = Record {
                     data: &self.out[..self.out_len],
+                    text: None,
                     ends: &self.ends[..self.ends_len],
                     gap: 0,
                     line: self.record_line,

@@ -28,7 +28,10 @@ impl FileCheck {
             progress.rows += 1;
         }
         let owned;
-        let text = match std::str::from_utf8(rec.bytes()) {
+        let text = match rec
+            .text()
+            .map_or_else(|| std::str::from_utf8(rec.bytes()), Ok)
+        {
             Ok(t) => t,
             Err(_) => {
                 owned = String::from_utf8_lossy(rec.bytes()).into_owned();

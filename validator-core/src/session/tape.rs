@@ -16,6 +16,10 @@ use crate::session::Progress;
 #[derive(Debug, Default)]
 pub struct Tape {
     events: Vec<Event>,
+    /// The records that are UTF-8 (all that a decoder wrote), validated here, on the
+    /// reading thread, so that the checking thread need not.
+    text: String,
+    /// The others' bytes.
     data: Vec<u8>,
     ends: Vec<usize>,
     issues: Vec<QuoteIssue>,
@@ -29,7 +33,9 @@ enum Event {
     Sniffed(u8, Option<LineEnding>),
     /// A record: where its parts end in the tape's buffers.
     Record {
+        /// End in `text` if `utf8`, else in `data`.
         data: usize,
+        utf8: bool,
         ends: usize,
         gap: usize,
         issues: usize,
@@ -45,6 +51,7 @@ impl Tape {
     /// Empties the tape, keeping its buffers.
     pub fn clear(&mut self) {
         self.events.clear();
+        self.text.clear();
         self.data.clear();
         self.ends.clear();
         self.issues.clear();
@@ -53,15 +60,16 @@ impl Tape {
 
     /// Bytes of record data held: a host sends the tape on past some size.
     pub fn data_len(&self) -> usize {
-        self.data.len()
+        self.text.len() + self.data.len()
     }
 
     /// The tape's records, in order.
     fn records(&self) -> impl Iterator<Item = Record<'_>> {
-        let (mut data, mut ends, mut issues) = (0, 0, 0);
+        let (mut text, mut data, mut ends, mut issues) = (0, 0, 0, 0);
         self.events.iter().filter_map(move |e| {
             let Event::Record {
                 data: d,
+                utf8,
                 ends: n,
                 gap,
                 issues: q,
@@ -72,8 +80,18 @@ impl Tape {
             else {
                 return None;
             };
+            let (bytes, t) = if utf8 {
+                let t = self.text.get(text..d).unwrap_or_default();
+                text = d;
+                (t.as_bytes(), Some(t))
+            } else {
+                let b = self.data.get(data..d).unwrap_or_default();
+                data = d;
+                (b, None)
+            };
             let r = Record::from_parts(
-                self.data.get(data..d).unwrap_or_default(),
+                bytes,
+                t,
                 self.ends.get(ends..n).unwrap_or_default(),
                 gap,
                 line,
@@ -81,7 +99,7 @@ impl Tape {
                 self.issues.get(issues..q).unwrap_or_default(),
                 quoted_fields,
             );
-            (data, ends, issues) = (d, n, q);
+            (ends, issues) = (n, q);
             Some(r)
         })
     }
@@ -127,11 +145,21 @@ impl Events for Tape {
     }
 
     fn record(&mut self, rec: &Record<'_>) {
-        self.data.extend_from_slice(rec.bytes());
+        let (data, utf8) = match std::str::from_utf8(rec.bytes()) {
+            Ok(t) => {
+                self.text.push_str(t);
+                (self.text.len(), true)
+            }
+            Err(_) => {
+                self.data.extend_from_slice(rec.bytes());
+                (self.data.len(), false)
+            }
+        };
         self.ends.extend((0..rec.len()).map(|i| rec.field_end(i)));
         self.issues.extend_from_slice(rec.quote_issues);
         self.events.push(Event::Record {
-            data: self.data.len(),
+            data,
+            utf8,
             ends: self.ends.len(),
             gap: rec.gap(),
             issues: self.issues.len(),
