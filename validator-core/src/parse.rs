@@ -182,6 +182,7 @@ pub(crate) fn ruby_strip(s: &str) -> &str {
 
 /// A cell's value as the target's converter makes it (`trim`: the target trims values).
 /// Blank is the empty string, at the start of `cell` so offsets into the record stay valid.
+#[inline]
 pub(crate) fn convert(conv: CellConverter, trim: bool, cell: &str) -> &str {
     // Nearly every cell starts with a visible ASCII character and ends with no space:
     // then no converter changes it (every stripped byte is below `!`) and it is not blank.
@@ -191,6 +192,12 @@ pub(crate) fn convert(conv: CellConverter, trim: bool, cell: &str) -> &str {
     {
         return cell;
     }
+    convert_any(conv, trim, cell)
+}
+
+/// [`convert`] in general.
+#[inline(never)]
+fn convert_any(conv: CellConverter, trim: bool, cell: &str) -> &str {
     match conv {
         CellConverter::Default if trim => ruby_strip(cell),
         CellConverter::Default => cell,

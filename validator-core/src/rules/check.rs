@@ -44,17 +44,17 @@ impl Probes {
         Probes { found }
     }
 
-    /// Where `v`, the row's value in `col`, is in `domain`; `v` is not blank.
+    /// Where `v`, the row's value that rule `ri` looks up, is in `domain`; `v` is not blank.
     #[inline]
     fn find(
         &self,
         ck: &CKind,
+        ri: usize,
         domains: &[Keys],
         domain: usize,
-        col: Col,
         v: &str,
     ) -> Option<(Id, bool)> {
-        match ck.probes.iter().position(|&p| p == (domain, col)) {
+        match ck.rule_probes.get(ri).copied().flatten() {
             Some(i) if i < MAX_PROBES => self.found[i],
             _ => domains[domain].find(v),
         }
@@ -250,7 +250,7 @@ pub(crate) fn check_row(
             C::NoControl(col) => no_control(rule, *col, row, emit),
             C::Exclusive(cols) => exclusive(rule, cols, row, emit),
             C::Different(a, b) => different(rule, *a, *b, row, emit),
-            C::Unique { .. } => unique(&scope, rule, row, index, emit),
+            C::Unique { .. } => unique(&scope, ri, rule, row, index, emit),
             C::Reference { .. } => reference(&scope, ri, rule, row, index),
             C::Consistent { .. } => consistent(&scope, ri, rule, row, index, emit),
             C::EnumBy { .. } => enum_by(rule, row, emit),
@@ -530,7 +530,14 @@ fn different(rule: &CRule, a: Col, b: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
 /// [`C::Unique`]: the key is not repeated in the bundle (or, with an owner, not claimed
 /// by another owner).
 #[inline]
-fn unique(s: &Scope<'_>, rule: &CRule, row: &Row<'_>, index: &mut Index, emit: &mut Emit<'_>) {
+fn unique(
+    s: &Scope<'_>,
+    ri: usize,
+    rule: &CRule,
+    row: &Row<'_>,
+    index: &mut Index,
+    emit: &mut Emit<'_>,
+) {
     let C::Unique {
         cols,
         owner,
@@ -553,9 +560,7 @@ fn unique(s: &Scope<'_>, rule: &CRule, row: &Row<'_>, index: &mut Index, emit: &
     let (first, first_owner) = match &s.c.tables[*table] {
         TableSpec::Set(set) => {
             let d = s.c.sets[*set];
-            let found = s
-                .probes
-                .find(s.ck, &index.domains, d, cols[0], row.get(cols[0]));
+            let found = s.probes.find(s.ck, ri, &index.domains, d, row.get(cols[0]));
             let first = match found {
                 Some((id, true)) => index.sets[*set].get(id),
                 _ => None,
@@ -650,7 +655,7 @@ fn reference(s: &Scope<'_>, ri: usize, rule: &CRule, row: &Row<'_>, index: &mut 
             if v.is_empty() {
                 return;
             }
-            let found = s.probes.find(s.ck, &index.domains, domain, *col, v);
+            let found = s.probes.find(s.ck, ri, &index.domains, domain, v);
             if found.is_some_and(|(_, defined)| defined) {
                 return;
             }
@@ -689,7 +694,7 @@ fn consistent(
     let m = &index.maps[*map];
     let id = s
         .probes
-        .find(s.ck, &index.domains, key_domain, *col, v)
+        .find(s.ck, ri, &index.domains, key_domain, v)
         .map(|(id, _)| id);
     if let Some((id, attr)) = id.and_then(|id| Some((id, m.attr(id)?))) {
         if !attr.is(mine, &index.domains[attr_domain]) {

@@ -36,6 +36,7 @@ impl Compiled {
                 probes: Vec::new(),
                 probe_maps: Vec::new(),
                 probe_refs: Vec::new(),
+                rule_probes: Vec::new(),
                 probe_tables: Vec::new(),
                 fk_feeds: Vec::new(),
             })
@@ -437,6 +438,7 @@ impl Compiled {
             }
             let probe_index =
                 |check: &C| kind.probes.iter().position(|&p| Some(p) == probe_of(check));
+            kind.rule_probes = kind.rules.iter().map(|r| probe_index(&r.check)).collect();
             kind.probe_maps = kind
                 .rules
                 .iter()

@@ -160,6 +160,8 @@ pub(crate) struct CKind {
     pub feeds_maps: Vec<(Col, Col, usize)>,
     /// (domain, column) the rules look values up in: probed together at the start of a row.
     pub probes: Vec<(usize, Col)>,
+    /// Index in `probes` of the look-up of each rule (by index) that makes one.
+    pub rule_probes: Vec<Option<usize>>,
     /// (index in `probes`, map) of consistency checks: the attribute of the key found is
     /// loaded as soon as the probes are done, while the row's other rules run.
     pub probe_maps: Vec<(usize, usize)>,
