@@ -24,7 +24,17 @@ pub enum DateClass {
 /// assert_eq!(classify("2011-1-05 00:00:00"), DateClass::Lenient);
 /// assert_eq!(classify("2012-13-05 00:00:00"), DateClass::Invalid);
 /// ```
+#[inline]
 pub fn classify(v: &str) -> DateClass {
+    // The usual form here, inline; everything else (and a heavy frame) out of line.
+    if iso_utc(v.as_bytes()) == Some(true) {
+        return DateClass::Iso;
+    }
+    classify_any(v)
+}
+
+#[inline(never)]
+fn classify_any(v: &str) -> DateClass {
     if iso(v.as_bytes()) {
         return DateClass::Iso;
     }
@@ -58,6 +68,55 @@ fn digits(b: &[u8], n: usize) -> Option<u32> {
 
 /// Strict ISO 8601: `YYYY-MM-DD`, optionally `THH:MM[:SS[.fff]]` and `Z` or `±HH[:]MM`.
 fn iso(b: &[u8]) -> bool {
+    iso_utc(b).unwrap_or_else(|| iso_any(b))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, the form nearly every export writes (two columns of every
+/// Canvas enrollment), read eight bytes at a time: a sixth of [`iso_any`]'s instructions.
+/// `None` for any other shape, which [`iso_any`] reads; the same answer where both read.
+#[inline]
+fn iso_utc(b: &[u8]) -> Option<bool> {
+    let b: &[u8; 20] = b.try_into().ok()?;
+    let (head, tail) = b.split_at(16);
+    let mut words = head
+        .as_chunks::<8>()
+        .0
+        .iter()
+        .map(|w| u64::from_le_bytes(*w));
+    let (w0, w1) = (words.next()?, words.next()?);
+    let w2 = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    // `YYYY-MM-` and `DDTHH:MM`: separators at their places, `0`-`9` elsewhere.
+    const SEP0: u64 = 0xFF00_00FF_0000_0000;
+    const SEP1: u64 = 0x0000_FF00_00FF_0000;
+    if w0 & SEP0 != u64::from_le_bytes(*b"\0\0\0\0-\0\0-")
+        || w1 & SEP1 != u64::from_le_bytes(*b"\0\0T\0\0:\0\0")
+        || w2 & 0xFF00_00FF != u32::from_le_bytes(*b":\0\0Z")
+    {
+        return None;
+    }
+    // A digit lane holds 0x30-0x39: high nibble 3, and low nibble + 6 below 16.
+    let digits = |w: u64, lanes: u64| {
+        let hi = w & 0xF0F0_F0F0_F0F0_F0F0 & lanes;
+        let lo = (w & 0x0F0F_0F0F_0F0F_0F0F & lanes) + (0x0606_0606_0606_0606 & lanes);
+        hi == 0x3030_3030_3030_3030 & lanes && lo & 0xF0F0_F0F0_F0F0_F0F0 == 0
+    };
+    let w2 = u64::from(w2);
+    if !(digits(w0, !SEP0) && digits(w1, !SEP1) && digits(w2, 0x00FF_FF00)) {
+        return Some(false);
+    }
+    let at = |w: u64, i: u32| ((w >> (8 * i)) & 0x0F) as u32;
+    let two = |w: u64, i: u32| at(w, i) * 10 + at(w, i + 1);
+    let year = two(w0, 0) * 100 + two(w0, 2);
+    Some(
+        real_date(year, two(w0, 5), two(w1, 0))
+            && two(w1, 3) <= 23
+            && two(w1, 6) <= 59
+            && two(w2, 1) <= 60,
+    )
+}
+
+/// [`iso`] in general.
+fn iso_any(b: &[u8]) -> bool {
     let (Some(y), Some(m), Some(d)) = (digits(b, 4), digits(b.get(5..).unwrap_or(&[]), 2), {
         digits(b.get(8..).unwrap_or(&[]), 2)
     }) else {
@@ -222,6 +281,44 @@ fn time_or_zone(t: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fixed_form_reads_as_the_general_parse() {
+        let base = *b"2024-02-29T23:59:60Z";
+        let mut cases = vec![base];
+        // Every byte replaced by each byte that matters to some place.
+        for i in 0..base.len() {
+            for b in *b"0123456789-T:Z+ ./\xff\x00\x3a\x2f\xb0\x39" {
+                let mut v = base;
+                v[i] = b;
+                cases.push(v);
+            }
+        }
+        cases.extend([
+            *b"2023-02-29T00:00:00Z",
+            *b"2024-13-01T00:00:00Z",
+            *b"2024-00-01T00:00:00Z",
+            *b"2024-04-31T00:00:00Z",
+            *b"2024-04-00T00:00:00Z",
+            *b"2024-04-30T24:00:00Z",
+            *b"2024-04-30T23:60:00Z",
+            *b"2024-04-30T23:59:61Z",
+            *b"1900-02-29T00:00:00Z",
+            *b"2000-02-29T00:00:00Z",
+            *b"0000-01-01T00:00:00Z",
+            *b"9999-12-31T23:59:59Z",
+        ]);
+        let mut fast = 0;
+        for v in cases {
+            if let Some(f) = iso_utc(&v) {
+                assert_eq!(f, iso_any(&v), "{}", String::from_utf8_lossy(&v));
+                fast += 1;
+            }
+        }
+        assert!(fast > 200, "{fast} cases took the fixed form");
+        assert_eq!(iso_utc(b"2024-02-29T23:59:60Z"), Some(true));
+        assert_eq!(iso_utc(b"2024-02-29T23:59:60+00:00"), None);
+    }
 
     #[test]
     fn classes() {
