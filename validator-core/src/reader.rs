@@ -1070,18 +1070,22 @@ mod tests {
         assert_eq!(v[3].2, vec![QuoteError::Unclosed]);
     }
 
+    /// A repeatable stream of pseudo-random numbers (xorshift64) for generated cases.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
     #[test]
     fn plain_records_read_as_csv_core_reads_them() {
         // Few distinct bytes, so that quotes, breaks, delimiters and blank lines meet often;
         // limits small enough to be met.
         let alphabet = b"ab,,\"\n\r\r\n;\0";
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         type Seen = (
             Vec<(u64, u64, Vec<Vec<u8>>, Vec<(QuoteError, usize, u64)>, usize)>,
             Option<(OverflowKind, u64, usize)>,
@@ -1201,13 +1205,7 @@ mod tests {
     #[test]
     fn scan_matches_bytewise_machine() {
         let alphabet = b"ab,\"\n\r;";
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         for case in 0..3000 {
             let len = (next() % 40) as usize;
             let bytes: Vec<u8> = (0..len)
