@@ -4,7 +4,7 @@
 
 use super::check::wrong_type_message;
 use super::{C, CKind, CRule, Col, Compiled, Cond, Loc, Row, render, tablecheck};
-use crate::keys::{Id, Keys, Locs};
+use crate::keys::{Id, Keys, Locs, Seen};
 use crate::pending::{Group, GroupKey, Pendings};
 use crate::report::{Finding, Severity, Sink, truncate_value};
 use std::collections::BTreeMap;
@@ -147,8 +147,8 @@ impl MapState {
 /// The keys a uniqueness check ([`TableSpec::Own`](super::TableSpec::Own)) has seen, with first row and owner.
 #[derive(Debug, Default)]
 pub(super) struct TableState {
-    /// Not probed by every row of a big file as domains are: smaller slots.
-    pub(super) keys: Keys,
+    /// By fingerprint: the check never reads a key back.
+    pub(super) keys: Seen,
     /// Owner id (in the owner domain) by key id; empty for owner-less checks.
     pub(super) owners: Vec<Id>,
     pub(super) locs: Locs,
@@ -215,7 +215,7 @@ impl Index {
         self.domains[domain].prefetch(key);
     }
 
-    /// Starts loading the slot of `key` in uniqueness table `table` ([`Keys::prefetch`]).
+    /// Starts loading the slot of `key` in uniqueness table `table` ([`Seen::prefetch`]).
     #[inline]
     pub(crate) fn prefetch_table(&self, table: usize, key: &[u8]) {
         self.tables[table].keys.prefetch(key);
