@@ -501,8 +501,8 @@ impl Keys {
     }
 }
 
-/// A second 64-bit hash of a key, independent of [`hash`] (another seed): with 32 bits of
-/// it, [`Seen`] tells keys apart without their bytes.
+/// A second 64-bit hash of a key, independent of [`hash`] (another seed): [`Seen`] keeps
+/// it per key and tells keys apart by it.
 #[inline]
 fn hash2(key: &[u8]) -> u64 {
     let mut h = FixedState::with_seed(0x7AB1_E5EE_D2C0_FFEE).build_hasher();
@@ -510,7 +510,8 @@ fn hash2(key: &[u8]) -> u64 {
     h.finish()
 }
 
-/// A [`Seen`] slot: the id, and 32 bits of the key's second hash ([`EMPTY`] id if free).
+/// A [`Seen`] slot: the id ([`EMPTY`] if free) and the high 32 bits of the key's [`hash`],
+/// which place the key in its sub-table, so that a growing table reads nothing else.
 #[derive(Clone, Copy)]
 struct Tag {
     id: Id,
@@ -521,15 +522,22 @@ impl Tag {
     const FREE: Tag = Tag { id: EMPTY, tag: 0 };
 }
 
-/// The keys a uniqueness check has seen, each with a dense id, known by a 96-bit
+/// The home slot of a [`Seen`] key with `tag` in a sub-table of `n` slots.
+#[inline]
+fn tag_home(tag: u32, n: usize) -> usize {
+    ((u64::from(tag) * n as u64) >> 32) as usize
+}
+
+/// The keys a uniqueness check has seen, each with a dense id, known by a 100-bit
 /// fingerprint instead of its bytes: such a check only asks "seen before, and which
 /// id?", never for a key back, and its keys are often long (login ids, e-mail addresses;
 /// 21 bytes a key in the arena of [`Keys`] for a state system's 500 k logins).
 ///
 /// Equal keys always have equal fingerprints, so a repeat is never missed; two different
-/// keys are taken for one only if both 64-bit [`hash`] and 32 bits of an independent
-/// [`hash2`] agree, about n²/2⁹⁷ for n keys (10⁻¹⁵ for ten million). A key costs its
-/// 8-byte slot at 53-80% load and its 8-byte hash (about 20 bytes), against 45 in `Keys`.
+/// keys are taken for one only if the sub-table and high 32 bits of [`hash`] (36 bits) and
+/// all 64 bits of an independent [`hash2`] agree: about n²/2¹⁰¹ for n keys (10⁻¹⁷ for ten
+/// million). A key costs its 8-byte slot at 53-80% load and its 8-byte `hash2` (about 20
+/// bytes), against 45 in `Keys`.
 ///
 /// ```ignore
 /// let mut seen = Seen::default();
@@ -538,9 +546,8 @@ impl Tag {
 /// ```
 #[derive(Default)]
 pub(crate) struct Seen {
-    /// Per id, the key's [`hash`]: compared on a tag match, and where a growing table
-    /// finds the key's new home.
-    hashes: Vec<u64>,
+    /// Per id, the key's [`hash2`], compared when a slot's tag matches.
+    checks: Vec<u64>,
     /// As in [`Keys::slots`]: sub-tables picked by the hash's low bits, linear probing.
     slots: [Vec<Tag>; SHARDS],
     counts: [u32; SHARDS],
@@ -549,7 +556,7 @@ pub(crate) struct Seen {
 impl std::fmt::Debug for Seen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Seen")
-            .field("len", &self.hashes.len())
+            .field("len", &self.checks.len())
             .field("slots", &self.slots.iter().map(Vec::len).sum::<usize>())
             .finish()
     }
@@ -558,12 +565,12 @@ impl std::fmt::Debug for Seen {
 impl Seen {
     /// Number of keys.
     pub fn len(&self) -> usize {
-        self.hashes.len()
+        self.checks.len()
     }
 
     /// Heap bytes held (capacity, not only length).
     pub fn heap_bytes(&self) -> usize {
-        self.hashes.capacity() * size_of::<u64>()
+        self.checks.capacity() * size_of::<u64>()
             + self.slots.iter().map(Vec::capacity).sum::<usize>() * size_of::<Tag>()
     }
 
@@ -573,27 +580,27 @@ impl Seen {
         let h = hash(k);
         let t = &self.slots[shard(h)];
         if !t.is_empty() {
-            prefetch(&t[home(h, t.len())]);
+            prefetch(&t[tag_home((h >> 32) as u32, t.len())]);
         }
     }
 
     /// The id of `k`, a new one if `k` was not seen; `true` if it was new.
     pub fn intern(&mut self, k: &str) -> (Id, bool) {
         let h = hash(k.as_bytes());
-        let tag = hash2(k.as_bytes()) as u32;
-        let sh = shard(h);
+        let (sh, tag) = (shard(h), (h >> 32) as u32);
+        let check = hash2(k.as_bytes());
         if (self.counts[sh] as usize + 1) * MAX_LOAD.1 > self.slots[sh].len() * MAX_LOAD.0 {
             self.grow(sh);
         }
         let t = &mut self.slots[sh];
         let n = t.len();
-        let mut i = home(h, n);
+        let mut i = tag_home(tag, n);
         loop {
             let s = t[i];
             if s.id == EMPTY {
                 break;
             }
-            if s.tag == tag && self.hashes[s.id as usize] == h {
+            if s.tag == tag && self.checks[s.id as usize] == check {
                 return (s.id, false);
             }
             i += 1;
@@ -601,13 +608,13 @@ impl Seen {
                 i = 0;
             }
         }
-        let id = match Id::try_from(self.hashes.len()) {
+        let id = match Id::try_from(self.checks.len()) {
             Ok(id) if id < ID_MASK => id,
             _ => panic!("more than 2^30 distinct keys in one uniqueness check"),
         };
         t[i] = Tag { id, tag };
         self.counts[sh] += 1;
-        self.hashes.push(h);
+        self.checks.push(check);
         (id, true)
     }
 
@@ -618,7 +625,7 @@ impl Seen {
         let old = std::mem::replace(&mut self.slots[sh], vec![Tag::FREE; n]);
         let t = &mut self.slots[sh];
         for s in old.into_iter().filter(|s| s.id != EMPTY) {
-            let mut i = home(self.hashes[s.id as usize], n);
+            let mut i = tag_home(s.tag, n);
             while t[i].id != EMPTY {
                 i += 1;
                 if i == n {
@@ -732,6 +739,33 @@ mod tests {
         assert!(seen.intern("U0000001") != seen.intern("u0000001"));
         let per_key = seen.heap_bytes() as f64 / seen.len() as f64;
         assert!(per_key < 24.0, "{per_key} bytes a key");
+    }
+
+    /// Two keys with the same sub-table and tag (found by search: 36 bits, so about 2^18
+    /// keys) are still two keys: the per-id check tells them apart.
+    #[test]
+    fn seen_tells_apart_keys_that_share_a_tag() {
+        let place = |k: &str| {
+            let h = hash(k.as_bytes());
+            (shard(h), h >> 32)
+        };
+        let mut by_place: FixedMap<(usize, u64), String> = FixedMap::default();
+        let (a, b) = (0u32..)
+            .find_map(|i| {
+                let k = format!("login{i}");
+                by_place
+                    .insert(place(&k), k.clone())
+                    .map(|other| (other, k))
+            })
+            .unwrap();
+        let mut seen = Seen::default();
+        for i in 0..1_000 {
+            seen.intern(&format!("filler{i}"));
+        }
+        let (ia, _) = seen.intern(&a);
+        assert_eq!(seen.intern(&b), (ia + 1, true), "{a} and {b}");
+        assert_eq!(seen.intern(&a), (ia, false));
+        assert_eq!(seen.intern(&b), (ia + 1, false));
     }
 
     fn interning_with(mut k: Keys) {
