@@ -75,12 +75,13 @@ fn run_session(
 }
 
 /// [`run_session`] the two-thread way (on one thread): every file opened first, read by
-/// its [`validator_core::FileReader`] onto a tape pushed at each cut.
+/// its [`validator_core::FileReader`] onto a tape pushed at each cut, with the row rules
+/// run as records are read ([`validator_core::FileReader::check_rows`]).
 fn run_taped(checker: &Checker, files: &[(&str, &[u8])], cuts: &[usize]) -> Report {
     let mut session = checker.session(Options::default());
     let readers: Vec<_> = files
         .iter()
-        .map(|(path, _)| session.reader(path).expect("open a file"))
+        .map(|(path, _)| session.reader(path).expect("open a file").check_rows())
         .collect();
     let mut tape = validator_core::Tape::default();
     for ((path, bytes), mut reader) in files.iter().zip(readers) {

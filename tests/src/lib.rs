@@ -88,7 +88,8 @@ pub fn check_files_with(
 
 /// [`check_files_with`] the way a two-thread host does it (on one thread here): each file's
 /// [`validator_core::FileReader`] reads `chunk`-byte chunks onto a [`validator_core::Tape`]
-/// sent on every `batch` chunks, and the session checks the tapes. Every file is opened
+/// sent on every `batch` chunks, and the session checks the tapes; with `check_rows`, the
+/// readers run the row rules ([`validator_core::FileReader::check_rows`]). Every file is opened
 /// first (as the CLI does), each finished after its last tape.
 pub fn check_files_taped(
     target: &Target,
@@ -96,11 +97,13 @@ pub fn check_files_taped(
     chunk: usize,
     batch: usize,
     options: Options,
+    check_rows: bool,
 ) -> Report {
     let mut s = Session::with_options(target.clone(), options).expect("valid target");
     let mut readers: Vec<_> = files
         .iter()
         .map(|(path, _)| s.reader(path).expect("open file"))
+        .map(|r| if check_rows { r.check_rows() } else { r })
         .collect();
     for ((path, bytes), mut reader) in files.iter().zip(readers.drain(..)) {
         let mut tape = validator_core::Tape::default();

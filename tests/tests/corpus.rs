@@ -60,11 +60,12 @@ fn check_case(target: &str, case: &Path) -> Result<(), Failed> {
             return Err(format!("{chunk}-byte chunks give another report").into());
         }
     }
-    // Read on one side and checked on the other, as `check --threads 2` does.
-    for (chunk, batch) in [(1, 7), (64, 1), (4096, 3)] {
-        if check_files_taped(&t, &files, chunk, batch, options.clone()) != report {
+    // Read on one side and checked on the other, as `check --threads 2` does (which runs
+    // the row rules on the reading side).
+    for (chunk, batch, rows) in [(1, 7, false), (1, 7, true), (64, 1, true), (4096, 3, false)] {
+        if check_files_taped(&t, &files, chunk, batch, options.clone(), rows) != report {
             return Err(format!(
-                "read onto tapes ({chunk}-byte chunks, {batch} per tape), the report differs"
+                "read onto tapes ({chunk}-byte chunks, {batch} per tape, row rules on the reading side: {rows}), the report differs"
             )
             .into());
         }
@@ -74,7 +75,7 @@ fn check_case(target: &str, case: &Path) -> Result<(), Failed> {
         row_verdicts: false,
         ..options.clone()
     };
-    if check_files_taped(&t, &files, 4096, 1, lean) != report {
+    if check_files_taped(&t, &files, 4096, 1, lean, true) != report {
         return Err("without row verdicts, the report differs".into());
     }
     // Repeats across two files of one kind are reported on the file pushed second: that

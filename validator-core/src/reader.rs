@@ -440,6 +440,9 @@ pub(crate) struct Record<'a> {
     pub quote_issues: &'a [QuoteIssue],
     /// Fields that start with a quote.
     pub quoted_fields: usize,
+    /// The kind's rules that read only their row found nothing in it, on the thread that
+    /// read it ([`crate::FileReader::check_rows`]).
+    pub row_rules_passed: bool,
 }
 
 impl<'a> Record<'a> {
@@ -506,6 +509,7 @@ impl<'a> Record<'a> {
         end: u64,
         quote_issues: &'a [QuoteIssue],
         quoted_fields: usize,
+        row_rules_passed: bool,
     ) -> Record<'a> {
         Record {
             data,
@@ -516,6 +520,7 @@ impl<'a> Record<'a> {
             end,
             quote_issues,
             quoted_fields,
+            row_rules_passed,
         }
     }
 }
@@ -783,6 +788,7 @@ impl RecordReader {
             end: self.pos,
             quote_issues: &[],
             quoted_fields: 0,
+            row_rules_passed: false,
         });
         self.emitted += 1;
         self.at_record_start = true;
@@ -861,6 +867,7 @@ impl RecordReader {
                     end: self.pos,
                     quote_issues: &self.issues,
                     quoted_fields: self.quoted,
+                    row_rules_passed: false,
                 };
                 emit(&rec);
                 self.emitted += 1;

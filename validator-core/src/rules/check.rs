@@ -114,7 +114,7 @@ fn starts_with_ignore_case(v: &str, prefix: &str) -> bool {
 /// Most values an enumeration compares one by one rather than through its hash set.
 const FEW_VALUES: usize = 8;
 
-#[inline]
+#[inline(always)]
 fn enum_ok(
     v: &str,
     values: &[String],
@@ -153,7 +153,7 @@ fn enum_ok(
     }
 }
 
-#[inline]
+#[inline(always)]
 fn boolean_ok(v: &str) -> bool {
     // Canvas's value_to_boolean: these, case-insensitively; anything else reads as false.
     ["true", "false", "1", "0", "yes", "no", "on", "off"]
@@ -161,13 +161,13 @@ fn boolean_ok(v: &str) -> bool {
         .any(|b| b.eq_ignore_ascii_case(v))
 }
 
-#[inline]
+#[inline(always)]
 fn integer_ok(v: &str) -> bool {
     let d = v.strip_prefix(['-', '+']).unwrap_or(v);
     !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
 }
 
-#[inline]
+#[inline(always)]
 fn email_ok(v: &str) -> bool {
     let Some((local, domain)) = v.rsplit_once('@') else {
         return false;
@@ -193,6 +193,9 @@ struct Scope<'a> {
 }
 
 /// Runs a kind's rules on one row, then records what the row defines.
+///
+/// `row_rules_passed`: [`row_rules_pass`] found nothing in this row (on a reading thread),
+/// so the rules that read only their row are not run again.
 pub(crate) fn check_row(
     c: &Compiled,
     kind: usize,
@@ -200,6 +203,7 @@ pub(crate) fn check_row(
     index: &mut Index,
     emit: &mut Emit<'_>,
     paths: &[String],
+    row_rules_passed: bool,
 ) {
     let ck = &c.kinds[kind];
     let probes = Probes::new(ck, &index.domains, row);
@@ -221,6 +225,9 @@ pub(crate) fn check_row(
         paths,
     };
     for (ri, rule) in ck.rules.iter().enumerate() {
+        if row_rules_passed && ck.row_rule[ri] {
+            continue;
+        }
         match rule.when.as_ref().map(|w| cond(w, row)) {
             None | Some(Some(true)) => {}
             Some(Some(false)) => continue,
@@ -233,6 +240,7 @@ pub(crate) fn check_row(
                 }
             }
         }
+        // Every check, the row rules too (as `row_rule` has them): one match inlines best.
         match &rule.check {
             C::Required(col) => required(rule, *col, &ck.header_required, row, emit),
             C::OneOf(cols) => one_of(rule, cols, row, emit),
@@ -250,11 +258,11 @@ pub(crate) fn check_row(
             C::NoControl(col) => no_control(rule, *col, row, emit),
             C::Exclusive(cols) => exclusive(rule, cols, row, emit),
             C::Different(a, b) => different(rule, *a, *b, row, emit),
+            C::EnumBy { .. } => enum_by(rule, row, emit),
+            C::MaxItems { col, sep, max } => max_items(rule, *col, *sep, *max, row, emit),
             C::Unique { .. } => unique(&scope, ri, rule, row, index, emit),
             C::Reference { .. } => reference(&scope, ri, rule, row, index),
             C::Consistent { .. } => consistent(&scope, ri, rule, row, index, emit),
-            C::EnumBy { .. } => enum_by(rule, row, emit),
-            C::MaxItems { col, sep, max } => max_items(rule, *col, *sep, *max, row, emit),
             C::ReferenceWhere { .. } => reference_where(&scope, ri, rule, row, index, emit),
             C::Field {
                 col,
@@ -275,6 +283,78 @@ pub(crate) fn check_row(
         }
     }
     index.define(c, ck, row);
+}
+
+/// Whether the rules of `kind` that read only their row ([`CKind::row_rule`]) find
+/// nothing in `row`: a reading thread asks, so that [`check_row`] need not run them
+/// again. A rule that would report anything, or that waits for the manifest, says no.
+pub(crate) fn row_rules_pass(c: &Compiled, kind: usize, row: &Row<'_>) -> bool {
+    let ck = &c.kinds[kind];
+    let mut dry = Emit {
+        sink: None,
+        emitted: false,
+    };
+    for (rule, _) in ck.rules.iter().zip(&ck.row_rule).filter(|(_, r)| **r) {
+        match rule.when.as_ref().map(|w| cond(w, row)) {
+            None | Some(Some(true)) => {}
+            Some(Some(false)) => continue,
+            Some(None) => return false,
+        }
+        row_rule(rule, ck, row, &mut dry);
+        if dry.emitted {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether `check` reads only its row: no index, no state. Such a check emits or not by
+/// the row alone; [`row_rule`] runs each of them (keep the two lists together).
+pub(super) fn is_row_check(check: &C) -> bool {
+    matches!(
+        check,
+        C::Required(_)
+            | C::OneOf(_)
+            | C::Enum { .. }
+            | C::Blank(_)
+            | C::Date { .. }
+            | C::Boolean(_)
+            | C::Integer(_)
+            | C::Email(_)
+            | C::MaxLength(..)
+            | C::NoControl(_)
+            | C::Exclusive(_)
+            | C::Different(..)
+            | C::EnumBy { .. }
+            | C::MaxItems { .. }
+    )
+}
+
+/// One rule that reads only its row ([`is_row_check`]), as [`check_row`] runs it.
+#[inline(always)]
+fn row_rule(rule: &CRule, ck: &CKind, row: &Row<'_>, emit: &mut Emit<'_>) {
+    match &rule.check {
+        C::Required(col) => required(rule, *col, &ck.header_required, row, emit),
+        C::OneOf(cols) => one_of(rule, cols, row, emit),
+        C::Enum { .. } => enumeration(rule, row, emit),
+        C::Blank(col) => blank(rule, *col, row, emit),
+        C::Date {
+            col,
+            allow_delete,
+            form,
+        } => date(rule, *col, *allow_delete, *form, row, emit),
+        C::Boolean(col) => boolean(rule, *col, row, emit),
+        C::Integer(col) => integer(rule, *col, row, emit),
+        C::Email(col) => email(rule, *col, row, emit),
+        C::MaxLength(col, max) => max_length(rule, *col, *max, row, emit),
+        C::NoControl(col) => no_control(rule, *col, row, emit),
+        C::Exclusive(cols) => exclusive(rule, cols, row, emit),
+        C::Different(a, b) => different(rule, *a, *b, row, emit),
+        C::EnumBy { .. } => enum_by(rule, row, emit),
+        C::MaxItems { col, sep, max } => max_items(rule, *col, *sep, *max, row, emit),
+        // The others read the index: never asked here.
+        _ => {}
+    }
 }
 
 /// A rule whose mode condition waits for the manifest: a failing required or blank check
@@ -333,7 +413,7 @@ fn one_of(rule: &CRule, cols: &[Col], row: &Row<'_>, emit: &mut Emit<'_>) {
 }
 
 /// [`C::Enum`]: the value (each item of a list) is one of the target's values.
-#[inline]
+#[inline(always)]
 fn enumeration(rule: &CRule, row: &Row<'_>, emit: &mut Emit<'_>) {
     let C::Enum {
         col,
@@ -389,7 +469,7 @@ fn blank(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
 }
 
 /// [`C::Date`]: ISO 8601 in the target's form; a lenient date is a warning of its own.
-#[inline]
+#[inline(always)]
 fn date(
     rule: &CRule,
     col: Col,
@@ -437,7 +517,7 @@ fn date(
 }
 
 /// [`C::Boolean`]: a value Canvas reads as a boolean.
-#[inline]
+#[inline(always)]
 fn boolean(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
     let v = row.get(col);
     if !v.is_empty() && !boolean_ok(v) {
@@ -448,7 +528,7 @@ fn boolean(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
 }
 
 /// [`C::Integer`]: optional sign, then digits.
-#[inline]
+#[inline(always)]
 fn integer(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
     let v = row.get(col);
     if !v.is_empty() && !integer_ok(v) {
@@ -459,7 +539,7 @@ fn integer(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
 }
 
 /// [`C::Email`]: an address the platform accepts.
-#[inline]
+#[inline(always)]
 fn email(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
     let v = row.get(col);
     if !v.is_empty() && !email_ok(v) {

@@ -37,6 +37,7 @@ impl Compiled {
                 probe_maps: Vec::new(),
                 probe_refs: Vec::new(),
                 rule_probes: Vec::new(),
+                row_rule: Vec::new(),
                 probe_tables: Vec::new(),
                 fk_feeds: Vec::new(),
             })
@@ -439,6 +440,7 @@ impl Compiled {
             let probe_index =
                 |check: &C| kind.probes.iter().position(|&p| Some(p) == probe_of(check));
             kind.rule_probes = kind.rules.iter().map(|r| probe_index(&r.check)).collect();
+            kind.row_rule = kind.rules.iter().map(reads_only_its_row).collect();
             kind.probe_maps = kind
                 .rules
                 .iter()
@@ -501,4 +503,10 @@ fn attribute_map(
     };
     maps.push((tk, k, a));
     Ok(())
+}
+
+/// Whether `rule` reads only its row: a check that does ([`check::is_row_check`]), not
+/// waiting for the manifest's mode (which a row may have to wait for).
+fn reads_only_its_row(rule: &CRule) -> bool {
+    super::check::is_row_check(&rule.check) && !matches!(rule.when, Some(Cond::Mode(_)))
 }

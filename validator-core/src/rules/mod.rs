@@ -17,7 +17,7 @@ mod index;
 /// Table Schema checks (typed fields, keys, foreign keys).
 mod tablecheck;
 
-pub(crate) use check::check_row;
+pub(crate) use check::{check_row, row_rules_pass};
 pub(crate) use index::{Index, resolve};
 
 /// Index of a column in its kind's column list.
@@ -169,6 +169,9 @@ pub(crate) struct CKind {
     /// the entry of its unresolved group is loaded as soon as the probes are done, while the
     /// row's other rules run (a delta upload's rows all come to that entry).
     pub probe_refs: Vec<(usize, usize)>,
+    /// Per rule: it reads only its row (no index, no manifest mode), so a reading thread
+    /// may run it first ([`row_rules_pass`]).
+    pub row_rule: Vec<bool>,
     /// Rules (by index) that are uniqueness checks with a table of their own (login ids):
     /// their keys are prefetched too.
     pub probe_tables: Vec<usize>,
@@ -344,9 +347,12 @@ impl<'r> Says<'r> {
     }
 }
 
-/// Emits findings for rows of one file.
+/// Emits findings for rows of one file; or, with no sink, only notes that a rule would
+/// ([`row_rules_pass`]).
 pub(crate) struct Emit<'a> {
-    pub sink: &'a mut Sink,
+    pub sink: Option<&'a mut Sink>,
+    /// A finding was emitted.
+    pub emitted: bool,
 }
 
 impl Emit<'_> {
@@ -359,7 +365,11 @@ impl Emit<'_> {
         value: &str,
         default: impl FnOnce() -> String,
     ) {
-        if !self.sink.admit(says.code, says.severity, Some(row.row)) {
+        self.emitted = true;
+        let Some(sink) = self.sink.as_deref_mut() else {
+            return;
+        };
+        if !sink.admit(says.code, says.severity, Some(row.row)) {
             return;
         }
         let column = col.map(|c| row.columns[c].as_str()).unwrap_or("");
@@ -367,7 +377,7 @@ impl Emit<'_> {
             Some(t) => render(t, column, value, Some(row)),
             None => default(),
         };
-        self.sink.push(Finding {
+        sink.push(Finding {
             code: says.code.to_owned(),
             severity: says.severity,
             file: Some(row.path.to_owned()),

@@ -45,6 +45,9 @@ pub(super) struct FileCheck {
     pub(super) last_byte: u8,
     /// Buffer for the uniqueness keys [`FileCheck::ahead`] prefetches.
     pub(super) ahead_key: String,
+    /// Where the header's outcome goes for this file's [`crate::FileReader`], once it has
+    /// one ([`FileCheck::publish_row_plan`]).
+    pub(super) row_plan: Option<std::sync::Arc<std::sync::OnceLock<super::tape::RowPlan>>>,
 }
 
 /// What the raw bytes of some chunks add to a file's counts: their length and, for a file

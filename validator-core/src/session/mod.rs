@@ -338,6 +338,7 @@ impl Session {
                 newlines: 0,
                 last_byte: 0,
                 ahead_key: String::new(),
+                row_plan: None,
             },
         });
         self.by_path.insert(path.to_owned(), i);

@@ -78,6 +78,7 @@ impl Session {
             newlines: 0,
             last_byte: 0,
             ahead_key: String::new(),
+            row_plan: None,
         };
         let dialect = &self.compiled.target.dialect;
         let mut reader = RecordReader::with_dialect(

@@ -4,6 +4,7 @@
 use encoding_rs::WINDOWS_1252;
 
 use super::file::bound_kind;
+use super::tape::RowPlan;
 use super::{FileCheck, Progress, strip};
 use crate::decode::{Decoder, Encoding};
 use crate::parse::convert;
@@ -145,6 +146,7 @@ impl FileCheck {
                 }
                 _ => {
                     self.header_row(rec, text, c);
+                    self.publish_row_plan(c);
                     return;
                 }
             }
@@ -259,7 +261,26 @@ impl FileCheck {
                 .filter(|&p| p < rec.len())
                 .map(|p| convert(conv, trim, field(p)));
         }
-        self.run_rules(c, kind, cells, row, rec.line, index, paths, tap);
+        let passed = rec.row_rules_passed;
+        self.run_rules(c, kind, cells, row, rec.line, index, paths, tap, passed);
+    }
+
+    /// Hands the reading thread what it needs to run the kind's row rules
+    /// ([`crate::FileReader::check_rows`]): the kind and where its columns are, once the
+    /// header said. Not for kinds read by position or targets with a manifest (whose
+    /// mode a row's rules may wait for): their rows are checked here only.
+    fn publish_row_plan(&self, c: &Compiled) {
+        let (Some(slot), Some(kind)) = (&self.row_plan, self.kind) else {
+            return;
+        };
+        if c.target.kinds[kind].positional.is_some() || c.target.manifest.is_some() {
+            return;
+        }
+        let _ = slot.set(RowPlan {
+            kind,
+            positions: self.positions.clone(),
+            params: self.params.clone(),
+        });
     }
 
     /// Empty lines after the last record of a kind read by position: blank rows, as
@@ -408,7 +429,7 @@ impl FileCheck {
         for (cell, pos) in cells.iter_mut().zip(&self.positions) {
             *cell = pos.filter(|&p| p < rec.len()).map(field);
         }
-        self.run_rules(c, kind, cells, row, rec.line, index, paths, tap);
+        self.run_rules(c, kind, cells, row, rec.line, index, paths, tap, false);
     }
 
     /// Starts loading the index slots of `rec`'s references, a few records before
@@ -464,6 +485,7 @@ impl FileCheck {
         index: &mut Index,
         paths: &[String],
         tap: Option<&mut crate::diff::Tap>,
+        row_rules_passed: bool,
     ) {
         if let Some(tap) = tap {
             tap.row(kind, &c.kinds[kind].display, cells);
@@ -488,20 +510,22 @@ impl FileCheck {
             &r,
             index,
             &mut Emit {
-                sink: &mut self.sink,
+                sink: Some(&mut self.sink),
+                emitted: false,
             },
             paths,
+            row_rules_passed,
         );
     }
 }
 
 /// Kind columns whose cells a row holds on the stack: every built-in kind has fewer (a
 /// wider one, from a Table Schema, takes them from the heap).
-const STACK_CELLS: usize = 32;
+pub(super) const STACK_CELLS: usize = 32;
 
 /// `n` cells, from `stack` when they fit. The rules read a cell many times a row: slicing
 /// the record once per cell, here, costs less than at every read.
-fn cells_for<'s, 't>(
+pub(super) fn cells_for<'s, 't>(
     stack: &'s mut [Option<&'t str>; STACK_CELLS],
     heap: &'s mut Vec<Option<&'t str>>,
     n: usize,

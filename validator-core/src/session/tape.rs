@@ -4,11 +4,16 @@
 //! The report is byte for byte the one [`Session::push`] gives: the same events reach the
 //! same checks in the same order. The core itself starts no thread.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use super::row::{STACK_CELLS, cells_for};
 use super::{RawCounts, Session};
 use crate::Error;
 use crate::decode::Invalid;
-use crate::parse::{Events, Parser};
+use crate::parse::{Events, Parser, convert};
 use crate::reader::{LineEnding, Overflow, QuoteIssue, Record, RowSepIssue};
+use crate::rules::{Compiled, Row, row_rules_pass};
 use crate::session::Progress;
 
 /// What a [`FileReader`] found in some chunks of a file, in order: records (their bytes in
@@ -42,6 +47,8 @@ enum Event {
         line: u64,
         end: u64,
         quoted_fields: usize,
+        /// [`Record::row_rules_passed`].
+        row_rules_passed: bool,
     },
     Overflow(Overflow),
     RowSeparator(RowSepIssue),
@@ -76,6 +83,7 @@ impl Tape {
                 line,
                 end,
                 quoted_fields,
+                row_rules_passed,
             } = *e
             else {
                 return None;
@@ -98,6 +106,7 @@ impl Tape {
                 end,
                 self.issues.get(issues..q).unwrap_or_default(),
                 quoted_fields,
+                row_rules_passed,
             );
             (ends, issues) = (n, q);
             Some(r)
@@ -166,6 +175,7 @@ impl Events for Tape {
             line: rec.line,
             end: rec.end,
             quoted_fields: rec.quoted_fields,
+            row_rules_passed: false,
         });
     }
 
@@ -197,13 +207,68 @@ impl Events for Tape {
 pub struct FileReader {
     parser: Parser,
     count_lines: bool,
+    rows: RowRules,
+}
+
+/// What a reading thread needs to run a file's row rules ([`FileReader::check_rows`]):
+/// the kind and its columns' positions, once the checking side has read the header.
+#[derive(Debug)]
+pub(crate) struct RowPlan {
+    pub kind: usize,
+    pub positions: Vec<Option<usize>>,
+    pub params: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+struct RowRules {
+    on: bool,
+    compiled: Arc<Compiled>,
+    /// Set by the file's check after its header ([`super::FileCheck::row_plan`]).
+    plan: Arc<OnceLock<RowPlan>>,
 }
 
 impl FileReader {
     /// Reads the next chunk of the file onto `tape`.
     pub fn read(&mut self, chunk: &[u8], tape: &mut Tape) {
         tape.raw.add(RawCounts::of(chunk, self.count_lines));
-        self.parser.push(chunk, tape);
+        let rows = &self.rows;
+        match rows.plan.get().filter(|_| rows.on) {
+            Some(plan) => self.parser.push(
+                chunk,
+                &mut RowChecking {
+                    tape,
+                    c: &rows.compiled,
+                    plan,
+                },
+            ),
+            None => self.parser.push(chunk, tape),
+        }
+    }
+
+    /// Runs the rules that read only their row (types, enums, dates, required cells: not
+    /// the look-ups in the bundle) here, as records are read, once the checking side has
+    /// read the header; the check then runs them again only for a row where they find
+    /// something, so the report is the same. For a reading thread beside the checking
+    /// one: on one thread it only adds work.
+    ///
+    /// ```
+    /// use validator_core::{Session, Tape, targets};
+    ///
+    /// let mut session = Session::new(targets::canvas()).unwrap();
+    /// let mut reader = session.reader("users.csv").unwrap().check_rows();
+    /// let mut tape = Tape::default();
+    /// reader.read(b"user_id,login_id,status\r\n", &mut tape);
+    /// session.push_tape("users.csv", &tape).unwrap();
+    /// tape.clear();
+    /// // The header is read: this row's status is checked on the reading side.
+    /// reader.read(b"u1,ada,bogus\r\n", &mut tape);
+    /// session.push_tape("users.csv", &tape).unwrap();
+    /// session.finish_read("users.csv", reader).unwrap();
+    /// assert_eq!(session.finish().summary.errors, 1);
+    /// ```
+    pub fn check_rows(mut self) -> FileReader {
+        self.rows.on = true;
+        self
     }
 
     /// False once a record went over a limit: the rest of the file is not read
@@ -222,9 +287,16 @@ impl Session {
         let i = self.file(path)?;
         let fresh = Parser::with_dialect(self.options.limits(), &self.compiled.target.dialect);
         let f = &mut self.files[i];
+        let plan = Arc::new(OnceLock::new());
+        f.check.row_plan = Some(plan.clone());
         Ok(FileReader {
             parser: std::mem::replace(&mut f.parser, fresh),
             count_lines: f.check.count_lines,
+            rows: RowRules {
+                on: false,
+                compiled: self.compiled.clone(),
+                plan,
+            },
         })
     }
 
@@ -245,5 +317,77 @@ impl Session {
         let i = self.file(path)?;
         self.files[i].parser = reader.parser;
         self.finish_file(path)
+    }
+}
+
+/// A [`Tape`] that also runs each record's row rules ([`FileReader::check_rows`]).
+struct RowChecking<'a> {
+    tape: &'a mut Tape,
+    c: &'a Compiled,
+    plan: &'a RowPlan,
+}
+
+impl RowChecking<'_> {
+    /// Whether the kind's row rules find nothing in `rec`, read as `text`: its cells as
+    /// `FileCheck::record` takes them.
+    fn passes(&self, rec: &Record<'_>, text: &str) -> bool {
+        let (c, plan) = (self.c, self.plan);
+        let (conv, trim) = (c.target.dialect.cells, c.target.trim_values);
+        let (mut stack, mut heap) = ([None; STACK_CELLS], Vec::new());
+        let cells = cells_for(&mut stack, &mut heap, plan.positions.len());
+        for (cell, pos) in cells.iter_mut().zip(&plan.positions) {
+            *cell = pos
+                .filter(|&p| p < rec.len())
+                .map(|p| convert(conv, trim, text.get(rec.field_range(p)).unwrap_or("")));
+        }
+        let row = Row {
+            cells,
+            positions: &plan.positions,
+            columns: &c.kinds[plan.kind].display,
+            file: 0,
+            path: "",
+            row: 0,
+            line: rec.line,
+            params: &plan.params,
+            mode: None,
+        };
+        row_rules_pass(c, plan.kind, &row)
+    }
+}
+
+impl Events for RowChecking<'_> {
+    fn invalid(&mut self, inv: Invalid) {
+        self.tape.invalid(inv);
+    }
+
+    fn sniffed(&mut self, delimiter: u8, ending: Option<LineEnding>) {
+        self.tape.sniffed(delimiter, ending);
+    }
+
+    fn record(&mut self, rec: &Record<'_>) {
+        let from = self.tape.text.len();
+        self.tape.record(rec);
+        // Only a record that is text: the check reads any other one lossily.
+        let Some(Event::Record {
+            data, utf8: true, ..
+        }) = self.tape.events.last()
+        else {
+            return;
+        };
+        let passed = self.passes(rec, self.tape.text.get(from..*data).unwrap_or(""));
+        if let Some(Event::Record {
+            row_rules_passed, ..
+        }) = self.tape.events.last_mut()
+        {
+            *row_rules_passed = passed;
+        }
+    }
+
+    fn overflow(&mut self, o: Overflow) {
+        self.tape.overflow(o);
+    }
+
+    fn row_separator(&mut self, issue: RowSepIssue) {
+        self.tape.row_separator(issue);
     }
 }
