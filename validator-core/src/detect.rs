@@ -68,22 +68,9 @@ pub fn detect_kind<'t>(target: &'t Target, header: &[&str]) -> Option<&'t Kind> 
 /// assert_eq!(k.as_deref(), Some("terms"));
 /// ```
 pub fn kind_of_prefix(target: &Target, prefix: &[u8]) -> Option<String> {
-    // Only complete lines: a header cut mid-way would be misread.
-    let end = memchr::memrchr(b'\n', prefix)? + 1;
-    let mut s = crate::Session::new(target.clone()).ok()?;
-    // Line by line until the header is read: the rows after it cannot change the kind,
-    // and checking them was most of a small bundle's detection (a 64 KiB prefix of
-    // Canvas files: 8 M instructions a file). The parser still holds the lines it sniffs
-    // the delimiter from, as it does for one push.
-    let mut at = 0;
-    for nl in memchr::memchr_iter(b'\n', &prefix[..end]) {
-        s.push("header", &prefix[at..=nl]).ok()?;
-        at = nl + 1;
-        if s.header_read("header") {
-            break;
-        }
-    }
-    s.finish().files.into_iter().next()?.kind
+    crate::Checker::new(target.clone())
+        .ok()?
+        .kind_of_prefix(prefix)
 }
 
 pub(crate) fn first_match(target: &Target, names: &[String]) -> Option<usize> {

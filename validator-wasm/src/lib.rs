@@ -238,10 +238,8 @@ impl Session {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] prefix: &[u8],
     ) -> Result<Option<String>, JsError> {
-        Ok(validator_core::detect::kind_of_prefix(
-            self.session()?.target(),
-            prefix,
-        ))
+        // The session's compiled target: no compile per file.
+        Ok(self.session()?.checker().kind_of_prefix(prefix))
     }
 
     /// Checks one edited record (UTF-8, no line break) as data row `row`, starting on

@@ -157,6 +157,33 @@ impl Checker {
         &self.compiled.target
     }
 
+    /// [`crate::detect::kind_of_prefix`] against this checker's target, compiled once for
+    /// every file a host orders.
+    ///
+    /// ```
+    /// let checker = validator_core::Checker::new(validator_core::targets::canvas()).unwrap();
+    /// let k = checker.kind_of_prefix(b"term_id,name,status\nT1,");
+    /// assert_eq!(k.as_deref(), Some("terms"));
+    /// ```
+    pub fn kind_of_prefix(&self, prefix: &[u8]) -> Option<String> {
+        // Only complete lines: a header cut mid-way would be misread.
+        let end = memchr::memrchr(b'\n', prefix)? + 1;
+        let mut s = self.session(Options::default());
+        // Line by line until the header is read: the rows after it cannot change the kind,
+        // and checking them was most of a small bundle's detection (a 64 KiB prefix of
+        // Canvas files: 8 M instructions a file). The parser still holds the lines it
+        // sniffs the delimiter from, as it does for one push.
+        let mut at = 0;
+        for nl in memchr::memchr_iter(b'\n', &prefix[..end]) {
+            s.push("header", &prefix[at..=nl]).ok()?;
+            at = nl + 1;
+            if s.header_read("header") {
+                break;
+            }
+        }
+        s.finish().files.into_iter().next()?.kind
+    }
+
     /// Starts a session with `options`.
     pub fn session(&self, options: Options) -> Session {
         let compiled = self.compiled.clone();
@@ -284,6 +311,13 @@ impl Session {
     /// The target this session checks against.
     pub fn target(&self) -> &Target {
         &self.compiled.target
+    }
+
+    /// A [`Checker`] of this session's target, without compiling it again.
+    pub fn checker(&self) -> Checker {
+        Checker {
+            compiled: self.compiled.clone(),
+        }
     }
 
     /// Bytes and rows seen so far.
