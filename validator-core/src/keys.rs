@@ -57,9 +57,10 @@ const FAR: u32 = (1 << POS_BITS) - 1;
 /// Ends each key in the arena: never a byte of UTF-8.
 const END: u8 = 0xFF;
 
-/// 64-bit hash of a key.
+/// 64-bit hash of a key: what [`Keys`] places it by. A reading thread computes it for the
+/// look-ups of a row ahead of the checking one ([`Keys::prepare_hashed`]).
 #[inline]
-fn hash(key: &[u8]) -> u64 {
+pub(crate) fn hash(key: &[u8]) -> u64 {
     let mut h = FixedState::with_seed(0x0005_EED0_F1D5).build_hasher();
     h.write(key);
     h.finish()
@@ -118,8 +119,13 @@ pub(crate) struct Probe<'k> {
 impl<'k> Probe<'k> {
     #[inline]
     fn new(key: &'k str) -> Probe<'k> {
+        Probe::hashed(key, hash(key.as_bytes()))
+    }
+
+    /// `key` whose [`hash`] is `hash`.
+    #[inline]
+    fn hashed(key: &'k str, hash: u64) -> Probe<'k> {
         let b = key.as_bytes();
-        let hash = hash(b);
         let inline = b.len() <= INLINE_MAX;
         let slot = if inline {
             let mut data = [0xFF; INLINE_MAX];
@@ -386,7 +392,13 @@ impl Keys {
     /// a row ([`Keys::find_prepared`] next) overlap their cache misses.
     #[inline]
     pub fn prepare<'k>(&self, k: &'k str) -> Probe<'k> {
-        let p = Probe::new(k);
+        self.prepare_hashed(k, hash(k.as_bytes()))
+    }
+
+    /// [`Keys::prepare`] of `k` whose [`hash`] is `hash` (computed on another thread).
+    #[inline]
+    pub fn prepare_hashed<'k>(&self, k: &'k str, hash: u64) -> Probe<'k> {
+        let p = Probe::hashed(k, hash);
         let t = &self.slots[shard(p.hash)];
         if !t.is_empty() {
             std::hint::black_box(t[home(p.hash, t.len())].word);
@@ -400,7 +412,12 @@ impl Keys {
     /// comes. Only a hint: it changes no result.
     #[inline]
     pub fn prefetch(&self, k: &[u8]) {
-        let h = hash(k);
+        self.prefetch_hash(hash(k));
+    }
+
+    /// [`Keys::prefetch`] of the key whose [`hash`] is `h`.
+    #[inline]
+    pub fn prefetch_hash(&self, h: u64) {
         let t = &self.slots[shard(h)];
         if !t.is_empty() {
             prefetch(&t[home(h, t.len())]);

@@ -443,6 +443,9 @@ pub(crate) struct Record<'a> {
     /// The kind's rules that read only their row found nothing in it, on the thread that
     /// read it ([`crate::FileReader::check_rows`]).
     pub row_rules_passed: bool,
+    /// The hashes of the record's look-up cells, from the thread that read it
+    /// ([`crate::rules::Row::probe_hashes`]); empty if it computed none.
+    pub probe_hashes: &'a [u64],
 }
 
 impl<'a> Record<'a> {
@@ -510,6 +513,7 @@ impl<'a> Record<'a> {
         quote_issues: &'a [QuoteIssue],
         quoted_fields: usize,
         row_rules_passed: bool,
+        probe_hashes: &'a [u64],
     ) -> Record<'a> {
         Record {
             data,
@@ -521,6 +525,7 @@ impl<'a> Record<'a> {
             quote_issues,
             quoted_fields,
             row_rules_passed,
+            probe_hashes,
         }
     }
 }
@@ -789,6 +794,7 @@ impl RecordReader {
             quote_issues: &[],
             quoted_fields: 0,
             row_rules_passed: false,
+            probe_hashes: &[],
         });
         self.emitted += 1;
         self.at_record_start = true;
@@ -868,6 +874,7 @@ impl RecordReader {
                     quote_issues: &self.issues,
                     quoted_fields: self.quoted,
                     row_rules_passed: false,
+                    probe_hashes: &[],
                 };
                 emit(&rec);
                 self.emitted += 1;

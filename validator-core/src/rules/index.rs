@@ -215,6 +215,12 @@ impl Index {
         self.domains[domain].prefetch(key);
     }
 
+    /// [`Index::prefetch`] of the key whose hash ([`crate::keys::hash`]) is `h`.
+    #[inline]
+    pub(crate) fn prefetch_hash(&self, domain: usize, h: u64) {
+        self.domains[domain].prefetch_hash(h);
+    }
+
     /// Starts loading the slot of `key` in uniqueness table `table` ([`Seen::prefetch`]).
     #[inline]
     pub(crate) fn prefetch_table(&self, table: usize, key: &[u8]) {

@@ -227,6 +227,9 @@ pub(crate) struct Row<'a> {
     pub params: &'a BTreeMap<String, String>,
     /// The file's manifest mode, if known yet.
     pub mode: Option<&'a str>,
+    /// Per [`CKind::probes`], the hash ([`crate::keys::hash`]) of the row's cell, which
+    /// the reading thread computed (0: not computed, or blank); empty if it did not.
+    pub probe_hashes: &'a [u64],
 }
 
 impl Row<'_> {

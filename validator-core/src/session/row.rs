@@ -261,8 +261,8 @@ impl FileCheck {
                 .filter(|&p| p < rec.len())
                 .map(|p| convert(conv, trim, field(p)));
         }
-        let passed = rec.row_rules_passed;
-        self.run_rules(c, kind, cells, row, rec.line, index, paths, tap, passed);
+        let ahead = (rec.row_rules_passed, rec.probe_hashes);
+        self.run_rules(c, kind, cells, row, rec.line, index, paths, tap, ahead);
     }
 
     /// Hands the reading thread what it needs to run the kind's row rules
@@ -429,7 +429,17 @@ impl FileCheck {
         for (cell, pos) in cells.iter_mut().zip(&self.positions) {
             *cell = pos.filter(|&p| p < rec.len()).map(field);
         }
-        self.run_rules(c, kind, cells, row, rec.line, index, paths, tap, false);
+        self.run_rules(
+            c,
+            kind,
+            cells,
+            row,
+            rec.line,
+            index,
+            paths,
+            tap,
+            (false, &[]),
+        );
     }
 
     /// Starts loading the index slots of `rec`'s references, a few records before
@@ -451,10 +461,19 @@ impl FileCheck {
             }
         };
         let ck = &c.kinds[kind];
-        for &(domain, col) in &ck.probes {
-            let v = cell(col);
-            if !v.is_empty() {
-                index.prefetch(domain, v);
+        if rec.probe_hashes.is_empty() {
+            for &(domain, col) in &ck.probes {
+                let v = cell(col);
+                if !v.is_empty() {
+                    index.prefetch(domain, v);
+                }
+            }
+        } else {
+            // Hashed by the reading thread.
+            for (&(domain, _), &h) in ck.probes.iter().zip(rec.probe_hashes) {
+                if h != 0 {
+                    index.prefetch_hash(domain, h);
+                }
             }
         }
         // Uniqueness tables of their own (login ids): the key as `unique` makes it.
@@ -485,7 +504,9 @@ impl FileCheck {
         index: &mut Index,
         paths: &[String],
         tap: Option<&mut crate::diff::Tap>,
-        row_rules_passed: bool,
+        // What the reading thread did: the row rules passed ([`Record::row_rules_passed`]);
+        // the look-up cells' hashes ([`Record::probe_hashes`]).
+        (row_rules_passed, probe_hashes): (bool, &[u64]),
     ) {
         if let Some(tap) = tap {
             tap.row(kind, &c.kinds[kind].display, cells);
@@ -503,6 +524,7 @@ impl FileCheck {
             line,
             params: &self.params,
             mode: self.mode.as_deref(),
+            probe_hashes,
         };
         check_row(
             c,

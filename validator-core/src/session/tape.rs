@@ -11,6 +11,7 @@ use super::row::{STACK_CELLS, cells_for};
 use super::{RawCounts, Session};
 use crate::Error;
 use crate::decode::Invalid;
+use crate::keys;
 use crate::parse::{Events, Parser, convert};
 use crate::reader::{LineEnding, Overflow, QuoteIssue, Record, RowSepIssue};
 use crate::rules::{Compiled, Row, row_rules_pass};
@@ -21,6 +22,8 @@ use crate::session::Progress;
 #[derive(Debug, Default)]
 pub struct Tape {
     events: Vec<Event>,
+    /// Per record, in order: where its parts are in the buffers below.
+    records: Vec<Meta>,
     /// The records that are UTF-8 (all that a decoder wrote), validated here, on the
     /// reading thread, so that the checking thread need not.
     text: String,
@@ -28,6 +31,8 @@ pub struct Tape {
     data: Vec<u8>,
     ends: Vec<usize>,
     issues: Vec<QuoteIssue>,
+    /// Look-up cells' hashes ([`Record::probe_hashes`]), per record that has them.
+    hashes: Vec<u64>,
     /// What the raw bytes read count.
     raw: RawCounts,
 }
@@ -36,32 +41,39 @@ pub struct Tape {
 enum Event {
     Invalid(Invalid),
     Sniffed(u8, Option<LineEnding>),
-    /// A record: where its parts end in the tape's buffers.
-    Record {
-        /// End in `text` if `utf8`, else in `data`.
-        data: usize,
-        utf8: bool,
-        ends: usize,
-        gap: usize,
-        issues: usize,
-        line: u64,
-        end: u64,
-        quoted_fields: usize,
-        /// [`Record::row_rules_passed`].
-        row_rules_passed: bool,
-    },
+    /// The next record of [`Tape::records`].
+    Record,
     Overflow(Overflow),
     RowSeparator(RowSepIssue),
+}
+
+/// Where a record's parts are in a [`Tape`]'s buffers (start, end), and its numbers.
+#[derive(Debug)]
+struct Meta {
+    /// In `text` if `utf8`, else in `data`.
+    bytes: (usize, usize),
+    utf8: bool,
+    ends: (usize, usize),
+    issues: (usize, usize),
+    hashes: (usize, usize),
+    gap: usize,
+    line: u64,
+    end: u64,
+    quoted_fields: usize,
+    /// [`Record::row_rules_passed`].
+    row_rules_passed: bool,
 }
 
 impl Tape {
     /// Empties the tape, keeping its buffers.
     pub fn clear(&mut self) {
         self.events.clear();
+        self.records.clear();
         self.text.clear();
         self.data.clear();
         self.ends.clear();
         self.issues.clear();
+        self.hashes.clear();
         self.raw = RawCounts::default();
     }
 
@@ -70,67 +82,51 @@ impl Tape {
         self.text.len() + self.data.len()
     }
 
-    /// The tape's records, in order.
-    fn records(&self) -> impl Iterator<Item = Record<'_>> {
-        let (mut text, mut data, mut ends, mut issues) = (0, 0, 0, 0);
-        self.events.iter().filter_map(move |e| {
-            let Event::Record {
-                data: d,
-                utf8,
-                ends: n,
-                gap,
-                issues: q,
-                line,
-                end,
-                quoted_fields,
-                row_rules_passed,
-            } = *e
-            else {
-                return None;
-            };
-            let (bytes, t) = if utf8 {
-                let t = self.text.get(text..d).unwrap_or_default();
-                text = d;
-                (t.as_bytes(), Some(t))
-            } else {
-                let b = self.data.get(data..d).unwrap_or_default();
-                data = d;
-                (b, None)
-            };
-            let r = Record::from_parts(
-                bytes,
-                t,
-                self.ends.get(ends..n).unwrap_or_default(),
-                gap,
-                line,
-                end,
-                self.issues.get(issues..q).unwrap_or_default(),
-                quoted_fields,
-                row_rules_passed,
-            );
-            (ends, issues) = (n, q);
-            Some(r)
-        })
+    /// Record `i` of the tape.
+    #[inline(always)]
+    fn record_at(&self, i: usize) -> Option<Record<'_>> {
+        let m = self.records.get(i)?;
+        let range = |(a, b): (usize, usize)| a..b;
+        let (bytes, text) = if m.utf8 {
+            let t = self.text.get(range(m.bytes)).unwrap_or_default();
+            (t.as_bytes(), Some(t))
+        } else {
+            (self.data.get(range(m.bytes)).unwrap_or_default(), None)
+        };
+        Some(Record::from_parts(
+            bytes,
+            text,
+            self.ends.get(range(m.ends)).unwrap_or_default(),
+            m.gap,
+            m.line,
+            m.end,
+            self.issues.get(range(m.issues)).unwrap_or_default(),
+            m.quoted_fields,
+            m.row_rules_passed,
+            self.hashes.get(range(m.hashes)).unwrap_or_default(),
+        ))
     }
 
     /// Replays the tape into `ev`, telling it of each record [`AHEAD`] records early.
     fn replay(&self, ev: &mut dyn Events) {
-        let mut ahead = self.records();
-        for r in ahead.by_ref().take(AHEAD) {
-            ev.ahead(&r);
+        for i in 0..AHEAD {
+            if let Some(r) = self.record_at(i) {
+                ev.ahead(&r);
+            }
         }
-        let mut records = self.records();
+        let mut next = 0;
         for e in &self.events {
             match *e {
                 Event::Invalid(inv) => ev.invalid(inv),
                 Event::Sniffed(d, le) => ev.sniffed(d, le),
-                Event::Record { .. } => {
-                    if let Some(r) = ahead.next() {
+                Event::Record => {
+                    if let Some(r) = self.record_at(next + AHEAD) {
                         ev.ahead(&r);
                     }
-                    if let Some(r) = records.next() {
+                    if let Some(r) = self.record_at(next) {
                         ev.record(&r);
                     }
+                    next += 1;
                 }
                 Event::Overflow(o) => ev.overflow(o),
                 Event::RowSeparator(r) => ev.row_separator(r),
@@ -154,29 +150,35 @@ impl Events for Tape {
     }
 
     fn record(&mut self, rec: &Record<'_>) {
-        let (data, utf8) = match std::str::from_utf8(rec.bytes()) {
+        let (bytes, utf8) = match std::str::from_utf8(rec.bytes()) {
             Ok(t) => {
+                let at = self.text.len();
                 self.text.push_str(t);
-                (self.text.len(), true)
+                ((at, self.text.len()), true)
             }
             Err(_) => {
+                let at = self.data.len();
                 self.data.extend_from_slice(rec.bytes());
-                (self.data.len(), false)
+                ((at, self.data.len()), false)
             }
         };
+        let (ends, issues) = (self.ends.len(), self.issues.len());
         self.ends.extend((0..rec.len()).map(|i| rec.field_end(i)));
         self.issues.extend_from_slice(rec.quote_issues);
-        self.events.push(Event::Record {
-            data,
+        let hashes = self.hashes.len();
+        self.records.push(Meta {
+            bytes,
             utf8,
-            ends: self.ends.len(),
+            ends: (ends, self.ends.len()),
+            issues: (issues, self.issues.len()),
+            hashes: (hashes, hashes),
             gap: rec.gap(),
-            issues: self.issues.len(),
             line: rec.line,
             end: rec.end,
             quoted_fields: rec.quoted_fields,
             row_rules_passed: false,
         });
+        self.events.push(Event::Record);
     }
 
     fn overflow(&mut self, o: Overflow) {
@@ -327,32 +329,42 @@ struct RowChecking<'a> {
     plan: &'a RowPlan,
 }
 
-impl RowChecking<'_> {
-    /// Whether the kind's row rules find nothing in `rec`, read as `text`: its cells as
-    /// `FileCheck::record` takes them.
-    fn passes(&self, rec: &Record<'_>, text: &str) -> bool {
-        let (c, plan) = (self.c, self.plan);
-        let (conv, trim) = (c.target.dialect.cells, c.target.trim_values);
-        let (mut stack, mut heap) = ([None; STACK_CELLS], Vec::new());
-        let cells = cells_for(&mut stack, &mut heap, plan.positions.len());
-        for (cell, pos) in cells.iter_mut().zip(&plan.positions) {
-            *cell = pos
-                .filter(|&p| p < rec.len())
-                .map(|p| convert(conv, trim, text.get(rec.field_range(p)).unwrap_or("")));
-        }
-        let row = Row {
-            cells,
-            positions: &plan.positions,
-            columns: &c.kinds[plan.kind].display,
-            file: 0,
-            path: "",
-            row: 0,
-            line: rec.line,
-            params: &plan.params,
-            mode: None,
-        };
-        row_rules_pass(c, plan.kind, &row)
+/// Whether the kind's row rules find nothing in `rec`, read as `text` (its cells as
+/// `FileCheck::record` takes them); pushes the hashes of its look-up cells to `hashes`.
+fn check_row_here(
+    c: &Compiled,
+    plan: &RowPlan,
+    rec: &Record<'_>,
+    text: &str,
+    hashes: &mut Vec<u64>,
+) -> bool {
+    let (conv, trim) = (c.target.dialect.cells, c.target.trim_values);
+    let (mut stack, mut heap) = ([None; STACK_CELLS], Vec::new());
+    let cells = cells_for(&mut stack, &mut heap, plan.positions.len());
+    for (cell, pos) in cells.iter_mut().zip(&plan.positions) {
+        *cell = pos
+            .filter(|&p| p < rec.len())
+            .map(|p| convert(conv, trim, text.get(rec.field_range(p)).unwrap_or("")));
     }
+    let ck = &c.kinds[plan.kind];
+    // The checking thread's look-ups need these hashes, and it has more to do.
+    hashes.extend(ck.probes.iter().map(|&(_, col)| match cells[col] {
+        Some(v) if !v.is_empty() => keys::hash(v.as_bytes()),
+        _ => 0,
+    }));
+    let row = Row {
+        cells,
+        positions: &plan.positions,
+        columns: &ck.display,
+        file: 0,
+        path: "",
+        row: 0,
+        line: rec.line,
+        params: &plan.params,
+        mode: None,
+        probe_hashes: &[],
+    };
+    row_rules_pass(c, plan.kind, &row)
 }
 
 impl Events for RowChecking<'_> {
@@ -365,22 +377,15 @@ impl Events for RowChecking<'_> {
     }
 
     fn record(&mut self, rec: &Record<'_>) {
-        let from = self.tape.text.len();
         self.tape.record(rec);
+        let tape = &mut *self.tape;
         // Only a record that is text: the check reads any other one lossily.
-        let Some(Event::Record {
-            data, utf8: true, ..
-        }) = self.tape.events.last()
-        else {
+        let Some(m) = tape.records.last_mut().filter(|m| m.utf8) else {
             return;
         };
-        let passed = self.passes(rec, self.tape.text.get(from..*data).unwrap_or(""));
-        if let Some(Event::Record {
-            row_rules_passed, ..
-        }) = self.tape.events.last_mut()
-        {
-            *row_rules_passed = passed;
-        }
+        let text = tape.text.get(m.bytes.0..m.bytes.1).unwrap_or("");
+        m.row_rules_passed = check_row_here(self.c, self.plan, rec, text, &mut tape.hashes);
+        m.hashes.1 = tape.hashes.len();
     }
 
     fn overflow(&mut self, o: Overflow) {
