@@ -47,8 +47,6 @@ impl Invalid {
     }
 }
 
-const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
-
 #[derive(Debug)]
 enum State {
     /// Waiting for enough bytes to see a BOM.
@@ -86,8 +84,8 @@ impl Decoder {
         }
     }
 
-    /// Decodes `input`, appending UTF-8 to `out`.
-    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) {
+    /// Decodes `input`, appending its text to `out`.
+    pub fn decode(&mut self, input: &[u8], out: &mut String) {
         let mut input = input;
         if let State::Start(buf) = &mut self.state {
             let need = 3 - buf.len();
@@ -104,7 +102,7 @@ impl Decoder {
     }
 
     /// Flushes what is held back at end of input.
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
+    pub fn finish(&mut self, out: &mut String) {
         if let State::Start(buf) = &mut self.state {
             let head = std::mem::take(buf);
             // `begin` ends the input itself: a UTF-16 decoder must not be ended twice.
@@ -115,7 +113,7 @@ impl Decoder {
     }
 
     /// Chooses the encoding from the first bytes and decodes them.
-    fn begin(&mut self, head: &[u8], out: &mut Vec<u8>, last: bool) {
+    fn begin(&mut self, head: &[u8], out: &mut String, last: bool) {
         let (rest, state) = if let Some(r) = head.strip_prefix(b"\xEF\xBB\xBF") {
             self.bom = true;
             (r, None)
@@ -144,13 +142,13 @@ impl Decoder {
 
     /// Decodes `input` and advances `out_pos` by what it wrote, so that a second call in
     /// the same chunk (after `begin`) places its replacements right.
-    fn body(&mut self, input: &[u8], out: &mut Vec<u8>, last: bool) {
+    fn body(&mut self, input: &[u8], out: &mut String, last: bool) {
         let start = out.len();
         self.body_inner(input, out, last);
         self.out_pos += (out.len() - start) as u64;
     }
 
-    fn body_inner(&mut self, input: &[u8], out: &mut Vec<u8>, last: bool) {
+    fn body_inner(&mut self, input: &[u8], out: &mut String, last: bool) {
         match &mut self.state {
             State::Start(_) => {}
             State::Utf16(dec) => {
@@ -164,11 +162,8 @@ impl Decoder {
                     let need = dec
                         .max_utf8_buffer_length_without_replacement(src.len())
                         .unwrap_or(src.len() * 3 + 16);
-                    let at = out.len();
-                    out.resize(at + need, 0);
-                    let (res, read, written) =
-                        dec.decode_to_utf8_without_replacement(src, &mut out[at..], last);
-                    out.truncate(at + written);
+                    out.reserve(need);
+                    let (res, read) = dec.decode_to_string_without_replacement(src, out, last);
                     src = &src[read..];
                     read_total += read as u64;
                     match res {
@@ -182,7 +177,7 @@ impl Decoder {
                                 raw: [0; 4],
                                 raw_len: 0,
                             });
-                            out.extend_from_slice(REPLACEMENT);
+                            out.push(char::REPLACEMENT_CHARACTER);
                         }
                     }
                 }
@@ -222,8 +217,8 @@ impl Decoder {
                     joint[cl..cl + take].copy_from_slice(&src[..take]);
                     let jl = cl + take;
                     match std::str::from_utf8(&joint[..jl]) {
-                        Ok(_) => {
-                            out.extend_from_slice(&joint[..jl]);
+                        Ok(joined) => {
+                            out.push_str(joined);
                             in_pos += jl as u64;
                             src = &src[take..];
                         }
@@ -237,7 +232,7 @@ impl Decoder {
                                 raw,
                                 raw_len: bad as u8,
                             });
-                            out.extend_from_slice(REPLACEMENT);
+                            out.push(char::REPLACEMENT_CHARACTER);
                             in_pos += bad as u64;
                             src = &src[bad - cl..];
                         }
@@ -245,15 +240,19 @@ impl Decoder {
                     *carry_len = 0;
                 }
                 loop {
+                    // Validated here once: the text goes on as `str` (records read in
+                    // place keep it, `RecordReader::feed_text`).
                     match std::str::from_utf8(src) {
-                        Ok(_) => {
-                            out.extend_from_slice(src);
+                        Ok(text) => {
+                            out.push_str(text);
                             in_pos += src.len() as u64;
                             break;
                         }
                         Err(e) => {
                             let good = e.valid_up_to();
-                            out.extend_from_slice(&src[..good]);
+                            // The valid part, as the error says (checked again only up to
+                            // this error: linear in all).
+                            out.push_str(std::str::from_utf8(&src[..good]).unwrap_or_default());
                             in_pos += good as u64;
                             match e.error_len() {
                                 Some(n) => {
@@ -265,7 +264,7 @@ impl Decoder {
                                         raw,
                                         raw_len: n as u8,
                                     });
-                                    out.extend_from_slice(REPLACEMENT);
+                                    out.push(char::REPLACEMENT_CHARACTER);
                                     in_pos += n as u64;
                                     src = &src[good + n..];
                                 }
@@ -279,7 +278,7 @@ impl Decoder {
                                         raw,
                                         raw_len: n as u8,
                                     });
-                                    out.extend_from_slice(REPLACEMENT);
+                                    out.push(char::REPLACEMENT_CHARACTER);
                                     in_pos += n as u64;
                                     break;
                                 }
@@ -305,12 +304,12 @@ mod tests {
 
     fn run(chunks: &[&[u8]]) -> (Vec<u8>, Decoder) {
         let mut d = Decoder::new();
-        let mut out = Vec::new();
+        let mut out = String::new();
         for c in chunks {
             d.decode(c, &mut out);
         }
         d.finish(&mut out);
-        (out, d)
+        (out.into_bytes(), d)
     }
 
     #[test]
@@ -396,7 +395,7 @@ mod tests {
         // twice, which panics in encoding_rs).
         for bytes in [&[0xFF, 0xFE][..], &[0xFE, 0xFF], &[0xFF, 0xFE, 0x41]] {
             let mut d = Decoder::new();
-            let mut out = Vec::new();
+            let mut out = String::new();
             d.decode(bytes, &mut out);
             d.finish(&mut out);
         }

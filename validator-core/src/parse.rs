@@ -31,9 +31,9 @@ pub(crate) trait Events {
 #[derive(Debug)]
 pub(crate) struct Parser {
     decoder: Decoder,
-    scratch: Vec<u8>,
+    scratch: String,
     /// Decoded bytes held until the delimiter is chosen.
-    sniff_buf: Option<Vec<u8>>,
+    sniff_buf: Option<String>,
     /// Line feeds in `sniff_buf`.
     sniff_lines: usize,
     reader: Option<RecordReader>,
@@ -54,8 +54,8 @@ impl Parser {
                 one_bom: dialect.one_bom,
             },
             decoder: Decoder::new(),
-            scratch: Vec::new(),
-            sniff_buf: Some(Vec::new()),
+            scratch: String::new(),
+            sniff_buf: Some(String::new()),
             sniff_lines: 0,
             reader: None,
             spare: None,
@@ -79,7 +79,7 @@ impl Parser {
     /// what the report says about the file's encoding. Returns the csv-core reader, for the
     /// session's next file ([`Parser::reuse`]).
     pub fn release(&mut self) -> Option<SpareCsv> {
-        self.scratch = Vec::new();
+        self.scratch = String::new();
         self.sniff_buf = None;
         self.reader
             .take()
@@ -122,17 +122,17 @@ impl Parser {
         self.scratch = decoded;
     }
 
-    fn feed(&mut self, decoded: &[u8], last: bool, ev: &mut dyn Events) {
+    fn feed(&mut self, decoded: &str, last: bool, ev: &mut dyn Events) {
         let held;
-        let bytes = match &mut self.sniff_buf {
+        let text = match &mut self.sniff_buf {
             Some(buf) => {
-                buf.extend_from_slice(decoded);
-                self.sniff_lines += memchr::memchr_iter(b'\n', decoded).count();
+                buf.push_str(decoded);
+                self.sniff_lines += memchr::memchr_iter(b'\n', decoded.as_bytes()).count();
                 if !last && !enough_to_sniff(buf.len(), self.sniff_lines) {
                     return;
                 }
                 held = self.sniff_buf.take().unwrap_or_default();
-                let (delimiter, ending) = sniff(sniff_prefix(&held));
+                let (delimiter, ending) = sniff(sniff_prefix(held.as_bytes()));
                 ev.sniffed(delimiter, ending);
                 self.reader = Some(RecordReader::reusing(
                     delimiter,
@@ -149,7 +149,7 @@ impl Parser {
             return;
         };
         let mut emit = |rec: &Record<'_>| ev.record(rec);
-        reader.feed(bytes, &mut emit);
+        reader.feed_text(text, &mut emit);
         if last {
             reader.finish(&mut emit);
         }

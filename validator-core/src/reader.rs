@@ -688,7 +688,25 @@ impl RecordReader {
     }
 
     /// Feeds decoded bytes; calls `emit` for each complete record.
-    pub fn feed(&mut self, mut input: &[u8], emit: &mut dyn FnMut(&Record<'_>)) {
+    pub fn feed(&mut self, input: &[u8], emit: &mut dyn FnMut(&Record<'_>)) {
+        self.feed_inner(input, None, emit);
+    }
+
+    /// [`RecordReader::feed`] of text (a decoder's output): a record read in place is
+    /// handed on with its text ([`Record::text`]), so that no one checks its UTF-8 again.
+    pub fn feed_text(&mut self, input: &str, emit: &mut dyn FnMut(&Record<'_>)) {
+        self.feed_inner(input.as_bytes(), Some(input), emit);
+    }
+
+    /// `text`, when given, is `input` as text; it follows `input` while each cut is a
+    /// character boundary (csv-core may stop mid-character), and is dropped after one that
+    /// is not.
+    fn feed_inner(
+        &mut self,
+        mut input: &[u8],
+        mut text: Option<&str>,
+        emit: &mut dyn FnMut(&Record<'_>),
+    ) {
         while !input.is_empty() && self.overflow.is_none() {
             if self.at_record_start {
                 let skip = input
@@ -699,6 +717,7 @@ impl RecordReader {
                 self.row_sep(&input[..skip], false);
                 self.pos += skip as u64;
                 input = &input[skip..];
+                text = text.and_then(|t| t.get(skip..));
                 if input.is_empty() {
                     return;
                 }
@@ -713,9 +732,10 @@ impl RecordReader {
             if self.plain
                 && self.started
                 && self.pos == self.record_start
-                && let Some(n) = self.plain_record(input, emit)
+                && let Some(n) = self.plain_record(input, text, emit)
             {
                 input = &input[n..];
+                text = text.and_then(|t| t.get(n..));
                 continue;
             }
             // Offer at most one byte past the limit: the record's buffers never grow
@@ -739,6 +759,7 @@ impl RecordReader {
             self.row_sep(&input[..nin], false);
             self.pos += nin as u64;
             input = &input[nin..];
+            text = text.and_then(|t| t.get(nin..));
             self.out_len += nout;
             self.ends_len += nend;
             self.handle(res, emit);
@@ -757,7 +778,12 @@ impl RecordReader {
     /// limit is met. Most rows of an export are such records, and splitting them here takes
     /// a third of csv-core's byte-at-a-time machine, whose state after a record is the
     /// state before one: it reads the next record as if it had read this one.
-    fn plain_record(&mut self, input: &[u8], emit: &mut dyn FnMut(&Record<'_>)) -> Option<usize> {
+    fn plain_record(
+        &mut self,
+        input: &[u8],
+        text: Option<&str>,
+        emit: &mut dyn FnMut(&Record<'_>),
+    ) -> Option<usize> {
         let end = memchr::memchr2(b'\r', b'\n', input)?;
         let body = &input[..end];
         // A record that ends past the limit overflows (its line break does not count).
@@ -786,7 +812,8 @@ impl RecordReader {
         self.pos += n as u64;
         emit(&Record {
             data: body,
-            text: None,
+            // The record ends at an ASCII line break: a character boundary.
+            text: text.and_then(|t| t.get(..end)),
             ends: &self.ends[..fields],
             gap: 1,
             line: self.record_line,
@@ -992,6 +1019,36 @@ mod tests {
         }
         r.finish(&mut emit);
         (n, r.overflow())
+    }
+
+    /// Text fed as text: a record read in place keeps it (no second UTF-8 check), one that
+    /// csv-core copies (quoted) has none; both read the same fields.
+    #[test]
+    fn records_read_in_place_keep_their_text() {
+        let input = "ñandú,b\r\n\"q, é\",d\r\nx,ÿ\r\n";
+        let mut r = RecordReader::new(b',', None, TEST_LIMITS);
+        r.started = true;
+        let mut seen = Vec::new();
+        let mut emit = |rec: &Record<'_>| {
+            let fields: Vec<String> = rec
+                .fields()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            seen.push((rec.text().map(str::to_owned), fields));
+        };
+        r.feed_text(input, &mut emit);
+        r.finish(&mut emit);
+        assert_eq!(
+            seen,
+            [
+                (
+                    Some("ñandú,b".to_owned()),
+                    vec!["ñandú".to_owned(), "b".to_owned()]
+                ),
+                (None, vec!["q, é".to_owned(), "d".to_owned()]),
+                (Some("x,ÿ".to_owned()), vec!["x".to_owned(), "ÿ".to_owned()]),
+            ]
+        );
     }
 
     #[test]

@@ -150,7 +150,12 @@ impl Events for Tape {
     }
 
     fn record(&mut self, rec: &Record<'_>) {
-        let (bytes, utf8) = match std::str::from_utf8(rec.bytes()) {
+        // A record read in place from the decoder's text is text already; the others (read
+        // by csv-core, which copies) are checked here, on the reading thread.
+        let text = rec
+            .text()
+            .map_or_else(|| std::str::from_utf8(rec.bytes()), Ok);
+        let (bytes, utf8) = match text {
             Ok(t) => {
                 let at = self.text.len();
                 self.text.push_str(t);
