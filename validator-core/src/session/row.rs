@@ -256,24 +256,21 @@ impl FileCheck {
         }
         let (mut stack, mut heap) = ([None; STACK_CELLS], Vec::new());
         let cells = cells_for(&mut stack, &mut heap, self.positions.len());
-        for (cell, pos) in cells.iter_mut().zip(&self.positions) {
-            *cell = pos
-                .filter(|&p| p < rec.len())
-                .map(|p| convert(conv, trim, field(p)));
-        }
+        fill_cells(cells, &self.positions, rec, text, c);
         let ahead = (rec.row_rules_passed, rec.probe_hashes);
         self.run_rules(c, kind, cells, row, rec.line, index, paths, tap, ahead);
     }
 
     /// Hands the reading thread what it needs to run the kind's row rules
     /// ([`crate::FileReader::check_rows`]): the kind and where its columns are, once the
-    /// header said. Not for kinds read by position or targets with a manifest (whose
-    /// mode a row's rules may wait for): their rows are checked here only.
+    /// header said. Not for kinds read by position, whose cells are taken otherwise: their
+    /// rows are checked here only. (A rule that waits for a manifest's mode is not a row
+    /// rule: `CKind::row_rule`.)
     fn publish_row_plan(&self, c: &Compiled) {
         let (Some(slot), Some(kind)) = (&self.row_plan, self.kind) else {
             return;
         };
-        if c.target.kinds[kind].positional.is_some() || c.target.manifest.is_some() {
+        if c.target.kinds[kind].positional.is_some() {
             return;
         }
         let _ = slot.set(RowPlan {
@@ -544,6 +541,24 @@ impl FileCheck {
 /// Kind columns whose cells a row holds on the stack: every built-in kind has fewer (a
 /// wider one, from a Table Schema, takes them from the heap).
 pub(super) const STACK_CELLS: usize = 32;
+
+/// The value per kind column of `rec` (read as `text`), converted as the target says: the
+/// cells the rules read, on either thread.
+#[inline]
+pub(super) fn fill_cells<'t>(
+    cells: &mut [Option<&'t str>],
+    positions: &[Option<usize>],
+    rec: &Record<'_>,
+    text: &'t str,
+    c: &Compiled,
+) {
+    let (conv, trim) = (c.target.dialect.cells, c.target.trim_values);
+    for (cell, pos) in cells.iter_mut().zip(positions) {
+        *cell = pos
+            .filter(|&p| p < rec.len())
+            .map(|p| convert(conv, trim, text.get(rec.field_range(p)).unwrap_or("")));
+    }
+}
 
 /// `n` cells, from `stack` when they fit. The rules read a cell many times a row: slicing
 /// the record once per cell, here, costs less than at every read.

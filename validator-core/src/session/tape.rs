@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use super::row::{STACK_CELLS, cells_for};
+use super::row::{STACK_CELLS, cells_for, fill_cells};
 use super::{RawCounts, Session};
 use crate::Error;
 use crate::decode::Invalid;
 use crate::keys;
-use crate::parse::{Events, Parser, convert};
+use crate::parse::{Events, Parser};
 use crate::reader::{LineEnding, Overflow, QuoteIssue, Record, RowSepIssue};
 use crate::rules::{Compiled, Row, row_rules_pass};
 use crate::session::Progress;
@@ -343,14 +343,9 @@ fn check_row_here(
     text: &str,
     hashes: &mut Vec<u64>,
 ) -> bool {
-    let (conv, trim) = (c.target.dialect.cells, c.target.trim_values);
     let (mut stack, mut heap) = ([None; STACK_CELLS], Vec::new());
     let cells = cells_for(&mut stack, &mut heap, plan.positions.len());
-    for (cell, pos) in cells.iter_mut().zip(&plan.positions) {
-        *cell = pos
-            .filter(|&p| p < rec.len())
-            .map(|p| convert(conv, trim, text.get(rec.field_range(p)).unwrap_or("")));
-    }
+    fill_cells(cells, &plan.positions, rec, text, c);
     let ck = &c.kinds[plan.kind];
     // The checking thread's look-ups need these hashes, and it has more to do.
     hashes.extend(ck.probes.iter().map(|&(_, col)| match cells[col] {
