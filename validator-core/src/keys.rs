@@ -61,7 +61,13 @@ const END: u8 = 0xFF;
 /// look-ups of a row ahead of the checking one ([`Keys::prepare_hashed`]).
 #[inline]
 pub(crate) fn hash(key: &[u8]) -> u64 {
-    let mut h = FixedState::with_seed(0x0005_EED0_F1D5).build_hasher();
+    seeded_hash(0x0005_EED0_F1D5, key)
+}
+
+/// foldhash of `key` with a fixed `seed`.
+#[inline]
+fn seeded_hash(seed: u64, key: &[u8]) -> u64 {
+    let mut h = FixedState::with_seed(seed).build_hasher();
     h.write(key);
     h.finish()
 }
@@ -522,9 +528,7 @@ impl Keys {
 /// it per key and tells keys apart by it.
 #[inline]
 fn hash2(key: &[u8]) -> u64 {
-    let mut h = FixedState::with_seed(0x7AB1_E5EE_D2C0_FFEE).build_hasher();
-    h.write(key);
-    h.finish()
+    seeded_hash(0x7AB1_E5EE_D2C0_FFEE, key)
 }
 
 /// A [`Seen`] slot: the id ([`EMPTY`] if free) and the high 32 bits of the key's [`hash`],
