@@ -3,8 +3,8 @@
 
 use super::index::Deferred;
 use super::{
-    C, CKind, CRule, Col, Compiled, Cond, Emit, Index, Loc, Row, Says, TableSpec, list_values,
-    names, tablecheck, unique_key,
+    C, CKind, CRule, Col, Compiled, Cond, Dry, Emit, Emits, Index, Loc, Row, Says, TableSpec,
+    list_values, names, tablecheck, unique_key,
 };
 use crate::date::{DateClass, classify};
 use crate::keys::{Id, Keys};
@@ -232,8 +232,14 @@ pub(crate) fn check_row(
         probes: &probes,
         paths,
     };
+    // A bit per rule, not a load: the test costs a shift in the loop.
+    let skip = if row_rules_passed {
+        ck.row_rule_bits
+    } else {
+        0
+    };
     for (ri, rule) in ck.rules.iter().enumerate() {
-        if row_rules_passed && ck.row_rule[ri] {
+        if ri < 64 && skip >> ri & 1 != 0 {
             continue;
         }
         match rule.when.as_ref().map(|w| cond(w, row)) {
@@ -248,7 +254,7 @@ pub(crate) fn check_row(
                 }
             }
         }
-        // Every check, the row rules too (as `row_rule` has them): one match inlines best.
+        // Every check, the row rules too (as [`row_rule`] has them): one match inlines best.
         match &rule.check {
             C::Required(col) => required(rule, *col, &ck.header_required, row, emit),
             C::OneOf(cols) => one_of(rule, cols, row, emit),
@@ -293,16 +299,14 @@ pub(crate) fn check_row(
     index.define(c, ck, row);
 }
 
-/// Whether the rules of `kind` that read only their row ([`CKind::row_rule`]) find
+/// Whether the rules of `kind` that read only their row ([`CKind::row_rules`]) find
 /// nothing in `row`: a reading thread asks, so that [`check_row`] need not run them
 /// again. A rule that would report anything, or that waits for the manifest, says no.
 pub(crate) fn row_rules_pass(c: &Compiled, kind: usize, row: &Row<'_>) -> bool {
     let ck = &c.kinds[kind];
-    let mut dry = Emit {
-        sink: None,
-        emitted: false,
-    };
-    for (rule, _) in ck.rules.iter().zip(&ck.row_rule).filter(|(_, r)| **r) {
+    let mut dry = Dry::default();
+    for &ri in &ck.row_rules {
+        let rule = &ck.rules[ri as usize];
         match rule.when.as_ref().map(|w| cond(w, row)) {
             None | Some(Some(true)) => {}
             Some(Some(false)) => continue,
@@ -340,7 +344,7 @@ pub(super) fn is_row_check(check: &C) -> bool {
 
 /// One rule that reads only its row ([`is_row_check`]), as [`check_row`] runs it.
 #[inline(always)]
-fn row_rule(rule: &CRule, ck: &CKind, row: &Row<'_>, emit: &mut Emit<'_>) {
+fn row_rule(rule: &CRule, ck: &CKind, row: &Row<'_>, emit: &mut impl Emits) {
     match &rule.check {
         C::Required(col) => required(rule, *col, &ck.header_required, row, emit),
         C::OneOf(cols) => one_of(rule, cols, row, emit),
@@ -390,7 +394,7 @@ fn defer(kind: usize, ri: usize, rule: &CRule, row: &Row<'_>, index: &mut Index)
 /// [`C::Required`]: the cell is not blank (a column missing from the header is said
 /// once, at the header, when the kind requires it there).
 #[inline]
-fn required(rule: &CRule, col: Col, header_required: &[Col], row: &Row<'_>, emit: &mut Emit<'_>) {
+fn required(rule: &CRule, col: Col, header_required: &[Col], row: &Row<'_>, emit: &mut impl Emits) {
     if !row.blank(col) {
         return;
     }
@@ -412,7 +416,7 @@ fn required(rule: &CRule, col: Col, header_required: &[Col], row: &Row<'_>, emit
 
 /// [`C::OneOf`]: at least one of `cols` is not blank.
 #[inline]
-fn one_of(rule: &CRule, cols: &[Col], row: &Row<'_>, emit: &mut Emit<'_>) {
+fn one_of(rule: &CRule, cols: &[Col], row: &Row<'_>, emit: &mut impl Emits) {
     if cols.iter().all(|&k| row.blank(k)) {
         emit.cell(Says::of(rule), row, None, "", || {
             format!("one of {} is required; all are blank", names(row, cols))
@@ -422,7 +426,7 @@ fn one_of(rule: &CRule, cols: &[Col], row: &Row<'_>, emit: &mut Emit<'_>) {
 
 /// [`C::Enum`]: the value (each item of a list) is one of the target's values.
 #[inline(always)]
-fn enumeration(rule: &CRule, row: &Row<'_>, emit: &mut Emit<'_>) {
+fn enumeration(rule: &CRule, row: &Row<'_>, emit: &mut impl Emits) {
     let C::Enum {
         col,
         values,
@@ -467,7 +471,7 @@ fn enumeration(rule: &CRule, row: &Row<'_>, emit: &mut Emit<'_>) {
 
 /// [`C::Blank`]: the cell is blank.
 #[inline]
-fn blank(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+fn blank(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut impl Emits) {
     let v = row.get(col);
     if !v.is_empty() {
         emit.cell(Says::of(rule), row, Some(col), v, || {
@@ -484,7 +488,7 @@ fn date(
     allow_delete: bool,
     form: DateForm,
     row: &Row<'_>,
-    emit: &mut Emit<'_>,
+    emit: &mut impl Emits,
 ) {
     let v = row.get(col);
     if v.is_empty() || (allow_delete && v == "<delete>") {
@@ -526,7 +530,7 @@ fn date(
 
 /// [`C::Boolean`]: a value Canvas reads as a boolean.
 #[inline(always)]
-fn boolean(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+fn boolean(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut impl Emits) {
     let v = row.get(col);
     if !v.is_empty() && !boolean_ok(v) {
         emit.cell(Says::of(rule), row, Some(col), v, || {
@@ -537,7 +541,7 @@ fn boolean(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
 
 /// [`C::Integer`]: optional sign, then digits.
 #[inline(always)]
-fn integer(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+fn integer(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut impl Emits) {
     let v = row.get(col);
     if !v.is_empty() && !integer_ok(v) {
         emit.cell(Says::of(rule), row, Some(col), v, || {
@@ -548,7 +552,7 @@ fn integer(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
 
 /// [`C::Email`]: an address the platform accepts.
 #[inline(always)]
-fn email(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+fn email(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut impl Emits) {
     let v = row.get(col);
     if !v.is_empty() && !email_ok(v) {
         emit.cell(Says::of(rule), row, Some(col), v, || {
@@ -559,7 +563,7 @@ fn email(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
 
 /// [`C::MaxLength`]: at most `max` characters.
 #[inline]
-fn max_length(rule: &CRule, col: Col, max: usize, row: &Row<'_>, emit: &mut Emit<'_>) {
+fn max_length(rule: &CRule, col: Col, max: usize, row: &Row<'_>, emit: &mut impl Emits) {
     let v = row.get(col);
     // A character is at least a byte: most cells are settled without counting.
     if v.len() <= max {
@@ -578,7 +582,7 @@ fn max_length(rule: &CRule, col: Col, max: usize, row: &Row<'_>, emit: &mut Emit
 
 /// [`C::NoControl`]: no control character.
 #[inline]
-fn no_control(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+fn no_control(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut impl Emits) {
     let v = row.get(col);
     if let Some(ch) = v.chars().find(|c| c.is_control()) {
         emit.cell(Says::of(rule), row, Some(col), v, || {
@@ -593,7 +597,7 @@ fn no_control(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
 
 /// [`C::Exclusive`]: at most one of `cols` is set.
 #[inline]
-fn exclusive(rule: &CRule, cols: &[Col], row: &Row<'_>, emit: &mut Emit<'_>) {
+fn exclusive(rule: &CRule, cols: &[Col], row: &Row<'_>, emit: &mut impl Emits) {
     if cols.iter().filter(|&&k| !row.blank(k)).count() > 1 {
         emit.cell(Says::of(rule), row, None, "", || {
             format!("only one of {} may be set", names(row, cols))
@@ -603,7 +607,7 @@ fn exclusive(rule: &CRule, cols: &[Col], row: &Row<'_>, emit: &mut Emit<'_>) {
 
 /// [`C::Different`]: `a` and `b` do not hold the same value.
 #[inline]
-fn different(rule: &CRule, a: Col, b: Col, row: &Row<'_>, emit: &mut Emit<'_>) {
+fn different(rule: &CRule, a: Col, b: Col, row: &Row<'_>, emit: &mut impl Emits) {
     let v = row.get(a);
     if !v.is_empty() && v == row.get(b) {
         emit.cell(Says::of(rule), row, Some(b), v, || {
@@ -803,7 +807,7 @@ fn consistent(
 
 /// [`C::MaxItems`]: at most `max` items in the list.
 #[inline]
-fn max_items(rule: &CRule, col: Col, sep: char, max: usize, row: &Row<'_>, emit: &mut Emit<'_>) {
+fn max_items(rule: &CRule, col: Col, sep: char, max: usize, row: &Row<'_>, emit: &mut impl Emits) {
     let v = row.get(col);
     let n = items(v, Some(sep)).count();
     if n > max {
@@ -818,7 +822,7 @@ fn max_items(rule: &CRule, col: Col, sep: char, max: usize, row: &Row<'_>, emit:
 
 /// [`C::EnumBy`]: the values of `col` allowed for this row's `by`.
 #[inline]
-fn enum_by(rule: &CRule, row: &Row<'_>, emit: &mut Emit<'_>) {
+fn enum_by(rule: &CRule, row: &Row<'_>, emit: &mut impl Emits) {
     let C::EnumBy {
         col,
         by,

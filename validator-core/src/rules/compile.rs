@@ -37,7 +37,8 @@ impl Compiled {
                 probe_maps: Vec::new(),
                 probe_refs: Vec::new(),
                 rule_probes: Vec::new(),
-                row_rule: Vec::new(),
+                row_rules: Vec::new(),
+                row_rule_bits: 0,
                 probe_tables: Vec::new(),
                 fk_feeds: Vec::new(),
             })
@@ -440,7 +441,14 @@ impl Compiled {
             let probe_index =
                 |check: &C| kind.probes.iter().position(|&p| Some(p) == probe_of(check));
             kind.rule_probes = kind.rules.iter().map(|r| probe_index(&r.check)).collect();
-            kind.row_rule = kind.rules.iter().map(reads_only_its_row).collect();
+            kind.row_rules = (0..kind.rules.len() as u32)
+                .filter(|&ri| reads_only_its_row(&kind.rules[ri as usize]))
+                .collect();
+            kind.row_rule_bits = kind
+                .row_rules
+                .iter()
+                .filter(|&&ri| ri < 64)
+                .fold(0, |bits, &ri| bits | 1 << ri);
             kind.probe_maps = kind
                 .rules
                 .iter()

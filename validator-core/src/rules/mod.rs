@@ -169,9 +169,12 @@ pub(crate) struct CKind {
     /// the entry of its unresolved group is loaded as soon as the probes are done, while the
     /// row's other rules run (a delta upload's rows all come to that entry).
     pub probe_refs: Vec<(usize, usize)>,
-    /// Per rule: it reads only its row (no index, no manifest mode), so a reading thread
-    /// may run it first ([`row_rules_pass`]).
-    pub row_rule: Vec<bool>,
+    /// The rules (by index) that read only their row (no index, no manifest mode), so a
+    /// reading thread may run them first ([`row_rules_pass`]).
+    pub row_rules: Vec<u32>,
+    /// The first 64 of [`CKind::row_rules`], a bit each (rule `i`, bit `i`): those
+    /// [`check_row`] skips on a row that passed them.
+    pub row_rule_bits: u64,
     /// Rules (by index) that are uniqueness checks with a table of their own (login ids):
     /// their keys are prefetched too.
     pub probe_tables: Vec<usize>,
@@ -331,7 +334,7 @@ pub(crate) fn unique_key<'a>(
 
 /// What a finding says, before it is placed.
 #[derive(Clone, Copy)]
-struct Says<'r> {
+pub(crate) struct Says<'r> {
     code: &'static str,
     severity: Severity,
     message: Option<&'r str>,
@@ -350,16 +353,53 @@ impl<'r> Says<'r> {
     }
 }
 
-/// Emits findings for rows of one file; or, with no sink, only notes that a rule would
-/// ([`row_rules_pass`]).
-pub(crate) struct Emit<'a> {
-    pub sink: Option<&'a mut Sink>,
-    /// A finding was emitted.
+/// Where a rule's findings go: a file's sink ([`Emit`], from [`check_row`]), or only a
+/// flag ([`Dry`], from [`row_rules_pass`]). A trait rather than an optional sink, so
+/// that each caller's copy of the rules has no test for the other's case.
+pub(crate) trait Emits {
+    /// Reports at a cell of `row`; `default` formats only if the finding is kept.
+    fn cell(
+        &mut self,
+        says: Says<'_>,
+        row: &Row<'_>,
+        col: Option<Col>,
+        value: &str,
+        default: impl FnOnce() -> String,
+    );
+}
+
+/// Only notes that a rule would report ([`row_rules_pass`]).
+#[derive(Default)]
+pub(crate) struct Dry {
+    /// A rule reported.
     pub emitted: bool,
 }
 
-impl Emit<'_> {
-    /// Reports at a cell of `row`; `default` formats only if the cap admits the finding.
+impl Emits for Dry {
+    #[inline]
+    fn cell(
+        &mut self,
+        _: Says<'_>,
+        _: &Row<'_>,
+        _: Option<Col>,
+        _: &str,
+        _: impl FnOnce() -> String,
+    ) {
+        self.emitted = true;
+    }
+}
+
+/// Emits findings for rows of one file.
+pub(crate) struct Emit<'a> {
+    pub sink: &'a mut Sink,
+}
+
+impl Emits for Emit<'_> {
+    // Out of line (web-demo/build.sh keeps wasm-opt from inlining it back): most rows
+    // report nothing, and with each call's formatting inlined, the rule loop grew until
+    // V8 compiled it 10-18% slower (Node, 348 MB bench bundle).
+    #[cold]
+    #[inline(never)]
     fn cell(
         &mut self,
         says: Says<'_>,
@@ -368,10 +408,7 @@ impl Emit<'_> {
         value: &str,
         default: impl FnOnce() -> String,
     ) {
-        self.emitted = true;
-        let Some(sink) = self.sink.as_deref_mut() else {
-            return;
-        };
+        let sink = &mut *self.sink;
         if !sink.admit(says.code, says.severity, Some(row.row)) {
             return;
         }

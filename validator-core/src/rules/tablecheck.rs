@@ -3,7 +3,7 @@
 //! self-referencing, resolved when the bundle is complete (Frictionless looks a key up in
 //! the whole referenced resource, rows before and after alike).
 
-use super::{CKind, CRule, Col, Compiled, Emit, Index, Loc, Row, Says};
+use super::{CKind, CRule, Col, Compiled, Emit, Emits, Index, Loc, Row, Says};
 use crate::keys::Keys;
 use crate::report::{Finding, Sink, truncate_value};
 use crate::tableschema::{Failure, Field, FieldReader};

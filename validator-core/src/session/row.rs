@@ -265,7 +265,7 @@ impl FileCheck {
     /// ([`crate::FileReader::check_rows`]): the kind and where its columns are, once the
     /// header said. Not for kinds read by position, whose cells are taken otherwise: their
     /// rows are checked here only. (A rule that waits for a manifest's mode is not a row
-    /// rule: `CKind::row_rule`.)
+    /// rule: `CKind::row_rules`.)
     fn publish_row_plan(&self, c: &Compiled) {
         let (Some(slot), Some(kind)) = (&self.row_plan, self.kind) else {
             return;
@@ -529,8 +529,7 @@ impl FileCheck {
             &r,
             index,
             &mut Emit {
-                sink: Some(&mut self.sink),
-                emitted: false,
+                sink: &mut self.sink,
             },
             paths,
             row_rules_passed,
