@@ -22,11 +22,13 @@ rm -rf web-demo/pkg
 wasm-bindgen --target web --out-dir web-demo/pkg "$wasm"
 out=web-demo/pkg/validator_wasm_bg.wasm
 before=$(stat -c %s "$out")
-# --no-inline before -O3: binaryen inlines every function that has one caller, and each
-# finding's closure makes `Emit::cell` one per call site. Inlined, they grew the rule loop
-# until V8 compiled it 10-18% slower (Node, 348 MB bench bundle; validator-core's
-# rules/mod.rs). The pattern needs the names wasm-bindgen keeps; --strip-debug drops them.
-web-demo/node_modules/.bin/wasm-opt '--no-inline=*Emits*cell*' -O3 --strip-debug --strip-producers "$out" -o "$out.opt"
+# Before -O3: binaryen inlines every function that has one caller, whatever its size, after
+# LLVM already chose what to inline. Each finding's closure gives `Emit::cell` one caller per
+# call site, and with those inlined the rule loop grew until V8 compiled it 10-18% slower
+# (Node, 348 MB bench bundle; validator-core's rules/mod.rs). --no-inline keeps them out
+# (the pattern reads the names wasm-bindgen keeps, which --strip-debug then drops);
+# -ocimfs=1000 leaves other large single-caller functions alone too (another 4-9%).
+web-demo/node_modules/.bin/wasm-opt '--no-inline=*Emits*cell*' -ocimfs=1000 -O3 --strip-debug --strip-producers "$out" -o "$out.opt"
 mv "$out.opt" "$out"
 raw=$(stat -c %s "$out")
 gz=$(gzip -9 -c "$out" | wc -c)
