@@ -207,6 +207,15 @@ impl Session {
         Ok(self.session()?.wants(path))
     }
 
+    /// `[bytes, ids]`: the heap bytes of the cross-file index (ids, their rows, pending
+    /// references) and the distinct ids in it, before `finish()`. For benches (what an id
+    /// costs in wasm), so not in the TypeScript types.
+    #[wasm_bindgen(js_name = indexHeap, skip_typescript)]
+    pub fn index_heap(&mut self) -> Result<Vec<f64>, JsError> {
+        let (bytes, ids) = self.session()?.index_heap();
+        Ok(vec![bytes as f64, ids as f64])
+    }
+
     /// Ends the file at `path`.
     #[wasm_bindgen(js_name = finishFile)]
     pub fn finish_file(&mut self, path: &str) -> Result<(), JsError> {

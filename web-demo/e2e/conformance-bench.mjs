@@ -29,9 +29,14 @@ for (const rel of files) {
   closeSync(fd);
   session.finishFile(rel);
 }
+// What the index costs per id in wasm (4-byte pointers), read before finish() frees it.
+const [indexBytes, ids] = session.indexHeap();
 const report = session.finish();
 const ms = performance.now() - t0;
 process.stdout.write(JSON.stringify(report, null, 2) + "\n");
 console.error(
   `node: ${bytes} bytes in ${ms.toFixed(0)} ms = ${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`,
+);
+console.error(
+  `index: ${ids} distinct ids, ${(indexBytes / 1048576).toFixed(1)} MiB, ${(indexBytes / Math.max(ids, 1)).toFixed(1)} bytes per id`,
 );

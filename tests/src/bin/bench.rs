@@ -547,9 +547,11 @@ struct Ext {
     rss_kib: Option<u64>,
     /// Exit code of the last run.
     code: Option<i32>,
+    /// What the last run wrote on stderr.
+    stderr: String,
 }
 
-/// Runs `program args` `runs` times (stdout discarded), under `/usr/bin/time -f %M` when
+/// Runs `program args` `runs` times (stdout discarded, the last stderr kept), under `/usr/bin/time -f %M` when
 /// present for the peak RSS; `cwd` is the working directory.
 fn ext(program: &Path, args: &[&std::ffi::OsStr], cwd: &Path, runs: usize) -> Result<Ext, String> {
     let time = Path::new("/usr/bin/time");
@@ -558,6 +560,7 @@ fn ext(program: &Path, args: &[&std::ffi::OsStr], cwd: &Path, runs: usize) -> Re
         best: Duration::MAX,
         rss_kib: None,
         code: None,
+        stderr: String::new(),
     };
     for _ in 0..runs {
         let mut cmd = if time.exists() {
@@ -570,13 +573,14 @@ fn ext(program: &Path, args: &[&std::ffi::OsStr], cwd: &Path, runs: usize) -> Re
         cmd.args(args)
             .current_dir(cwd)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
+            .stderr(std::process::Stdio::piped());
         let t = Instant::now();
-        let status = cmd
-            .status()
+        let run = cmd
+            .output()
             .map_err(|e| format!("{}: {e}", program.display()))?;
         out.best = out.best.min(t.elapsed());
-        out.code = status.code();
+        out.code = run.status.code();
+        out.stderr = String::from_utf8_lossy(&run.stderr).into_owned();
         if time.exists()
             && let Some(k) = std::fs::read_to_string(&rss_file)
                 .ok()
@@ -791,6 +795,10 @@ fn hosts(a: &Args, target: &Target, csv_t: &Timing) -> Result<(), String> {
                         "",
                         native.best.as_secs_f64() / n.best.as_secs_f64()
                     );
+                    // conformance-bench.mjs reads the wasm index's size before finish().
+                    if let Some(line) = n.stderr.lines().find(|l| l.starts_with("index: ")) {
+                        println!("web-demo/pkg (wasm) bundle {line}");
+                    }
                 }
                 Some(_) => println!(
                     "web-demo/pkg not built (`bash web-demo/build.sh`): wasm under Node skipped"
