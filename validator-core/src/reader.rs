@@ -1336,6 +1336,29 @@ mod tests {
         }
     }
 
+    /// A dialect may make the quote its delimiter: the reader's own splitting of quoted
+    /// records then still reads what csv-core reads.
+    #[test]
+    fn a_quote_as_delimiter_reads_as_csv_core_reads_it() {
+        let fields = |plain: bool, input: &[u8]| {
+            let mut r = RecordReader::new(b'"', None, TEST_LIMITS);
+            r.plain = plain;
+            let mut v = Vec::new();
+            let mut emit =
+                |rec: &Record<'_>| v.push(rec.fields().map(<[u8]>::to_vec).collect::<Vec<_>>());
+            r.feed(input, &mut emit);
+            r.finish(&mut emit);
+            v
+        };
+        for input in [
+            &b"a\"b\n\"c\"\n"[..],
+            b"x,\"y\"\"z\n\"\"\n",
+            b"\"a\"\"b\"\r\n",
+        ] {
+            assert_eq!(fields(true, input), fields(false, input), "{input:?}");
+        }
+    }
+
     /// The byte-at-a-time machine `scan` replaced, as the reference.
     fn scan_bytewise(r: &mut RecordReader, bytes: &[u8]) {
         let nl = if r.cr_lines { b'\r' } else { b'\n' };
