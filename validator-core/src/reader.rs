@@ -801,18 +801,7 @@ impl RecordReader {
             self.ends.resize(fields, 0);
         }
         split_plain(body, self.delimiter, &mut self.ends[..fields]);
-        let n = end + 1;
-        let term = input[end];
-        if !self
-            .row_sep
-            .as_mut()
-            .is_none_or(|c| c.plain(body.len(), fields, term))
-        {
-            self.row_sep(&input[..n], false);
-        }
-        // What `scan` counts of these bytes: their one line break, if it is a line feed.
-        self.line += u64::from(input[end] == b'\n');
-        self.pos += n as u64;
+        let n = self.take_break(input, end, fields);
         emit(&Record {
             data: body,
             // The record ends at an ASCII line break: a character boundary.
@@ -876,17 +865,7 @@ impl RecordReader {
                 Some(_) => return None,
             }
         }
-        let n = end + 1;
-        let term = input[end];
-        if !self
-            .row_sep
-            .as_mut()
-            .is_none_or(|c| c.plain(body.len(), f, term))
-        {
-            self.row_sep(&input[..n], false);
-        }
-        self.line += u64::from(term == b'\n');
-        self.pos += n as u64;
+        let n = self.take_break(input, end, f);
         emit(&Record {
             data: &self.out[..o],
             text: None,
@@ -902,6 +881,26 @@ impl RecordReader {
         self.emitted += 1;
         self.at_record_start = true;
         Some(n)
+    }
+
+    /// Reads the line break at `input[end]` that ends a record of `fields` fields split in
+    /// `input` ([`RecordReader::plain_record`], [`RecordReader::quoted_record`]): the
+    /// row-separator check, the line count and the position. Returns the bytes read.
+    #[inline(always)]
+    fn take_break(&mut self, input: &[u8], end: usize, fields: usize) -> usize {
+        let n = end + 1;
+        let term = input[end];
+        if !self
+            .row_sep
+            .as_mut()
+            .is_none_or(|c| c.plain(end, fields, term))
+        {
+            self.row_sep(&input[..n], false);
+        }
+        // What `scan` counts of these bytes: their one line break, if it is a line feed.
+        self.line += u64::from(term == b'\n');
+        self.pos += n as u64;
+        n
     }
 
     fn stop(&mut self, kind: OverflowKind) {
