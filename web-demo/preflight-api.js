@@ -214,6 +214,9 @@ export async function feed(job, onProgress, bundle = false) {
  * each chunk, then ends the file.
  */
 async function pump(f, into, after = () => {}) {
+  // The file's size lets the core size its tables once (a hint: it changes no finding).
+  // A stream of unknown length says 0: no hint.
+  if (f.size > 0 && into.sizeHint) into.sizeHint(f.path, f.size);
   const reader = (await f.open()).getReader();
   for (;;) {
     const { done, value } = await reader.read();

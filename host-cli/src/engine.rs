@@ -127,6 +127,17 @@ impl Engine {
         }
     }
 
+    /// Says how long the file at `path` should be ([`Session::size_hint`]).
+    pub fn size_hint(&mut self, path: &str, bytes: u64) -> Result<(), EngineError> {
+        match self {
+            Engine::Native(s) => {
+                s.size_hint(path, bytes);
+                Ok(())
+            }
+            Engine::Wasm(s) => s.size_hint(path, bytes),
+        }
+    }
+
     /// Ends the file at `path`.
     pub fn finish_file(&mut self, path: &str) -> Result<(), EngineError> {
         match self {
@@ -248,6 +259,8 @@ impl WasmModule {
             new: func(&instance, &mut store, "pf_session_new")?,
             push: func(&instance, &mut store, "pf_push")?,
             finish_file: func(&instance, &mut store, "pf_finish_file")?,
+            // Optional: modules built before it was added run without it.
+            size_hint: instance.get_typed_func(&mut store, "pf_size_hint").ok(),
             add_finding: func(&instance, &mut store, "pf_add_finding")?,
             finish: func(&instance, &mut store, "pf_finish")?,
             last_error: func(&instance, &mut store, "pf_last_error")?,
@@ -309,6 +322,7 @@ pub struct WasmSession {
     new: TypedFunc<(u32, u32, u32, u32), u32>,
     push: TypedFunc<(u32, u32, u32, u32, u32), i32>,
     finish_file: TypedFunc<(u32, u32, u32), i32>,
+    size_hint: Option<TypedFunc<(u32, u32, u32, u64), i32>>,
     add_finding: TypedFunc<(u32, u32, u32), i32>,
     finish: TypedFunc<u32, u64>,
     last_error: TypedFunc<(), u64>,
@@ -412,6 +426,19 @@ impl WasmSession {
             WANTS_NO_MORE => Ok(false),
             s => self.check(s, "push").map(|()| true),
         }
+    }
+
+    /// Says how long the file at `path` should be ([`validator_core::Session::size_hint`]);
+    /// nothing if the module has no `pf_size_hint`.
+    pub fn size_hint(&mut self, path: &str, bytes: u64) -> Result<(), EngineError> {
+        let Some(hint) = self.size_hint.clone() else {
+            return Ok(());
+        };
+        let len = self.stage(&[path.as_bytes()])?;
+        let status = hint
+            .call(&mut self.store, (self.handle, self.scratch, len, bytes))
+            .map_err(wasm_err("pf_size_hint"))?;
+        self.check(status, "size hint")
     }
 
     /// Ends the file at `path`.

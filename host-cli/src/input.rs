@@ -481,6 +481,21 @@ impl Inputs {
         failed.map_or(Ok(()), Err)
     }
 
+    /// How many bytes entry `i` should hold, for [`Session::size_hint`]: a file's length,
+    /// a ZIP entry's uncompressed size as its directory says; none for a stream.
+    ///
+    /// [`Session::size_hint`]: validator_core::Session::size_hint
+    pub fn size(&self, i: usize) -> Option<u64> {
+        match &self.entries[i].source {
+            Source::File(p) => fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
+            Source::Stream(_) => None,
+            Source::Zip { at, .. } => Some(at.size),
+        }
+    }
+
     /// Index of the entry with this report path.
     pub fn find(&self, path: &str) -> Option<usize> {
         self.entries.iter().position(|e| e.path == path)

@@ -265,6 +265,9 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
         _ => {
             for i in order {
                 let path = inputs.entries[i].path.clone();
+                if let Some(bytes) = inputs.size(i) {
+                    session.size_hint(&path, bytes)?;
+                }
                 // `push` fails only for a file already finished; each path is pushed once.
                 // False past a record over a limit: the rest of the file is not read.
                 inputs.try_for_each_chunk(i, |chunk| -> Result<bool, Error> {

@@ -39,6 +39,11 @@ pub fn check_files(
     order: &[usize],
     threads: u32,
 ) -> Result<(), Error> {
+    for &i in order {
+        if let Some(bytes) = inputs.size(i) {
+            session.size_hint(&inputs.entries[i].path, bytes);
+        }
+    }
     if threads > 1 {
         return check_files_split(session, inputs, order);
     }

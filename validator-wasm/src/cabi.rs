@@ -22,6 +22,10 @@
 //!    times per file, in chunks of any size (hosts use 64 KiB: the guest never holds a
 //!    whole file). Status `2`: taken, and the session wants no more of that file (a record
 //!    went over a limit); the host stops reading it (new in ABI version 2). `pf_finish_file(handle, path_ptr, path_len) -> status`.
+//!    `pf_size_hint(handle, path_ptr, path_len, bytes: u64) -> status`, before or while a
+//!    file is pushed: its expected size, so that the session sizes its tables once
+//!    ([`Session::size_hint`]; optional for a host, and added to version 2 without a bump:
+//!    a host looks the export up and goes without it).
 //!    `pf_add_finding(handle, json_ptr, json_len) -> status` adds a host-made finding (a
 //!    [`validator_core::Finding`] as JSON), e.g. a ZIP entry that is not CSV.
 //! 5. `pf_finish(handle) -> u64`: ends the session and returns the report as compact JSON
@@ -293,6 +297,27 @@ pub unsafe extern "C" fn pf_push(
         }
         other => status(other.map(|_| ())),
     }
+}
+
+/// Says that the file at `path` will be about `bytes` long ([`Session::size_hint`]).
+///
+/// # Safety
+/// `(path_ptr, path_len)` must be readable guest memory (see [`bytes`]).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pf_size_hint(
+    handle: u32,
+    path_ptr: *const u8,
+    path_len: u32,
+    bytes: u64,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let path = unsafe { text(path_ptr, path_len, "path") };
+    status(path.and_then(|path| {
+        with_session(handle, |s| {
+            s.size_hint(path, bytes);
+            Ok(())
+        })
+    }))
 }
 
 /// Ends the file at `path`.

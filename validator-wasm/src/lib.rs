@@ -201,6 +201,17 @@ impl Session {
         Ok(())
     }
 
+    /// Says that the file at `path` will be about `bytes` long (a `File`'s `size`, a ZIP
+    /// entry's uncompressed size), before or while it is pushed: the session then sizes
+    /// the tables its rows fill once, instead of rebuilding them larger as they fill. Only
+    /// a hint: a wrong one costs time or memory, never a different report.
+    #[wasm_bindgen(js_name = sizeHint)]
+    pub fn size_hint(&mut self, path: &str, bytes: f64) -> Result<(), JsError> {
+        // `as` saturates: NaN and negatives are 0, huge values u64::MAX.
+        self.session()?.size_hint(path, bytes as u64);
+        Ok(())
+    }
+
     /// Whether the file at `path` still needs bytes: false once a record of it went over
     /// a limit (`maxRecordBytes`, `maxColumns`); a host then stops reading that file.
     pub fn wants(&mut self, path: &str) -> Result<bool, JsError> {

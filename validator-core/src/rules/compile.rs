@@ -1,7 +1,7 @@
 //! A target's rules compiled: column names resolved to indices, the sets, maps, tables
 //! and key domains the bundle [`Index`](super::Index) keeps, and what each kind feeds.
 
-use super::{C, CKind, CRule, Col, Compiled, Cond, TableSpec, tablecheck};
+use super::{C, CKind, CRule, Col, Compiled, Cond, Fill, TableSpec, tablecheck};
 use crate::Error;
 use crate::schema::{Check, Condition, Matching, Rule, Target};
 
@@ -40,6 +40,7 @@ impl Compiled {
                 row_rules: Vec::new(),
                 row_rule_bits: 0,
                 probe_tables: Vec::new(),
+                fills: Vec::new(),
                 fk_feeds: Vec::new(),
             })
             .collect();
@@ -467,6 +468,27 @@ impl Compiled {
                     _ => false,
                 })
                 .collect();
+            let defines = (kind
+                .feeds_sets
+                .iter()
+                .map(|&(_, s)| Fill::Domain(set_domains[s])))
+            .chain(
+                kind.feeds_maps
+                    .iter()
+                    .map(|&(_, _, m)| Fill::Domain(map_domains[m].0)),
+            );
+            let owns = kind
+                .probe_tables
+                .iter()
+                .filter_map(|&r| match &kind.rules[r].check {
+                    C::Unique { table, .. } => Some(Fill::Table(*table)),
+                    _ => None,
+                });
+            for fill in defines.chain(owns) {
+                if !kind.fills.contains(&fill) {
+                    kind.fills.push(fill);
+                }
+            }
         }
         Ok(Compiled {
             kinds,

@@ -180,6 +180,18 @@ pub(crate) struct CKind {
     pub probe_tables: Vec<usize>,
     /// Foreign keys ([`Compiled::fks`]) whose referenced kind is this one.
     pub fk_feeds: Vec<usize>,
+    /// The key stores that each row of this kind may add a key to (the domains it defines,
+    /// its own uniqueness tables): what [`Index::presize`](index::Index::presize) sizes.
+    pub fills: Vec<Fill>,
+}
+
+/// A key store of the [`Index`](index::Index) that rows fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fill {
+    /// A key domain ([`Compiled::domains`]).
+    Domain(usize),
+    /// A uniqueness table of its own ([`TableSpec::Own`]).
+    Table(usize),
 }
 
 /// Where a uniqueness check keeps the keys it has seen.

@@ -48,6 +48,43 @@ pub(super) struct FileCheck {
     /// Where the header's outcome goes for this file's [`crate::FileReader`], once it has
     /// one ([`FileCheck::publish_row_plan`]).
     pub(super) row_plan: Option<std::sync::Arc<std::sync::OnceLock<super::tape::RowPlan>>>,
+    /// The file's size in bytes as the host expects it ([`crate::Session::size_hint`]).
+    pub(super) size_hint: Option<u64>,
+    /// Keys in each store the file's kind fills ([`crate::rules::CKind::fills`]) before its
+    /// first data row, once that row comes with a size hint.
+    pub(super) fill_base: Vec<usize>,
+}
+
+/// Data rows a file with a size hint is read for before its key stores are sized for the
+/// rest ([`FileCheck::presize`]): enough for its bytes per row and new keys per row.
+pub(super) const PRESIZE_AFTER_ROWS: u64 = 4096;
+
+impl FileCheck {
+    /// With a size hint, before data row 1 ([`FileCheck::records`] 2): notes how many keys
+    /// the stores that the file's kind fills hold; before row [`PRESIZE_AFTER_ROWS`] + 1:
+    /// estimates the file's rows from its bytes so far (the record ending at `end`) and
+    /// sizes those stores for them, each at the pace of its new keys so far. Only a hint:
+    /// no finding depends on it.
+    pub(super) fn presize(&mut self, end: u64, c: &Compiled, index: &mut crate::rules::Index) {
+        let (Some(hint), Some(kind)) = (self.size_hint, self.kind) else {
+            return;
+        };
+        let fills = &c.kinds[kind].fills;
+        if fills.is_empty() {
+            return;
+        }
+        if self.records == 2 {
+            self.fill_base = index.fill_lens(fills);
+        } else if self.records == PRESIZE_AFTER_ROWS + 2
+            && self.fill_base.len() == fills.len()
+            && end > 0
+        {
+            // Rows so far, the header included, over the bytes they took.
+            let rows = u128::from(hint) * u128::from(self.records) / u128::from(end);
+            let rows = u64::try_from(rows).unwrap_or(u64::MAX).saturating_sub(1);
+            index.presize(fills, &self.fill_base, PRESIZE_AFTER_ROWS, rows);
+        }
+    }
 }
 
 /// What the raw bytes of some chunks add to a file's counts: their length and, for a file

@@ -201,6 +201,7 @@ impl Checker {
             spare_csv: None,
             progress: Progress::default(),
             tap: None,
+            size_hints: Default::default(),
         }
     }
 }
@@ -220,6 +221,8 @@ pub struct Session {
     progress: Progress,
     /// `diff`'s side of the session: rows go to it instead of the rules.
     tap: Option<Box<crate::diff::Tap>>,
+    /// [`Session::size_hint`]s of files not pushed yet.
+    size_hints: crate::keys::FixedMap<String, u64>,
 }
 
 #[derive(Debug)]
@@ -373,12 +376,39 @@ impl Session {
                 last_byte: 0,
                 ahead_key: String::new(),
                 row_plan: None,
+                size_hint: self.size_hints.remove(path),
+                fill_base: Vec::new(),
             },
         });
         self.by_path.insert(path.to_owned(), i);
         self.paths.push(path.to_owned());
         self.progress.files += 1;
         Ok(i)
+    }
+
+    /// Says that the file at `path` will be about `bytes` long (its length on disk, a ZIP
+    /// entry's uncompressed size, a browser `File`'s `size`), before or while it is pushed.
+    /// Only a hint, which changes no finding: once its first rows are in, the key stores
+    /// its rows fill (the users a users file defines, its login ids) are sized for the rest
+    /// at once, instead of being rebuilt larger many times as they fill. A wrong hint costs
+    /// time or memory, never a result. A path already finished is ignored.
+    ///
+    /// ```
+    /// # use validator_core::{Session, targets};
+    /// let mut s = Session::new(targets::builtin("canvas").unwrap()).unwrap();
+    /// let users = b"user_id,login_id,status\nu1,ana,active\n";
+    /// s.size_hint("users.csv", users.len() as u64);
+    /// s.push("users.csv", users).unwrap();
+    /// s.finish_file("users.csv").unwrap();
+    /// assert!(!s.finish().has_errors());
+    /// ```
+    pub fn size_hint(&mut self, path: &str, bytes: u64) {
+        match self.by_path.get(path) {
+            Some(&i) => self.files[i].check.size_hint = Some(bytes),
+            None => {
+                self.size_hints.insert(path.to_owned(), bytes);
+            }
+        }
     }
 
     /// Feeds the next chunk of the file at `path` (relative to the bundle root). Any split of
@@ -747,6 +777,68 @@ mod tests {
             s.push(path, text.as_bytes()).unwrap();
         }
         (heap, s.finish())
+    }
+
+    /// A users file of `rows` rows, `hint` its size or not: the index's table slots once
+    /// 5,000 rows are in and at the end, and the report.
+    fn users_with_hint(rows: usize, hint: Option<u64>) -> (usize, usize, Report) {
+        let mut s = Session::new(targets::canvas()).unwrap();
+        let mut csv = String::from("user_id,login_id,first_name,last_name,email,status\r\n");
+        let mut at_5000 = 0;
+        for r in 0..rows {
+            if r == 5_000 {
+                at_5000 = csv.len();
+            }
+            // Ids in scrambled order; a repeated login every 1,000 rows.
+            let u = (r * 7919) % rows;
+            let login = if r % 1_000 == 999 { r - 1 } else { r };
+            csv +=
+                &format!("U{u:07},login.{login:07},Ana,\"Núñez, Jr\",a{r}@example.edu,active\r\n");
+        }
+        if let Some(h) = hint {
+            s.size_hint("users.csv", h);
+        }
+        // Row 5,000 ends in the second push.
+        s.push("users.csv", &csv.as_bytes()[..at_5000 - 10])
+            .unwrap();
+        s.push("users.csv", &csv.as_bytes()[at_5000 - 10..at_5000])
+            .unwrap();
+        let early = s.index.slot_count();
+        s.push("users.csv", &csv.as_bytes()[at_5000..]).unwrap();
+        s.finish_file("users.csv").unwrap();
+        (early, s.index.slot_count(), s.finish())
+    }
+
+    /// With its size known, a file's key stores (its user ids, its logins) are sized for
+    /// it once its first rows are in, and never rebuilt after; without, they grow. The
+    /// report is the same either way, with a hint too small or too large as well.
+    #[test]
+    fn a_size_hint_sizes_the_stores_once() {
+        let rows = 60_000;
+        let (early, end, report) = users_with_hint(rows, None);
+        assert!(early < end, "{early} {end}");
+        assert_eq!(report.summary.errors, 60, "repeated logins");
+        let size = {
+            let mut n = 0;
+            for r in 0..rows {
+                n += format!(
+                    "U{:07},login.{r:07},Ana,\"Núñez, Jr\",a{r}@example.edu,active\r\n",
+                    (r * 7919) % rows
+                )
+                .len();
+            }
+            n as u64 + 51
+        };
+        let (h_early, h_end, h_report) = users_with_hint(rows, Some(size));
+        assert_eq!(h_early, h_end, "rebuilt after the hint");
+        assert!(
+            h_end >= end * 7 / 10 && h_end <= end * 13 / 10,
+            "{h_end} vs {end}"
+        );
+        assert_eq!(h_report, report);
+        for wrong in [0, 100, size / 10, size * 10] {
+            assert_eq!(users_with_hint(rows, Some(wrong)).2, report, "hint {wrong}");
+        }
     }
 
     /// Without row verdicts, a delta's memory depends on the distinct values it

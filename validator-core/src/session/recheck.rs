@@ -79,6 +79,8 @@ impl Session {
             last_byte: 0,
             ahead_key: String::new(),
             row_plan: None,
+            size_hint: None,
+            fill_base: Vec::new(),
         };
         let dialect = &self.compiled.target.dialect;
         let mut reader = RecordReader::with_dialect(
