@@ -202,6 +202,9 @@ pub fn prepare(args: &BundleArgs, force: bool) -> Result<Prepared, Error> {
         if let Some(o) = &mut overlap {
             o.begin(&path);
         }
+        if let Some(bytes) = inputs.size(*i) {
+            session.size_hint(&path, bytes);
+        }
         inputs.try_for_each_chunk(*i, |chunk| -> Result<bool, Error> {
             session.push(&path, chunk)?;
             if let Some(o) = &mut overlap {

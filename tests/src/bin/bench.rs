@@ -240,6 +240,8 @@ fn validate(files: &[Input], target: &Target, buf: &mut [u8]) -> std::io::Result
     for f in files {
         let t = Instant::now();
         let mut file = File::open(&f.path)?;
+        // As the CLI does: the file's length, so that its key stores are sized once.
+        s.size_hint(&f.name, file.metadata()?.len());
         let mut reader = s.reader(&f.name).map_err(std::io::Error::other)?;
         loop {
             let n = file.read(buf)?;
