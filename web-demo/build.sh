@@ -28,12 +28,20 @@ before=$(stat -c %s "$out")
 # (Node, 348 MB bench bundle; validator-core's rules/mod.rs). --no-inline keeps them out
 # (the pattern reads the names wasm-bindgen keeps, which --strip-debug then drops);
 # -ocimfs=1000 leaves other large single-caller functions alone too (another 4-9%).
+# The pattern names a Rust symbol: if `Emits::cell` is renamed it would match nothing and
+# the slowdown would come back unnoticed, so the build stops when no function matches.
+# (wasm-bindgen writes the names demangled: `<...::Emit as ...::Emits>::cell::h<hash>`.)
+kept=$({ grep -aoE 'Emits>::cell::h[0-9a-f]{16}' "$out" || true; } | sort -u | wc -l)
+if [ "$kept" -eq 0 ]; then
+  echo "web-demo/build.sh: no function matches --no-inline=*Emits*cell* (was Emits::cell renamed? update the pattern)" >&2
+  exit 1
+fi
 web-demo/node_modules/.bin/wasm-opt '--no-inline=*Emits*cell*' -ocimfs=1000 -O3 --strip-debug --strip-producers "$out" -o "$out.opt"
 mv "$out.opt" "$out"
 raw=$(stat -c %s "$out")
 gz=$(gzip -9 -c "$out" | wc -c)
-printf 'validator_wasm_bg.wasm: %s bytes after wasm-bindgen, %s bytes after wasm-opt -O3 (%s bytes gzip -9)\n' \
-  "$before" "$raw" "$gz"
+printf 'validator_wasm_bg.wasm: %s bytes after wasm-bindgen, %s bytes after wasm-opt -O3 (%s bytes gzip -9; %s Emits::cell kept out of line)\n' \
+  "$before" "$raw" "$gz" "$kept"
 
 # The npm package (`preflight-check`) in web-demo/dist/ (not committed): the API, the element
 # and the Worker beside pkg/, so that `new URL(..., import.meta.url)` finds the .wasm and the
