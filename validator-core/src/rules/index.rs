@@ -230,9 +230,10 @@ impl Index {
 
     /// Sizes each of `fills` for the rest of a file, once `read` of its `rows` (an
     /// estimate) are in and the stores held `base` keys ([`Index::fill_lens`]) before its
-    /// first: each grows at the pace it has so far. A store that gained no key is left as
-    /// it is; none is sized past [`PRESIZE_MAX`] keys.
-    pub fn presize(&mut self, fills: &[Fill], base: &[usize], read: u64, rows: u64) {
+    /// first: each grows at the pace it has so far, to at most `step` times the keys the
+    /// file gave it. A store that gained no key is left as it is; none is sized past
+    /// [`PRESIZE_MAX`] keys.
+    pub fn presize(&mut self, fills: &[Fill], base: &[usize], read: u64, rows: u64, step: u64) {
         if read == 0 || rows <= read {
             return;
         }
@@ -245,7 +246,8 @@ impl Index {
             if gained == 0 {
                 continue;
             }
-            let more = u128::from(gained) * u128::from(rows - read) / u128::from(read);
+            let more = (u128::from(gained) * u128::from(rows - read) / u128::from(read))
+                .min(u128::from(gained) * u128::from(step.saturating_sub(1)));
             let total = (now as u128 + more).min(PRESIZE_MAX as u128) as usize;
             match f {
                 Fill::Domain(d) => self.domains[d].reserve(total),

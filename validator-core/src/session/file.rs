@@ -53,18 +53,23 @@ pub(super) struct FileCheck {
     /// Keys in each store the file's kind fills ([`crate::rules::CKind::fills`]) before its
     /// first data row, once that row comes with a size hint.
     pub(super) fill_base: Vec<usize>,
+    /// The next [`FileCheck::records`] at which [`FileCheck::presize`] sizes the stores.
+    pub(super) presize_at: u64,
 }
 
-/// Data rows a file with a size hint is read for before its key stores are sized for the
-/// rest ([`FileCheck::presize`]): enough for its bytes per row and new keys per row.
+/// Data rows a file with a size hint is read for before its key stores are first sized for
+/// the rest ([`FileCheck::presize`]): enough for its bytes per row and new keys per row.
 pub(super) const PRESIZE_AFTER_ROWS: u64 = 4096;
 
 impl FileCheck {
     /// With a size hint, before data row 1 ([`FileCheck::records`] 2): notes how many keys
-    /// the stores that the file's kind fills hold; before row [`PRESIZE_AFTER_ROWS`] + 1:
-    /// estimates the file's rows from its bytes so far (the record ending at `end`) and
-    /// sizes those stores for them, each at the pace of its new keys so far. Only a hint:
-    /// no finding depends on it.
+    /// the stores that the file's kind fills hold. Then, after 4,096 data rows, 65,536, 1 M
+    /// (×[`PRESIZE_STEP`] each time): estimates the file's rows from its bytes so far (the
+    /// record ending at `end`) and sizes those stores for them, each at the pace of its new
+    /// keys so far but to at most [`PRESIZE_STEP`] times the keys it gained. So a hint
+    /// that lies (a ZIP entry may declare any size) costs at most that many times the
+    /// memory the rows really take, while a true one saves all but three rebuilds. Only a
+    /// hint: no finding depends on it.
     pub(super) fn presize(&mut self, end: u64, c: &Compiled, index: &mut crate::rules::Index) {
         let (Some(hint), Some(kind)) = (self.size_hint, self.kind) else {
             return;
@@ -75,17 +80,21 @@ impl FileCheck {
         }
         if self.records == 2 {
             self.fill_base = index.fill_lens(fills);
-        } else if self.records == PRESIZE_AFTER_ROWS + 2
-            && self.fill_base.len() == fills.len()
-            && end > 0
+        } else if self.records == self.presize_at && self.fill_base.len() == fills.len() && end > 0
         {
+            let read = self.records - 2;
             // Rows so far, the header included, over the bytes they took.
             let rows = u128::from(hint) * u128::from(self.records) / u128::from(end);
             let rows = u64::try_from(rows).unwrap_or(u64::MAX).saturating_sub(1);
-            index.presize(fills, &self.fill_base, PRESIZE_AFTER_ROWS, rows);
+            index.presize(fills, &self.fill_base, read, rows, PRESIZE_STEP);
+            self.presize_at = read.saturating_mul(PRESIZE_STEP).saturating_add(2);
         }
     }
 }
+
+/// How much [`FileCheck::presize`] may size a store beyond the keys the file gave it so
+/// far, and by how much the rows read grow between two sizings.
+pub(super) const PRESIZE_STEP: u64 = 16;
 
 /// What the raw bytes of some chunks add to a file's counts: their length and, for a file
 /// that counts lines ([`FileCheck::count_lines`]), their line feeds and last byte. Counted

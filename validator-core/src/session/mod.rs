@@ -378,6 +378,7 @@ impl Session {
                 row_plan: None,
                 size_hint: self.size_hints.remove(path),
                 fill_base: Vec::new(),
+                presize_at: file::PRESIZE_AFTER_ROWS + 2,
             },
         });
         self.by_path.insert(path.to_owned(), i);
@@ -839,6 +840,13 @@ mod tests {
         for wrong in [0, 100, size / 10, size * 10] {
             assert_eq!(users_with_hint(rows, Some(wrong)).2, report, "hint {wrong}");
         }
+        // A hint that lies (a terabyte for 60,000 rows) sizes the stores for at most 16
+        // times the keys of the first 4,096 rows (as many slots as 5,000 rows take, 16
+        // times), not for a terabyte's rows (millions of slots).
+        let (_, lied, lied_report) = users_with_hint(rows, Some(1 << 40));
+        let (first, ..) = users_with_hint(5_001, None);
+        assert!(lied < first * 16, "{lied} slots vs {first} for 5,000 rows");
+        assert_eq!(lied_report, report);
     }
 
     /// Without row verdicts, a delta's memory depends on the distinct values it

@@ -81,6 +81,7 @@ impl Session {
             row_plan: None,
             size_hint: None,
             fill_base: Vec::new(),
+            presize_at: u64::MAX,
         };
         let dialect = &self.compiled.target.dialect;
         let mut reader = RecordReader::with_dialect(

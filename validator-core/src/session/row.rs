@@ -3,7 +3,7 @@
 
 use encoding_rs::WINDOWS_1252;
 
-use super::file::{PRESIZE_AFTER_ROWS, bound_kind};
+use super::file::bound_kind;
 use super::tape::RowPlan;
 use super::{FileCheck, Progress, strip};
 use crate::decode::{Decoder, Encoding};
@@ -27,7 +27,7 @@ impl FileCheck {
         let row = self.records;
         if row > 1 {
             progress.rows += 1;
-            if row == 2 || row == PRESIZE_AFTER_ROWS + 2 {
+            if row == 2 || row == self.presize_at {
                 self.presize(rec.end, c, index);
             }
         }
