@@ -219,13 +219,15 @@ impl Index {
 
     /// Keys in each of `fills` now: a file's starting point for [`Index::presize`].
     pub fn fill_lens(&self, fills: &[Fill]) -> Vec<usize> {
-        fills
-            .iter()
-            .map(|&f| match f {
-                Fill::Domain(d) => self.domains[d].len(),
-                Fill::Table(t) => self.tables[t].keys.len(),
-            })
-            .collect()
+        fills.iter().map(|&f| self.fill_len(f)).collect()
+    }
+
+    /// Keys in store `f`.
+    fn fill_len(&self, f: Fill) -> usize {
+        match f {
+            Fill::Domain(d) => self.domains[d].len(),
+            Fill::Table(t) => self.tables[t].keys.len(),
+        }
     }
 
     /// Sizes each of `fills` for the rest of a file, once `read` of its `rows` (an
@@ -238,10 +240,7 @@ impl Index {
             return;
         }
         for (&f, &before) in fills.iter().zip(base) {
-            let now = match f {
-                Fill::Domain(d) => self.domains[d].len(),
-                Fill::Table(t) => self.tables[t].keys.len(),
-            };
+            let now = self.fill_len(f);
             let gained = now.saturating_sub(before) as u64;
             if gained == 0 {
                 continue;
