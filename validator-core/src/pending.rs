@@ -120,8 +120,12 @@ struct Head {
     /// Group by key id (dense in its domain: an array, not a hash look-up, per row), for
     /// groups without a compared value.
     by_id: Vec<GroupRef>,
-    /// Group by key id (high half) and compared value id (low half), for consistency
-    /// checks: a map of 8-byte keys, cheaper to hash and probe than the whole [`GroupKey`].
+    /// For consistency checks, by key id: the first compared value id seen with the key
+    /// ([`Id::MAX`] for none yet) and its group. Nearly every key comes with one value (a
+    /// section is in one course): an array, not a hash look-up, per row.
+    by_first: Vec<(Id, GroupRef)>,
+    /// For consistency checks, the groups of the other values: by key id (high half) and
+    /// compared value id (low half).
     by_pair: FixedMap<u64, GroupRef>,
 }
 
@@ -174,6 +178,7 @@ impl Pendings {
                     file: key.file,
                     kept: 0,
                     by_id: Vec::new(),
+                    by_first: Vec::new(),
                     by_pair: FixedMap::default(),
                 });
                 self.heads.len() - 1
@@ -188,8 +193,20 @@ impl Pendings {
             }
             &mut head.by_id[i]
         } else {
-            let pair = (u64::from(key.key) << 32) | u64::from(key.other);
-            head.by_pair.entry(pair).or_insert(GroupRef::NONE)
+            let i = key.key as usize;
+            if head.by_first.len() <= i {
+                head.by_first.resize(i + 1, (Id::MAX, GroupRef::NONE));
+            }
+            let (first, e) = &mut head.by_first[i];
+            if *first == Id::MAX {
+                *first = key.other;
+            }
+            if *first == key.other {
+                e
+            } else {
+                let pair = (u64::from(key.key) << 32) | u64::from(key.other);
+                head.by_pair.entry(pair).or_insert(GroupRef::NONE)
+            }
         };
         let g = match e {
             // An untracked group: decided from its `GroupRef` alone.
@@ -339,10 +356,11 @@ impl Pendings {
     /// Brings what untracked groups keep in their [`GroupRef`] into their [`Group`] (`kept`,
     /// `more`): call before reading those. Adding rows afterwards goes on from there.
     pub fn settle(&mut self) {
-        let refs = self
-            .heads
-            .iter_mut()
-            .flat_map(|h| h.by_id.iter_mut().chain(h.by_pair.values_mut()));
+        let refs = self.heads.iter_mut().flat_map(|h| {
+            (h.by_id.iter_mut())
+                .chain(h.by_first.iter_mut().map(|(_, e)| e))
+                .chain(h.by_pair.values_mut())
+        });
         for e in refs {
             let Some(g) = self.groups.get_mut(e.group as usize) else {
                 continue;
@@ -411,6 +429,7 @@ impl Pendings {
             .map(|h| {
                 size_of::<Head>()
                     + h.by_id.capacity() * size_of::<GroupRef>()
+                    + h.by_first.capacity() * size_of::<(Id, GroupRef)>()
                     // Hash map entries: key, value, control byte.
                     + h.by_pair.capacity() * (size_of::<u64>() + size_of::<GroupRef>() + 1)
             })
@@ -501,6 +520,25 @@ mod tests {
         }
         p.settle();
         assert_eq!(p.groups[1].kept(), 2);
+    }
+
+    /// A consistency check's groups are one per (key, compared value), whether the value is
+    /// the first one its key came with (an array) or another one (a map), and each counts
+    /// its own rows.
+    #[test]
+    fn pairs_group_by_key_and_compared_value() {
+        let mut p = Pendings::default();
+        let pair = |k: Id, other: Id| GroupKey { other, ..key(k) };
+        // Key 7 with values 1, 2, 1, 3, 2; key 8 with 2; key 7 with 1 again.
+        let rows = [(7, 1), (7, 2), (7, 1), (7, 3), (7, 2), (8, 2), (7, 1)];
+        for (r, &(k, o)) in rows.iter().enumerate() {
+            p.add(pair(k, o), 3, r as u64 + 2, r as u64 + 2, false, || None);
+        }
+        p.settle();
+        let groups: Vec<(Id, Id, u64)> = (p.groups.iter())
+            .map(|g| (g.key.key, g.key.other, g.kept() + g.more))
+            .collect();
+        assert_eq!(groups, [(7, 1, 3), (7, 2, 2), (7, 3, 1), (8, 2, 1)]);
     }
 
     #[test]
