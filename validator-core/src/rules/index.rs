@@ -415,11 +415,11 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
     // Kept rows of each group that made a finding (kept rows are held in memory: fewer
     // than 2^32).
     let mut listed = vec![0u32; pending.groups.len()];
-    let outcome = |g: &Group| outcome(c, index, &pending, g, paths, &mode_holds);
+    let outcome = |g: &Group, text| outcome(c, index, &pending, g, paths, &mode_holds, text);
     for (ki, k) in pending.rows.iter().enumerate() {
         let gi = k.group as usize;
         let g = &pending.groups[gi];
-        let v = verdicts.get_or_insert_with(gi, || outcome(g).map(|o| o.verdict));
+        let v = verdicts.get_or_insert_with(gi, || outcome(g, false).map(|o| o.verdict));
         let Some(v) = v.filter(|v| v.applies(k.row)) else {
             continue;
         };
@@ -428,7 +428,7 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
         if !sink.admit(v.code, v.severity, Some(k.row)) {
             continue;
         }
-        let Some(o) = outcome(g) else {
+        let Some(o) = outcome(g, true) else {
             continue;
         };
         let mut message = o.message;
@@ -553,7 +553,9 @@ struct Outcome<'c> {
     platform: Option<&'c str>,
 }
 
-/// The finding a group of pending references makes, if any.
+/// The finding a group of pending references makes, if any. Without `text`, only its
+/// verdict: its value and message are left empty (a delta upload has hundreds of thousands
+/// of groups, and the report writes the text of a few hundred).
 fn outcome<'c>(
     c: &'c Compiled,
     index: &Index,
@@ -561,12 +563,15 @@ fn outcome<'c>(
     g: &Group,
     paths: &[String],
     mode_holds: &impl Fn(&Index, &CKind, &CRule) -> bool,
+    text: bool,
 ) -> Option<Outcome<'c>> {
     let ck = &c.kinds[usize::from(g.key.kind)];
     let rule = &ck.rules[usize::from(g.key.rule)];
     if !mode_holds(index, ck, rule) {
         return None;
     }
+    // The message, made only when asked for.
+    let say = |f: &dyn Fn() -> String| if text { f() } else { String::new() };
     let (code, severity, column, value, message, before) = match &rule.check {
         C::Reference {
             col,
@@ -578,17 +583,19 @@ fn outcome<'c>(
             let to = &c.target.kinds[*kind].name;
             let column = &ck.display[*col];
             let domain = &index.domains[c.sets[*set]];
-            let value = domain.get(g.key.key).to_string();
+            let value = domain.get(g.key.key);
             let def = match domain.find(&value) {
                 Some((id, true)) => index.sets[*set].get(id),
                 _ => None,
             };
             match def {
                 Some(def) if *ordered && def.file == g.key.file => {
-                    let message = format!(
-                        "{column} `{value}` is defined later (row {} of {}); the platform processes rows in order, so move it above this row",
-                        def.row, paths[def.file as usize]
-                    );
+                    let message = say(&|| {
+                        format!(
+                            "{column} `{value}` is defined later (row {} of {}); the platform processes rows in order, so move it above this row",
+                            def.row, paths[def.file as usize]
+                        )
+                    });
                     (
                         "ref.defined_later",
                         Severity::Error,
@@ -600,9 +607,11 @@ fn outcome<'c>(
                 }
                 Some(_) => return None,
                 None => {
-                    let message = format!(
-                        "{column} `{value}` is not defined in any {to} file of this bundle; it must already exist on the server"
-                    );
+                    let message = say(&|| {
+                        format!(
+                            "{column} `{value}` is not defined in any {to} file of this bundle; it must already exist on the server"
+                        )
+                    });
                     (rule.code, rule.severity, column, value, message, None)
                 }
             }
@@ -615,7 +624,7 @@ fn outcome<'c>(
         } => {
             let (key_domain, attr_domain) = c.maps[*map];
             let m = &index.maps[*map];
-            let value = index.domains[key_domain].get(g.key.key).to_string();
+            let value = index.domains[key_domain].get(g.key.key);
             let (attr, def) = index.domains[key_domain]
                 .find(&value)
                 .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)))?;
@@ -626,10 +635,12 @@ fn outcome<'c>(
             }
             let to = &c.target.kinds[*kind].name;
             let column = &ck.display[*col];
-            let message = format!(
-                "{column} `{value}` belongs to {} `{attr}` in {to} (row {} of {}), but this row says {} `{mine}`",
-                ck.display[*equals], def.row, paths[def.file as usize], ck.display[*equals]
-            );
+            let message = say(&|| {
+                format!(
+                    "{column} `{value}` belongs to {} `{attr}` in {to} (row {} of {}), but this row says {} `{mine}`",
+                    ck.display[*equals], def.row, paths[def.file as usize], ck.display[*equals]
+                )
+            });
             (rule.code, rule.severity, column, value, message, None)
         }
         C::ReferenceWhere {
@@ -642,7 +653,7 @@ fn outcome<'c>(
         } => {
             let (key_domain, attr_domain) = c.maps[*map];
             let m = &index.maps[*map];
-            let value = index.domains[key_domain].get(g.key.key).to_string();
+            let value = index.domains[key_domain].get(g.key.key);
             // Still not in the bundle: `Reference`'s business, not a type finding.
             let (attr, def) = index.domains[key_domain]
                 .find(&value)
@@ -652,21 +663,23 @@ fn outcome<'c>(
                 return None;
             }
             let column = &ck.display[*col];
-            let message = wrong_type_message(
-                column,
-                &value,
-                &c.target.kinds[*kind].name,
-                attribute,
-                &attr,
-                values,
-                (def.row, &paths[def.file as usize]),
-            );
+            let message = say(&|| {
+                wrong_type_message(
+                    column,
+                    &value,
+                    &c.target.kinds[*kind].name,
+                    attribute,
+                    &attr,
+                    values,
+                    (def.row, &paths[def.file as usize]),
+                )
+            });
             (rule.code, rule.severity, column, value, message, None)
         }
         _ => return None,
     };
     let message = match &rule.message {
-        Some(t) if code == rule.code => render(t, column, &value, None),
+        Some(t) if code == rule.code && text => render(t, column, &value, None),
         _ => message,
     };
     Some(Outcome {
@@ -676,7 +689,11 @@ fn outcome<'c>(
             before,
         },
         column,
-        value,
+        value: if text {
+            value.to_string()
+        } else {
+            String::new()
+        },
         message,
         platform: rule.platform.as_deref().filter(|_| !rule.platform_by_row),
     })
