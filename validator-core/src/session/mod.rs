@@ -780,22 +780,28 @@ mod tests {
         (heap, s.finish())
     }
 
-    /// A users file of `rows` rows, `hint` its size or not: the index's table slots once
-    /// 5,000 rows are in and at the end, and the report.
-    fn users_with_hint(rows: usize, hint: Option<u64>) -> (usize, usize, Report) {
-        let mut s = Session::new(targets::canvas()).unwrap();
+    /// A users file of `rows` rows (ids in scrambled order, a repeated login every 1,000
+    /// rows) and where its row 5,000 ends (0 if it has fewer).
+    fn users_csv(rows: usize) -> (String, usize) {
         let mut csv = String::from("user_id,login_id,first_name,last_name,email,status\r\n");
         let mut at_5000 = 0;
         for r in 0..rows {
             if r == 5_000 {
                 at_5000 = csv.len();
             }
-            // Ids in scrambled order; a repeated login every 1,000 rows.
             let u = (r * 7919) % rows;
             let login = if r % 1_000 == 999 { r - 1 } else { r };
             csv +=
                 &format!("U{u:07},login.{login:07},Ana,\"Núñez, Jr\",a{r}@example.edu,active\r\n");
         }
+        (csv, at_5000)
+    }
+
+    /// [`users_csv`] checked, `hint` its size or not: the index's table slots once 5,000
+    /// rows are in and at the end, and the report.
+    fn users_with_hint(rows: usize, hint: Option<u64>) -> (usize, usize, Report) {
+        let mut s = Session::new(targets::canvas()).unwrap();
+        let (csv, at_5000) = users_csv(rows);
         if let Some(h) = hint {
             s.size_hint("users.csv", h);
         }
@@ -819,17 +825,7 @@ mod tests {
         let (early, end, report) = users_with_hint(rows, None);
         assert!(early < end, "{early} {end}");
         assert_eq!(report.summary.errors, 60, "repeated logins");
-        let size = {
-            let mut n = 0;
-            for r in 0..rows {
-                n += format!(
-                    "U{:07},login.{r:07},Ana,\"Núñez, Jr\",a{r}@example.edu,active\r\n",
-                    (r * 7919) % rows
-                )
-                .len();
-            }
-            n as u64 + 51
-        };
+        let size = users_csv(rows).0.len() as u64;
         let (h_early, h_end, h_report) = users_with_hint(rows, Some(size));
         assert_eq!(h_early, h_end, "rebuilt after the hint");
         assert!(
