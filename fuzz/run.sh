@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing on the stable toolchain with cargo-afl (AFL++).
-#   bash fuzz/run.sh TARGET [SECONDS]   fuzz TARGET (core_push, target_file, zip_input,
-#                                       responses), default 600 s
+#   bash fuzz/run.sh TARGET [SECONDS [AFL-FUZZ OPTIONS]]
+#                                       fuzz TARGET (core_push, target_file, zip_input,
+#                                       responses), default 600 s, at the lowest priority
 #   bash fuzz/run.sh build TARGET       only build the instrumented binary
 #   bash fuzz/run.sh tmin TARGET FILE   minimise a crashing input into FILE.min
 #   bash fuzz/run.sh keep TARGET        minimise a run's queue (afl-cmin) and add its inputs
@@ -104,18 +105,27 @@ case "${1:-}" in
         [ -s "$map" ] || { echo "afl-showmap wrote no map for $dir" >&2; exit 1; }
         echo "$2: $(wc -l <"$map") edges from $(find "$dir" -maxdepth 1 -type f | wc -l) inputs in $dir"
         ;;
-    "") sed -n '2,12p' "$0" >&2; exit 2 ;;
+    "") sed -n '2,15p' "$0" >&2; exit 2 ;;
     *)
         target=$1
         export PREFLIGHT_FUZZ_RESPONSES=1
         seconds=${2:-600}
+        shift $(($# < 2 ? $# : 2))
         build "$target"
         mkdir -p "fuzz/out/$target"
-        # -t: a run over 1 s is a hang; -m: over 2 GiB is out of memory.
+        # -t: a run over 1 s is a hang; -m: over 2 GiB is out of memory. Further arguments go
+        # to afl-fuzz (say `-Z`, sequential queue selection, for a run to plateau).
+        # Its own session, whose autogroup gets nice 19: with autogroups, `nice` alone only
+        # ranks it against its own session, and a bench beside it would share the cores.
         AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
-            nice -n 19 cargo afl fuzz -V "$seconds" -t 1000 -m 2048 \
+            setsid sh -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"' sh \
+            cargo afl fuzz -V "$seconds" -t 1000 -m 2048 "$@" \
             -i "fuzz/corpus/$target" -o "fuzz/out/$target" \
-            -- "$(binary "$target")"
+            -- "$(binary "$target")" &
+        fuzzer=$!
+        # A new session gets no Ctrl-C from the terminal: pass it on.
+        trap 'kill -INT "$fuzzer" 2>/dev/null || true' INT TERM
+        wait "$fuzzer" || wait "$fuzzer" || true
         tail -n 1 "fuzz/out/$target/default/plot_data" || true
         ls "fuzz/out/$target/default/crashes" "fuzz/out/$target/default/hangs"
         ;;
