@@ -1,7 +1,7 @@
 //! A target's rules compiled: column names resolved to indices, the sets, maps, tables
 //! and key domains the bundle [`Index`](super::Index) keeps, and what each kind feeds.
 
-use super::{C, CKind, CRule, Col, Compiled, Cond, Fill, TableSpec, tablecheck};
+use super::{C, CKind, CRule, Col, Compiled, Cond, Fill, TableSpec, check, tablecheck};
 use crate::Error;
 use crate::schema::{Check, Condition, Matching, Rule, Target};
 
@@ -97,21 +97,32 @@ impl Compiled {
                         matching,
                         blank_invalid,
                         separator,
-                    } => C::Enum {
-                        col: col(column),
-                        values: match matching {
+                    } => {
+                        let compared: Vec<String> = match matching {
                             Matching::Exact => values.clone(),
                             _ => values.iter().map(|v| v.to_lowercase()).collect(),
-                        },
-                        set: match matching {
-                            Matching::Exact => values.iter().cloned().collect(),
-                            _ => values.iter().map(|v| v.to_lowercase()).collect(),
-                        },
-                        shown: values.clone(),
-                        matching: *matching,
-                        blank_invalid: *blank_invalid,
-                        sep: *separator,
-                    },
+                        };
+                        let mut bytes: Vec<&[u8]> = compared.iter().map(|v| v.as_bytes()).collect();
+                        if *matching == Matching::IgnoreCasePrefix {
+                            // A value that begins with another adds nothing to a prefix match
+                            // (Canvas: `deleted_last_completed` after `deleted`), and may be
+                            // too long for words.
+                            let all = bytes.clone();
+                            bytes.retain(|v| {
+                                !all.iter().any(|p| p.len() < v.len() && v.starts_with(p))
+                            });
+                        }
+                        C::Enum {
+                            col: col(column),
+                            few: check::Few::of(&bytes),
+                            set: compared.iter().cloned().collect(),
+                            values: compared,
+                            shown: values.clone(),
+                            matching: *matching,
+                            blank_invalid: *blank_invalid,
+                            sep: *separator,
+                        }
+                    }
                     Check::Blank { column } => C::Blank(col(column)),
                     Check::Date {
                         column,

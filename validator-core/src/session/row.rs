@@ -486,8 +486,8 @@ impl FileCheck {
             } = &ck.rules[r].check
             {
                 let text = |col| std::str::from_utf8(cell(col)).unwrap_or_default();
-                unique_key(&mut self.ahead_key, cols, *ignore_case, text);
-                index.prefetch_table(*table, self.ahead_key.as_bytes());
+                let key = unique_key(&mut self.ahead_key, cols, *ignore_case, text);
+                index.prefetch_table(*table, key.as_bytes());
             }
         }
     }
