@@ -380,16 +380,16 @@ pub(crate) fn check_row(
         probes: &probes,
         paths,
     };
-    // A bit per rule, not a load: the test costs a shift in the loop.
-    let skip = if row_rules_passed {
-        ck.row_rule_bits
+    // A row that passed its row rules (on the reading thread) runs only the others.
+    let order = if row_rules_passed {
+        &ck.index_rules
     } else {
-        0
+        &ck.all_rules
     };
-    for (ri, rule) in ck.rules.iter().enumerate() {
-        if ri < 64 && skip >> ri & 1 != 0 {
+    for &ri in order {
+        let (ri, Some(rule)) = (ri as usize, ck.rules.get(ri as usize)) else {
             continue;
-        }
+        };
         match rule.when.as_ref().map(|w| cond(w, row)) {
             None | Some(Some(true)) => {}
             Some(Some(false)) => continue,
@@ -733,7 +733,7 @@ fn max_length(rule: &CRule, col: Col, max: usize, row: &Row<'_>, emit: &mut impl
 #[inline]
 fn no_control(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut impl Emits) {
     let v = row.get(col);
-    if let Some(ch) = v.chars().find(|c| c.is_control()) {
+    if let Some(ch) = first_control(v) {
         emit.cell(Says::of(rule), row, Some(col), v, || {
             format!(
                 "`{}` contains the control character U+{:04X}",
@@ -741,6 +741,22 @@ fn no_control(rule: &CRule, col: Col, row: &Row<'_>, emit: &mut impl Emits) {
                 u32::from(ch)
             )
         });
+    }
+}
+
+/// The first control character of `v`.
+#[inline]
+fn first_control(v: &str) -> Option<char> {
+    // Controls are C0, DEL and C1 (U+0080-U+009F, after a 0xC2 byte): a cell with none of
+    // those bytes has none, told without decoding its characters (and without an early
+    // exit, which would make it byte by byte).
+    let suspect = v
+        .bytes()
+        .fold(false, |any, b| any | (b < 0x20) | (b == 0x7f) | (b == 0xC2));
+    if suspect {
+        v.chars().find(|c| c.is_control())
+    } else {
+        None
     }
 }
 
@@ -1202,6 +1218,27 @@ mod tests {
         }
         assert!(boolean_ok("TRUE") && boolean_ok("Off") && boolean_ok("1"));
         assert!(!boolean_ok("truee") && !boolean_ok("tru") && !boolean_ok("") && !boolean_ok("2"));
+    }
+
+    #[test]
+    fn controls_are_found_by_their_bytes() {
+        let chars = [
+            'a', ' ', '\0', '\t', '\x1f', '\x7f', '\u{80}', '\u{9f}', '\u{a0}', 'é', 'Â', '€', '😀',
+        ];
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let v: String = (0..rng % 7)
+                .map(|i| chars[(rng >> (8 * i)) as usize % chars.len()])
+                .collect();
+            assert_eq!(
+                first_control(&v),
+                v.chars().find(|c| c.is_control()),
+                "{v:?}"
+            );
+        }
     }
 
     #[test]

@@ -38,7 +38,8 @@ impl Compiled {
                 probe_refs: Vec::new(),
                 rule_probes: Vec::new(),
                 row_rules: Vec::new(),
-                row_rule_bits: 0,
+                all_rules: Vec::new(),
+                index_rules: Vec::new(),
                 probe_tables: Vec::new(),
                 fills: Vec::new(),
                 fk_feeds: Vec::new(),
@@ -456,11 +457,10 @@ impl Compiled {
             kind.row_rules = (0..kind.rules.len() as u32)
                 .filter(|&ri| reads_only_its_row(&kind.rules[ri as usize]))
                 .collect();
-            kind.row_rule_bits = kind
-                .row_rules
-                .iter()
-                .filter(|&&ri| ri < 64)
-                .fold(0, |bits, &ri| bits | 1 << ri);
+            kind.all_rules = (0..kind.rules.len() as u32).collect();
+            kind.index_rules = (0..kind.rules.len() as u32)
+                .filter(|ri| !kind.row_rules.contains(ri))
+                .collect();
             kind.probe_maps = kind
                 .rules
                 .iter()

@@ -178,9 +178,11 @@ pub(crate) struct CKind {
     /// The rules (by index) that read only their row (no index, no manifest mode), so a
     /// reading thread may run them first ([`row_rules_pass`]).
     pub row_rules: Vec<u32>,
-    /// The first 64 of [`CKind::row_rules`], a bit each (rule `i`, bit `i`): those
-    /// [`check_row`] skips on a row that passed them.
-    pub row_rule_bits: u64,
+    /// Every rule by index, in order: what [`check_row`] runs on a row.
+    pub all_rules: Vec<u32>,
+    /// The rules not in [`CKind::row_rules`], in order: what [`check_row`] runs on a row
+    /// that passed those (a loop over fewer rules, not a test per rule).
+    pub index_rules: Vec<u32>,
     /// Rules (by index) that are uniqueness checks with a table of their own (login ids):
     /// their keys are prefetched too.
     pub probe_tables: Vec<usize>,
