@@ -278,11 +278,12 @@ fn inline_bytes(slot_key: u64) -> ([u8; INLINE_MAX], usize) {
     (b, len)
 }
 
-/// Asks the CPU to bring `x`'s cache line in, without waiting for it (a no-op where the
-/// target has no such hint, as wasm32: a plain load in its place gained nothing measurable
-/// under Node).
+/// Asks the CPU to bring `x`'s cache line in, without waiting for it. Where the target has
+/// no such hint (wasm32), a load whose value is dropped: the processor cannot retire it
+/// before the line comes, so such loads pay only when issued together, their misses
+/// overlapping ([`crate::rules::Index::start_loads`]).
 #[inline(always)]
-pub(crate) fn prefetch<T>(x: &T) {
+pub(crate) fn prefetch<T: Copy>(x: &T) {
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     // SAFETY: a prefetch is a hint: it never faults and has no effect the program can
@@ -292,7 +293,7 @@ pub(crate) fn prefetch<T>(x: &T) {
         _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(x).cast());
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
+    std::hint::black_box(*x);
 }
 
 /// The home slot of `hash` in a table of `n` slots: the high bits of `hash` scaled to `n`.
@@ -427,22 +428,13 @@ impl Keys {
         p
     }
 
-    /// Starts loading `k`'s home slot into the cache and returns at once: called for a
-    /// row a few rows before it is checked ([`crate::Tape`] replays hold them), so that the
-    /// miss on a big table (the users of a bundle) is over by the time the row's lookup
-    /// comes. Only a hint: it changes no result.
+    /// The first word of the home slot of the key whose [`hash`] is `h`, for [`prefetch`]:
+    /// loaded a few rows before the row's look-up comes ([`crate::Tape`] replays hold the
+    /// rows), the miss on a big table (the users of a bundle) is over by then.
     #[inline]
-    pub fn prefetch(&self, k: &[u8]) {
-        self.prefetch_hash(hash(k));
-    }
-
-    /// [`Keys::prefetch`] of the key whose [`hash`] is `h`.
-    #[inline]
-    pub fn prefetch_hash(&self, h: u64) {
+    pub fn home_word(&self, h: u64) -> Option<&u32> {
         let t = &self.slots[shard(h)];
-        if !t.is_empty() {
-            prefetch(&t[home(h, t.len())]);
-        }
+        t.get(home(h, t.len())).map(|s| &s.word)
     }
 
     /// [`Keys::find`] of a prepared key.
@@ -638,14 +630,11 @@ impl Seen {
             + self.slots.iter().map(Vec::capacity).sum::<usize>() * size_of::<Tag>()
     }
 
-    /// Starts loading `k`'s home slot ([`Keys::prefetch`]).
+    /// [`Keys::home_word`] of a key of this table.
     #[inline]
-    pub fn prefetch(&self, k: &[u8]) {
-        let h = hash(k);
+    pub fn home_word(&self, h: u64) -> Option<&u32> {
         let t = &self.slots[shard(h)];
-        if !t.is_empty() {
-            prefetch(&t[tag_home((h >> 32) as u32, t.len())]);
-        }
+        t.get(tag_home((h >> 32) as u32, t.len())).map(|s| &s.id)
     }
 
     /// The id of `k`, a new one if `k` was not seen; `true` if it was new.

@@ -20,6 +20,8 @@ pub(crate) trait Events {
     /// start loading what checking it will read (only a hint; replays of a
     /// [`crate::Tape`] give it).
     fn ahead(&mut self, _rec: &Record<'_>) {}
+    /// The end of a batch of [`Events::ahead`] calls: load now what they asked for, together.
+    fn ahead_done(&mut self) {}
     /// A record over a limit; nothing after it is read (once, after the last record).
     fn overflow(&mut self, o: Overflow);
     /// The first line break that is not the file's row separator (dialect

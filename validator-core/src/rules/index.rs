@@ -262,22 +262,50 @@ impl Index {
         self.pending.prefetch(kind, rule, file, id);
     }
 
-    /// Starts loading the table slot of `key` in `domain` ([`Keys::prefetch`]).
+    /// Starts loading the slot of `l` ([`crate::keys::prefetch`]) at once, or, where
+    /// there is no prefetch instruction (wasm), adds it to `batch` for
+    /// [`Index::start_loads`].
     #[inline]
-    pub(crate) fn prefetch(&self, domain: usize, key: &[u8]) {
-        self.domains[domain].prefetch(key);
+    pub(crate) fn load_ahead(&self, l: Load, batch: &mut Vec<Load>) {
+        if cfg!(target_arch = "x86_64") {
+            if let Some(w) = self.home_word(&l) {
+                crate::keys::prefetch(w);
+            }
+        } else {
+            batch.push(l);
+        }
     }
 
-    /// [`Index::prefetch`] of the key whose hash ([`crate::keys::hash`]) is `h`.
-    #[inline]
-    pub(crate) fn prefetch_hash(&self, domain: usize, h: u64) {
-        self.domains[domain].prefetch_hash(h);
+    /// Loads the slots of `batch`. Without a prefetch instruction each is a load that the
+    /// processor cannot retire before its line comes: loads issued far apart would each
+    /// wait alone, so the slots are found first and then read back to back, their misses
+    /// in flight together.
+    pub(crate) fn start_loads(&self, batch: &[Load]) {
+        const AT_ONCE: usize = 32;
+        let mut words: [&u32; AT_ONCE] = [&0; AT_ONCE];
+        for loads in batch.chunks(AT_ONCE) {
+            let mut n = 0;
+            for w in loads.iter().filter_map(|l| self.home_word(l)) {
+                words[n] = w;
+                n += 1;
+            }
+            for w in &words[..n] {
+                crate::keys::prefetch(*w);
+            }
+        }
     }
 
-    /// Starts loading the slot of `key` in uniqueness table `table` ([`Seen::prefetch`]).
+    /// The first word of the home slot of `l`'s key.
     #[inline]
-    pub(crate) fn prefetch_table(&self, table: usize, key: &[u8]) {
-        self.tables[table].keys.prefetch(key);
+    fn home_word(&self, l: &Load) -> Option<&u32> {
+        match l.table {
+            Load::DOMAIN..Load::TABLE => self.domains.get(l.table as usize)?.home_word(l.hash),
+            t => self
+                .tables
+                .get((t - Load::TABLE) as usize)?
+                .keys
+                .home_word(l.hash),
+        }
     }
 
     /// Records a reference from `row`'s `col` to `v` in `domain` that is not resolved yet
@@ -697,4 +725,34 @@ fn outcome<'c>(
         message,
         platform: rule.platform.as_deref().filter(|_| !rule.platform_by_row),
     })
+}
+
+/// A look-up to come, started early ([`Index::start_loads`]): the hash of a key in a
+/// domain of [`Index::domains`] or in a uniqueness table of its own.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Load {
+    /// The domain's index, or [`Load::TABLE`] plus the table's.
+    table: u32,
+    hash: u64,
+}
+
+impl Load {
+    const DOMAIN: u32 = 0;
+    const TABLE: u32 = 1 << 31;
+
+    /// A look-up of the key whose [`crate::keys::hash`] is `hash` in `domain`.
+    pub(crate) fn domain(domain: usize, hash: u64) -> Load {
+        Load {
+            table: (domain as u32).min(Load::TABLE - 1),
+            hash,
+        }
+    }
+
+    /// A look-up in uniqueness table `table`.
+    pub(crate) fn table(table: usize, hash: u64) -> Load {
+        Load {
+            table: Load::TABLE | (table as u32 & !Load::TABLE),
+            hash,
+        }
+    }
 }

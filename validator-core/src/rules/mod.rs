@@ -18,7 +18,7 @@ mod index;
 mod tablecheck;
 
 pub(crate) use check::{check_row, row_rules_pass};
-pub(crate) use index::{Index, resolve};
+pub(crate) use index::{Index, Load, resolve};
 
 /// Index of a column in its kind's column list.
 type Col = usize;

@@ -45,6 +45,9 @@ pub(super) struct FileCheck {
     pub(super) last_byte: u8,
     /// Buffer for the uniqueness keys [`FileCheck::ahead`] prefetches.
     pub(super) ahead_key: String,
+    /// The index slots that [`FileCheck::ahead`] found the rows ahead will read, loaded
+    /// together at the end of the batch ([`crate::rules::Index::start_loads`]).
+    pub(super) loads: Vec<crate::rules::Load>,
     /// Where the header's outcome goes for this file's [`crate::FileReader`], once it has
     /// one ([`FileCheck::publish_row_plan`]).
     pub(super) row_plan: Option<std::sync::Arc<std::sync::OnceLock<super::tape::RowPlan>>>,

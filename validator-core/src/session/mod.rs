@@ -202,6 +202,7 @@ impl Checker {
             progress: Progress::default(),
             tap: None,
             size_hints: Default::default(),
+            tape: Tape::default(),
         }
     }
 }
@@ -223,6 +224,7 @@ pub struct Session {
     tap: Option<Box<crate::diff::Tap>>,
     /// [`Session::size_hint`]s of files not pushed yet.
     size_hints: crate::keys::FixedMap<String, u64>,
+    tape: Tape,
 }
 
 #[derive(Debug)]
@@ -266,6 +268,13 @@ impl Events for CheckEvents<'_> {
 
     fn ahead(&mut self, rec: &Record<'_>) {
         self.check.ahead(rec, self.c, self.index);
+    }
+
+    fn ahead_done(&mut self) {
+        if !self.check.loads.is_empty() {
+            self.index.start_loads(&self.check.loads);
+            self.check.loads.clear();
+        }
     }
 
     fn overflow(&mut self, o: Overflow) {
@@ -375,6 +384,7 @@ impl Session {
                 newlines: 0,
                 last_byte: 0,
                 ahead_key: String::new(),
+                loads: Vec::new(),
                 row_plan: None,
                 size_hint: self.size_hints.remove(path),
                 fill_base: Vec::new(),
@@ -414,14 +424,24 @@ impl Session {
 
     /// Feeds the next chunk of the file at `path` (relative to the bundle root). Any split of
     /// the same bytes gives the same report.
+    ///
+    /// The chunk is parsed onto a [`Tape`] first and then replayed into the checks, as
+    /// [`Session::push_tape`] does, so that each record's index look-ups start a few records
+    /// early (the wasm build's only way to overlap its cache misses: a 300 MB users file
+    /// under Node, 2.95 s -> 2.24 s).
     pub fn push(&mut self, path: &str, chunk: &[u8]) -> Result<Progress, Error> {
         let i = self.file(path)?;
-        self.progress.bytes += chunk.len() as u64;
-        self.with_events(i, |parser, ev| {
-            ev.check
-                .count_raw(RawCounts::of(chunk, ev.check.count_lines));
-            parser.push(chunk, ev);
+        let mut tape = std::mem::take(&mut self.tape);
+        let f = &mut self.files[i];
+        tape.raw.add(RawCounts::of(chunk, f.check.count_lines));
+        f.parser.push(chunk, &mut tape);
+        self.progress.bytes += tape.raw.bytes;
+        self.with_events(i, |_, ev| {
+            ev.check.count_raw(tape.raw);
+            tape.replay(ev);
         });
+        tape.clear();
+        self.tape = tape;
         Ok(self.progress)
     }
 

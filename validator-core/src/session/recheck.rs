@@ -78,6 +78,7 @@ impl Session {
             newlines: 0,
             last_byte: 0,
             ahead_key: String::new(),
+            loads: Vec::new(),
             row_plan: None,
             size_hint: None,
             fill_base: Vec::new(),

@@ -7,10 +7,11 @@ use super::file::bound_kind;
 use super::tape::RowPlan;
 use super::{FileCheck, Progress, strip};
 use crate::decode::{Decoder, Encoding};
+use crate::keys;
 use crate::parse::convert;
 use crate::reader::{LineEnding, QuoteError, Record};
 use crate::report::{MAX_VALUE_CHARS, Severity, truncate_chars, truncate_value};
-use crate::rules::{C, Compiled, Emit, Index, Row, check_row, unique_key};
+use crate::rules::{C, Compiled, Emit, Index, Load, Row, check_row, unique_key};
 use crate::schema::CellConverter;
 
 impl FileCheck {
@@ -465,14 +466,14 @@ impl FileCheck {
             for &(domain, col) in &ck.probes {
                 let v = cell(col);
                 if !v.is_empty() {
-                    index.prefetch(domain, v);
+                    index.load_ahead(Load::domain(domain, keys::hash(v)), &mut self.loads);
                 }
             }
         } else {
             // Hashed by the reading thread.
             for (&(domain, _), &h) in ck.probes.iter().zip(rec.probe_hashes) {
                 if h != 0 {
-                    index.prefetch_hash(domain, h);
+                    index.load_ahead(Load::domain(domain, h), &mut self.loads);
                 }
             }
         }
@@ -487,7 +488,10 @@ impl FileCheck {
             {
                 let text = |col| std::str::from_utf8(cell(col)).unwrap_or_default();
                 let key = unique_key(&mut self.ahead_key, cols, *ignore_case, text);
-                index.prefetch_table(*table, key.as_bytes());
+                index.load_ahead(
+                    Load::table(*table, keys::hash(key.as_bytes())),
+                    &mut self.loads,
+                );
             }
         }
     }
