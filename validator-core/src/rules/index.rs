@@ -298,13 +298,9 @@ impl Index {
     /// The first word of the home slot of `l`'s key.
     #[inline]
     fn home_word(&self, l: &Load) -> Option<&u32> {
-        match l.table {
-            Load::DOMAIN..Load::TABLE => self.domains.get(l.table as usize)?.home_word(l.hash),
-            t => self
-                .tables
-                .get((t - Load::TABLE) as usize)?
-                .keys
-                .home_word(l.hash),
+        match *l {
+            Load::Domain(d, h) => self.domains.get(d)?.home_word(h),
+            Load::Table(t, h) => self.tables.get(t)?.keys.home_word(h),
         }
     }
 
@@ -727,32 +723,10 @@ fn outcome<'c>(
     })
 }
 
-/// A look-up to come, started early ([`Index::start_loads`]): the hash of a key in a
-/// domain of [`Index::domains`] or in a uniqueness table of its own.
+/// A look-up to come, started early ([`Index::load_ahead`]): the hash of a key in a domain
+/// of [`Index::domains`] or in a uniqueness table of its own.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Load {
-    /// The domain's index, or [`Load::TABLE`] plus the table's.
-    table: u32,
-    hash: u64,
-}
-
-impl Load {
-    const DOMAIN: u32 = 0;
-    const TABLE: u32 = 1 << 31;
-
-    /// A look-up of the key whose [`crate::keys::hash`] is `hash` in `domain`.
-    pub(crate) fn domain(domain: usize, hash: u64) -> Load {
-        Load {
-            table: (domain as u32).min(Load::TABLE - 1),
-            hash,
-        }
-    }
-
-    /// A look-up in uniqueness table `table`.
-    pub(crate) fn table(table: usize, hash: u64) -> Load {
-        Load {
-            table: Load::TABLE | (table as u32 & !Load::TABLE),
-            hash,
-        }
-    }
+pub(crate) enum Load {
+    Domain(usize, u64),
+    Table(usize, u64),
 }

@@ -466,14 +466,14 @@ impl FileCheck {
             for &(domain, col) in &ck.probes {
                 let v = cell(col);
                 if !v.is_empty() {
-                    index.load_ahead(Load::domain(domain, keys::hash(v)), &mut self.loads);
+                    index.load_ahead(Load::Domain(domain, keys::hash(v)), &mut self.loads);
                 }
             }
         } else {
             // Hashed by the reading thread.
             for (&(domain, _), &h) in ck.probes.iter().zip(rec.probe_hashes) {
                 if h != 0 {
-                    index.load_ahead(Load::domain(domain, h), &mut self.loads);
+                    index.load_ahead(Load::Domain(domain, h), &mut self.loads);
                 }
             }
         }
@@ -489,7 +489,7 @@ impl FileCheck {
                 let text = |col| std::str::from_utf8(cell(col)).unwrap_or_default();
                 let key = unique_key(&mut self.ahead_key, cols, *ignore_case, text);
                 index.load_ahead(
-                    Load::table(*table, keys::hash(key.as_bytes())),
+                    Load::Table(*table, keys::hash(key.as_bytes())),
                     &mut self.loads,
                 );
             }
