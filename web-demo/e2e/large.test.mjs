@@ -1,12 +1,14 @@
 // Streams a generated 300 MB users.csv through the element's Worker in headless Chromium,
-// and prints the figures: throughput, peak JS heap (page via CDP Runtime.getHeapUsage,
-// Worker via performance.memory), wasm memory, renderer RSS, longest main-thread task
-// (PerformanceObserver "longtask"). The Worker's heap comes from CDP too, through
-// Target.setAutoAttach + Target.sendMessageToTarget (performance.memory is window-only). It fails only on gross violations: heap growth over
-// 1 GB or a main-thread block over 1 s. The tight goals (< 256 MB, < 50 ms) are for the
-// benchmark to measure, not for this test to assert. The wasm linear memory (the core's
-// bundle index: ids, claims, pending references) is printed, not asserted: it is the core's
-// budget, and ARCHITECTURE.md lets it grow with the number of distinct ids.
+// twice, and prints the figures. The first run is timed and not observed (throughput, as a
+// user meets it). The second is observed: peak JS heap (the page's through CDP
+// Runtime.getHeapUsage; the Worker's through Target.setAutoAttach +
+// Target.sendMessageToTarget, as performance.memory is window-only), wasm memory, renderer
+// RSS. Longest main-thread task (PerformanceObserver "longtask") over both. It fails only
+// on gross violations: heap growth over 1 GB or a main-thread block over 1 s. The tight
+// goals (< 256 MB, < 50 ms) are for the benchmark to measure, not for this test to assert.
+// The wasm linear memory (the core's bundle index: ids, claims, pending references) is
+// printed, not asserted: it is the core's budget, and ARCHITECTURE.md lets it grow with
+// the number of distinct ids.
 //   PREFLIGHT_E2E_MB=300 node --test web-demo/e2e/large.test.mjs
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -61,6 +63,11 @@ test(`a ${MB} MB file streams through the Worker with flat memory and a free mai
   const made = generate(file, MB);
   console.log(`# generated ${(made.bytes / 1e6).toFixed(0)} MB, ${made.rows} rows in ${Date.now() - t0} ms`);
   const page = suite.b.page;
+  // The timed run first, as a user meets it: no CDP session of ours on the page or the
+  // Worker, no sampling. Sampling the Worker's heap every 200 ms stops its isolate each
+  // time: the run below, which measures memory, took 7-12% longer (2026-12-07).
+  const timed = await check(page, "files", file, { full: false });
+  const longestTimed = await longestTask(page);
   const cdp = await suite.b.context.newCDPSession(page);
   const heapNow = async () => (await cdp.send("Runtime.getHeapUsage")).usedSize;
   // The Worker's isolate: attach to it through the page's CDP session (non-flattened).
@@ -113,14 +120,15 @@ test(`a ${MB} MB file streams through the Worker with flat memory and a free mai
       await new Promise((r) => setTimeout(r, 200));
     }
   })();
-  const { summary, stats } = await check(page, "files", file, { full: false });
+  const sampled = await check(page, "files", file, { full: false });
   sampling = false;
   await sampler;
   const peak = await page.evaluate(() => window.__peak);
-  const longest = await longestTask(page);
+  const longest = Math.max(longestTimed, await longestTask(page));
+  const { summary, stats } = timed;
   const mbps = stats.bytes / 1e6 / (stats.ms / 1000);
   const f = (n) => `${(n / 1048576).toFixed(1)} MiB`;
-  console.log(`# ${MB} MB file: ${(stats.bytes / 1e6).toFixed(0)} MB, ${summary.rows} rows in ${(stats.ms / 1000).toFixed(2)} s = ${mbps.toFixed(0)} MB/s in the Worker`);
+  console.log(`# ${MB} MB file: ${(stats.bytes / 1e6).toFixed(0)} MB, ${summary.rows} rows in ${(stats.ms / 1000).toFixed(2)} s = ${mbps.toFixed(0)} MB/s in the Worker (${(sampled.stats.ms / 1000).toFixed(2)} s again while its memory was sampled)`);
   console.log(`# peak JS heap: page ${f(pageHeapPeak)} (start ${f(pageHeapStart)}); Worker ${f(workerHeapPeak)} (start ${f(workerHeapStart)}); wasm linear memory ${f(peak.wasm)} (core index)`);
   console.log(`# renderer RSS: start ${f(rssStart)}, peak ${f(rssPeak)}; ${peak.progress} progress events`);
   console.log(`# longest main-thread task: ${longest.toFixed(0)} ms`);
@@ -141,8 +149,10 @@ test(`a ${MB} MB file streams through the Worker with flat memory and a free mai
     console.log(`# native check --threads 1 of the same file: ${best.toFixed(2)} s = ${nativeMbps.toFixed(0)} MB/s; Chromium Worker / native = ${(mbps / nativeMbps).toFixed(3)}`);
   }
   await page.screenshot({ path: join(artifacts, "large-file.png") });
-  assert.equal(summary.rows, made.rows);
-  assert.equal(summary.errors, Math.floor(made.rows / 100000));
+  for (const { summary } of [timed, sampled]) {
+    assert.equal(summary.rows, made.rows);
+    assert.equal(summary.errors, Math.floor(made.rows / 100000));
+  }
   assert.ok(peak.progress > 0, "progress was posted");
   const growth = pageHeapPeak - pageHeapStart + (workerHeapPeak - workerHeapStart);
   assert.ok(growth < 1024 ** 3, `JS heap grew by ${f(growth)}`);
