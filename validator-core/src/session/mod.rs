@@ -435,14 +435,10 @@ impl Session {
         let f = &mut self.files[i];
         tape.raw.add(RawCounts::of(chunk, f.check.count_lines));
         f.parser.push(chunk, &mut tape);
-        self.progress.bytes += tape.raw.bytes;
-        self.with_events(i, |_, ev| {
-            ev.check.count_raw(tape.raw);
-            tape.replay(ev);
-        });
+        let progress = self.push_tape(path, &tape);
         tape.clear();
         self.tape = tape;
-        Ok(self.progress)
+        progress
     }
 
     /// Runs `f` with file `i`'s parser and its checks as the parser's events.
