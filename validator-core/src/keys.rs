@@ -428,13 +428,17 @@ impl Keys {
         p
     }
 
-    /// The first word of the home slot of the key whose [`hash`] is `h`, for [`prefetch`]:
-    /// loaded a few rows before the row's look-up comes ([`crate::Tape`] replays hold the
-    /// rows), the miss on a big table (the users of a bundle) is over by then.
+    /// The first word of the home slot of the key whose [`hash`] is `h`, and of the slot a
+    /// cache line further on, for [`prefetch`]: loaded a few rows before the row's look-up
+    /// comes ([`crate::Tape`] replays hold the rows), the misses on a big table (the users
+    /// of a bundle) are over by then. Both lines: up to 80% full, a probe run often goes
+    /// on past the home slot's line (5⅓ slots share one), and a slot can straddle two.
     #[inline]
-    pub fn home_word(&self, h: u64) -> Option<&u32> {
+    pub fn home_words(&self, h: u64) -> [Option<&u32>; 2] {
         let t = &self.slots[shard(h)];
-        t.get(home(h, t.len())).map(|s| &s.word)
+        let i = home(h, t.len());
+        // 5 slots on is 60 bytes on: in the next line unless the home slot starts one.
+        [i, i + 5].map(|i| t.get(i).map(|s| &s.word))
     }
 
     /// [`Keys::find`] of a prepared key.
@@ -630,11 +634,12 @@ impl Seen {
             + self.slots.iter().map(Vec::capacity).sum::<usize>() * size_of::<Tag>()
     }
 
-    /// [`Keys::home_word`] of a key of this table.
+    /// [`Keys::home_words`] of a key of this table (8 slots to a line).
     #[inline]
-    pub fn home_word(&self, h: u64) -> Option<&u32> {
+    pub fn home_words(&self, h: u64) -> [Option<&u32>; 2] {
         let t = &self.slots[shard(h)];
-        t.get(tag_home((h >> 32) as u32, t.len())).map(|s| &s.id)
+        let i = tag_home((h >> 32) as u32, t.len());
+        [i, i + 8].map(|i| t.get(i).map(|s| &s.id))
     }
 
     /// The id of `k`, a new one if `k` was not seen; `true` if it was new.
