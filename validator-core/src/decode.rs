@@ -242,7 +242,11 @@ impl Decoder {
                 loop {
                     // Validated here once: the text goes on as `str` (records read in
                     // place keep it, `RecordReader::feed_text`).
-                    match std::str::from_utf8(src) {
+                    // SIMD first (nearly every chunk is valid); std again only to
+                    // locate an error.
+                    let checked = simdutf8::basic::from_utf8(src)
+                        .map_or_else(|_| std::str::from_utf8(src), Ok);
+                    match checked {
                         Ok(text) => {
                             out.push_str(text);
                             in_pos += src.len() as u64;

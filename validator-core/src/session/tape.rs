@@ -171,8 +171,8 @@ impl Events for Tape {
         // by csv-core, which copies) are checked here, on the reading thread.
         let text = rec
             .text()
-            .map_or_else(|| std::str::from_utf8(rec.bytes()), Ok);
-        let (bytes, utf8) = match text {
+            .map_or_else(|| simdutf8::basic::from_utf8(rec.bytes()).ok(), Some);
+        let (bytes, utf8) = match text.ok_or(()) {
             Ok(t) => {
                 let at = self.text.len();
                 self.text.push_str(t);
