@@ -214,7 +214,9 @@ const MIN_SLOTS: usize = 16;
 /// 2 slots for a hit, 5 for a miss at the worst), and growing by [`GROWTH`] keeps it at
 /// least 44% full, so a key costs 18 to 27 bytes of table. At 4/5 a hit took about 3 slots
 /// and an insert 13: on the 348 MB bench bundle (users presized, so near full) `check`
-/// took 6% longer for 2.8 bytes less per id (26.8 against 29.6).
+/// took 6% longer for 2.8 bytes less per id (26.8 against 29.6). A look-up now seldom
+/// leaves its home slot's line: loading the next line ahead too, which gained 8% at 4/5,
+/// gains nothing measurable at 2/3 (native or Node), so only the home line is loaded.
 const MAX_LOAD: (usize, usize) = (2, 3);
 /// Growth factor, as (numerator, denominator).
 const GROWTH: (usize, usize) = (3, 2);
@@ -430,17 +432,13 @@ impl Keys {
         p
     }
 
-    /// The first word of the home slot of the key whose [`hash`] is `h`, and of the slot a
-    /// cache line further on, for [`prefetch`]: loaded a few rows before the row's look-up
-    /// comes ([`crate::Tape`] replays hold the rows), the misses on a big table (the users
-    /// of a bundle) are over by then. Both lines: up to 80% full, a probe run often goes
-    /// on past the home slot's line (5⅓ slots share one), and a slot can straddle two.
+    /// The first word of the home slot of the key whose [`hash`] is `h`, for [`prefetch`]:
+    /// loaded a few rows before the row's look-up comes ([`crate::Tape`] replays hold the
+    /// rows), the miss on a big table (the users of a bundle) is over by then.
     #[inline]
-    pub fn home_words(&self, h: u64) -> [Option<&u32>; 2] {
+    pub fn home_word(&self, h: u64) -> Option<&u32> {
         let t = &self.slots[shard(h)];
-        let i = home(h, t.len());
-        // 5 slots on is 60 bytes on: in the next line unless the home slot starts one.
-        [i, i + 5].map(|i| t.get(i).map(|s| &s.word))
+        t.get(home(h, t.len())).map(|s| &s.word)
     }
 
     /// [`Keys::find`] of a prepared key.
@@ -636,12 +634,11 @@ impl Seen {
             + self.slots.iter().map(Vec::capacity).sum::<usize>() * size_of::<Tag>()
     }
 
-    /// [`Keys::home_words`] of a key of this table (8 slots to a line).
+    /// [`Keys::home_word`] of a key of this table.
     #[inline]
-    pub fn home_words(&self, h: u64) -> [Option<&u32>; 2] {
+    pub fn home_word(&self, h: u64) -> Option<&u32> {
         let t = &self.slots[shard(h)];
-        let i = tag_home((h >> 32) as u32, t.len());
-        [i, i + 8].map(|i| t.get(i).map(|s| &s.id))
+        t.get(tag_home((h >> 32) as u32, t.len())).map(|s| &s.id)
     }
 
     /// The id of `k`, a new one if `k` was not seen; `true` if it was new.

@@ -262,13 +262,13 @@ impl Index {
         self.pending.prefetch(kind, rule, file, id);
     }
 
-    /// Starts loading the slots of `l` ([`crate::keys::prefetch`]) at once, or, where
+    /// Starts loading the slot of `l` ([`crate::keys::prefetch`]) at once, or, where
     /// there is no prefetch instruction (wasm), adds it to `batch` for
     /// [`Index::start_loads`].
     #[inline]
     pub(crate) fn load_ahead(&self, l: Load, batch: &mut Vec<Load>) {
         if cfg!(target_arch = "x86_64") {
-            for w in self.home_words(&l).into_iter().flatten() {
+            if let Some(w) = self.home_word(&l) {
                 crate::keys::prefetch(w);
             }
         } else {
@@ -282,10 +282,10 @@ impl Index {
     /// in flight together.
     pub(crate) fn start_loads(&self, batch: &[Load]) {
         const AT_ONCE: usize = 32;
-        let mut words: [&u32; 2 * AT_ONCE] = [&0; 2 * AT_ONCE];
+        let mut words: [&u32; AT_ONCE] = [&0; AT_ONCE];
         for loads in batch.chunks(AT_ONCE) {
             let mut n = 0;
-            for w in loads.iter().flat_map(|l| self.home_words(l)).flatten() {
+            for w in loads.iter().filter_map(|l| self.home_word(l)) {
                 words[n] = w;
                 n += 1;
             }
@@ -295,15 +295,12 @@ impl Index {
         }
     }
 
-    /// The words a look-up of `l`'s key reads first ([`Keys::home_words`]).
+    /// The first word of the home slot of `l`'s key.
     #[inline]
-    fn home_words(&self, l: &Load) -> [Option<&u32>; 2] {
+    fn home_word(&self, l: &Load) -> Option<&u32> {
         match *l {
-            Load::Domain(d, h) => self.domains.get(d).map_or([None; 2], |k| k.home_words(h)),
-            Load::Table(t, h) => self
-                .tables
-                .get(t)
-                .map_or([None; 2], |t| t.keys.home_words(h)),
+            Load::Domain(d, h) => self.domains.get(d)?.home_word(h),
+            Load::Table(t, h) => self.tables.get(t)?.keys.home_word(h),
         }
     }
 
