@@ -214,7 +214,7 @@ const MIN_SLOTS: usize = 16;
 /// 2 slots for a hit, 5 for a miss at the worst), and growing by [`GROWTH`] keeps it at
 /// least 44% full, so a key costs 18 to 27 bytes of table. At 4/5 a hit took about 3 slots
 /// and an insert 13: on the 348 MB bench bundle (users presized, so near full) `check`
-/// took 6% longer for 2.8 bytes less per id (26.8 against 29.6). A look-up now seldom
+/// took 3-6% longer for 2.8 bytes less per id (26.8 against 29.6). A look-up now seldom
 /// leaves its home slot's line: loading the next line ahead too, which gained 8% at 4/5,
 /// gains nothing measurable at 2/3 (native or Node), so only the home line is loaded.
 const MAX_LOAD: (usize, usize) = (2, 3);
@@ -591,7 +591,7 @@ fn tag_home(tag: u32, n: usize) -> usize {
 /// keys are taken for one only if the sub-table and high 32 bits of [`hash`] (36 bits) and
 /// all 64 bits of an independent [`hash2`] agree: about n²/2¹⁰¹ for n keys (10⁻¹⁷ for ten
 /// million). A key costs its 8-byte slot at 44-67% load and its 8-byte `hash2` (about 22-26
-/// bytes), against 45-50 in `Keys`.
+/// bytes), against 45 and more in `Keys`, whose arena holds the key's bytes.
 ///
 /// ```ignore
 /// let mut seen = Seen::default();

@@ -171,14 +171,14 @@ impl Events for Tape {
         // by csv-core, which copies) are checked here, on the reading thread.
         let text = rec
             .text()
-            .map_or_else(|| simdutf8::basic::from_utf8(rec.bytes()).ok(), Some);
-        let (bytes, utf8) = match text.ok_or(()) {
-            Ok(t) => {
+            .or_else(|| simdutf8::basic::from_utf8(rec.bytes()).ok());
+        let (bytes, utf8) = match text {
+            Some(t) => {
                 let at = self.text.len();
                 self.text.push_str(t);
                 ((at, self.text.len()), true)
             }
-            Err(_) => {
+            None => {
                 let at = self.data.len();
                 self.data.extend_from_slice(rec.bytes());
                 ((at, self.data.len()), false)
