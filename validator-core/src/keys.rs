@@ -58,7 +58,7 @@ const FAR: u32 = (1 << POS_BITS) - 1;
 const END: u8 = 0xFF;
 
 /// 64-bit hash of a key: what [`Keys`] places it by. A reading thread computes it for the
-/// look-ups of a row ahead of the checking one ([`Keys::prepare_hashed`]).
+/// look-ups of a row ahead of the checking one ([`Keys::find_hashed`]).
 #[inline]
 pub(crate) fn hash(key: &[u8]) -> u64 {
     seeded_hash(0x0005_EED0_F1D5, key)
@@ -113,7 +113,7 @@ impl Slot {
     }
 }
 
-/// A key prepared for probing ([`Keys::prepare`]).
+/// A key prepared for probing: its hash and slot key.
 pub(crate) struct Probe<'k> {
     key: &'k str,
     hash: u64,
@@ -414,22 +414,11 @@ impl Keys {
         self.find_prepared(&Probe::new(k))
     }
 
-    /// Hashes `k` and loads its home slot without waiting for it, so that the lookups of
-    /// a row ([`Keys::find_prepared`] next) overlap their cache misses.
+    /// [`Keys::find`] of `k` whose [`hash`] is `hash` (computed ahead, or on another
+    /// thread).
     #[inline]
-    pub fn prepare<'k>(&self, k: &'k str) -> Probe<'k> {
-        self.prepare_hashed(k, hash(k.as_bytes()))
-    }
-
-    /// [`Keys::prepare`] of `k` whose [`hash`] is `hash` (computed on another thread).
-    #[inline]
-    pub fn prepare_hashed<'k>(&self, k: &'k str, hash: u64) -> Probe<'k> {
-        let p = Probe::hashed(k, hash);
-        let t = &self.slots[shard(p.hash)];
-        if !t.is_empty() {
-            std::hint::black_box(t[home(p.hash, t.len())].word);
-        }
-        p
+    pub fn find_hashed(&self, k: &str, hash: u64) -> Option<(Id, bool)> {
+        self.find_prepared(&Probe::hashed(k, hash))
     }
 
     /// The first word of the home slot of the key whose [`hash`] is `h`, for [`prefetch`]:
@@ -443,7 +432,7 @@ impl Keys {
 
     /// [`Keys::find`] of a prepared key.
     #[inline]
-    pub fn find_prepared(&self, p: &Probe<'_>) -> Option<(Id, bool)> {
+    fn find_prepared(&self, p: &Probe<'_>) -> Option<(Id, bool)> {
         let t = &self.slots[shard(p.hash)];
         if t.is_empty() {
             return None;

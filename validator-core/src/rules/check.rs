@@ -11,9 +11,9 @@ use crate::keys::{Id, Keys};
 use crate::report::{Severity, truncate_value};
 use crate::schema::{DateForm, Matching};
 
-/// Lookups of one row ([`CKind::probes`]), made together before the rules run: the
-/// lookups of a row are independent, so their cache misses overlap, and two rules on the
-/// same column and domain (a reference and a consistency check on `section_id`) share one.
+/// Lookups of one row ([`CKind::probes`]), made once before the rules run: two rules on
+/// the same column and domain (a reference and a consistency check on `section_id`) share
+/// one. Their slots were loaded a few records earlier ([`crate::rules::Index::load_ahead`]).
 /// A cached answer stays true while the rules run: keys are defined only afterwards, and
 /// interning an owner never makes a key defined nor gives it a map attribute.
 struct Probes {
@@ -26,28 +26,22 @@ const MAX_PROBES: usize = 8;
 impl Probes {
     #[inline]
     fn new(ck: &CKind, domains: &[Keys], row: &Row<'_>) -> Probes {
-        // First every key's home slot is loaded, then the lookups run: the loads do not
-        // wait on one another, so a row's cache misses overlap instead of adding up.
-        let mut prepared = [const { None }; MAX_PROBES];
-        for (i, (p, &(d, col))) in prepared.iter_mut().zip(&ck.probes).enumerate() {
-            let v = row.get(col);
-            if !v.is_empty() {
-                *p = Some(match row.probe_hashes.get(i) {
-                    // Hashed by the reading thread, of the same cell (the tests hold it to
-                    // that: a wrong hash would lose a look-up).
-                    Some(&h) if h != 0 => {
-                        debug_assert_eq!(h, crate::keys::hash(v.as_bytes()), "{v}");
-                        domains[d].prepare_hashed(v, h)
-                    }
-                    _ => domains[d].prepare(v),
-                });
-            }
-        }
         let mut found = [None; MAX_PROBES];
-        for ((f, p), &(d, _)) in found.iter_mut().zip(&prepared).zip(&ck.probes) {
-            if let Some(p) = p {
-                *f = domains[d].find_prepared(p);
+        for (i, (f, &(d, col))) in found.iter_mut().zip(&ck.probes).enumerate() {
+            let v = row.get(col);
+            if v.is_empty() {
+                continue;
             }
+            let h = match row.probe_hashes.get(i) {
+                // Hashed by the reading thread, of the same cell (the tests hold it to
+                // that: a wrong hash would lose a look-up).
+                Some(&h) if h != 0 => {
+                    debug_assert_eq!(h, crate::keys::hash(v.as_bytes()), "{v}");
+                    h
+                }
+                _ => crate::keys::hash(v.as_bytes()),
+            };
+            *f = domains[d].find_hashed(v, h);
         }
         Probes { found }
     }
