@@ -300,6 +300,17 @@ pub(crate) fn prefetch<T: Copy>(x: &T) {
     std::hint::black_box(*x);
 }
 
+/// [`prefetch`] of a line wanted soon, further on in the same row: only where the target
+/// has a prefetch instruction. Elsewhere (wasm) the hint would be a load waiting for the
+/// line right there, just before its use, so none is made.
+#[inline(always)]
+pub(crate) fn prefetch_soon<T: Copy>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    prefetch(x);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 /// The home slot of `hash` in a table of `n` slots: the high bits of `hash` scaled to `n`.
 #[inline]
 fn home(hash: u64, n: usize) -> usize {

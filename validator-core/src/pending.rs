@@ -318,7 +318,7 @@ impl Pendings {
         if let Some(h) = self.head_of(kind as u16, rule as u16, file)
             && let Some(e) = self.heads[h].by_id.get(id as usize)
         {
-            crate::keys::prefetch(e);
+            crate::keys::prefetch_soon(e);
         }
     }
 

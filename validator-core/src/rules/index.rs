@@ -130,11 +130,11 @@ impl MapState {
             .filter(|a| a.id != NO_ID)
     }
 
-    /// Starts loading the attribute of key `id` ([`crate::keys::prefetch`]).
+    /// Starts loading the attribute of key `id` ([`crate::keys::prefetch_soon`]).
     #[inline]
     pub(super) fn prefetch(&self, id: Id) {
         if let Some(a) = self.attrs.get(id as usize) {
-            crate::keys::prefetch(a);
+            crate::keys::prefetch_soon(a);
         }
     }
 
