@@ -32,16 +32,15 @@ impl Probes {
             if v.is_empty() {
                 continue;
             }
-            let h = match row.probe_hashes.get(i) {
+            *f = match row.probe_hashes.get(i) {
                 // Hashed by the reading thread, of the same cell (the tests hold it to
                 // that: a wrong hash would lose a look-up).
                 Some(&h) if h != 0 => {
                     debug_assert_eq!(h, crate::keys::hash(v.as_bytes()), "{v}");
-                    h
+                    domains[d].find_hashed(v, h)
                 }
-                _ => crate::keys::hash(v.as_bytes()),
+                _ => domains[d].find(v),
             };
-            *f = domains[d].find_hashed(v, h);
         }
         Probes { found }
     }
