@@ -101,6 +101,20 @@ impl Decoder {
         self.body(input, out, false);
     }
 
+    /// `input` as text, read in place, when that is all [`Decoder::decode`] would write:
+    /// UTF-8 past the first bytes, no character carried over from the chunk before, and
+    /// `input` valid to its end. `None` (nothing consumed) otherwise: then `decode` it.
+    /// Most chunks of an export take this way, and skip a copy of every byte.
+    pub fn in_place<'a>(&mut self, input: &'a [u8]) -> Option<&'a str> {
+        if !matches!(self.state, State::Utf8 { carry_len: 0, .. }) {
+            return None;
+        }
+        let text = simdutf8::basic::from_utf8(input).ok()?;
+        self.in_pos += input.len() as u64;
+        self.out_pos += input.len() as u64;
+        Some(text)
+    }
+
     /// Flushes what is held back at end of input.
     pub fn finish(&mut self, out: &mut String) {
         if let State::Start(buf) = &mut self.state {

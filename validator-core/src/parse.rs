@@ -99,6 +99,10 @@ impl Parser {
         if self.stopped {
             return;
         }
+        if let Some(text) = self.decoder.in_place(chunk) {
+            self.feed(text, false, ev);
+            return;
+        }
         let mut decoded = std::mem::take(&mut self.scratch);
         decoded.clear();
         self.decoder.decode(chunk, &mut decoded);

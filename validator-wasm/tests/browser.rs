@@ -24,6 +24,7 @@ tests!(
     targets_lists_canvas,
     example_report_equals_core_report,
     chunking_and_order_do_not_change_the_report,
+    interleaved_large_pushes_give_the_same_report,
     progress_counts_bytes_rows_and_files,
     bad_input_is_findings_not_errors,
     misuse_throws_js_errors,

@@ -119,6 +119,97 @@ pub fn chunking_and_order_do_not_change_the_report() {
     assert_eq!(report_of(&reversed, 333), whole, "reversed push order");
 }
 
+/// Two files of a few MiB pushed in 64 KiB chunks, taking turns, give the report of each
+/// pushed whole, one after the other: past the bytes a file's reading gathers before its
+/// checks take them (1 MiB), and with another file pushed in between. Bytes count as
+/// pushed, and a record over the limit ends its file at once.
+pub fn interleaved_large_pushes_give_the_same_report() {
+    let mut users = String::from("user_id,login_id,status\r\n");
+    let mut enrollments = String::from("course_id,user_id,role,status\r\n");
+    for i in 0..90_000u32 {
+        // A duplicate id every 9,973 rows, a bad status every 7,919.
+        let id = if i % 9_973 == 9_972 { i - 1 } else { i };
+        let status = if i % 7_919 == 7_918 {
+            "actve"
+        } else {
+            "active"
+        };
+        users.push_str(&format!("U{id:07},\"login {i}, x\",{status}\r\n"));
+        // References in another order, and some to no one.
+        let u = (i.wrapping_mul(2_654_435_761) >> 8) % 91_000;
+        enrollments.push_str(&format!("C1,U{u:07},student,active\r\n"));
+    }
+    let files: [(&str, &[u8]); 2] = [
+        ("users.csv", users.as_bytes()),
+        ("enrollments.csv", enrollments.as_bytes()),
+    ];
+    assert!(files.iter().all(|(_, b)| b.len() > 2 << 20));
+    let whole = report_of(&files, usize::MAX);
+    assert!(
+        whole["summary"]["errors"].as_u64() > Some(10),
+        "{}",
+        whole["summary"]
+    );
+
+    let mut s = canvas();
+    let mut chunks: Vec<_> = files.iter().map(|(p, b)| (*p, b.chunks(65_536))).collect();
+    let mut pushed = 0;
+    let mut more = true;
+    while more {
+        more = false;
+        for (path, it) in &mut chunks {
+            if let Some(chunk) = it.next() {
+                s.push(path, chunk).expect("push");
+                pushed += chunk.len();
+                more = true;
+            }
+        }
+        let p = json(&s.progress().unwrap());
+        assert_eq!(p["bytes"], pushed);
+    }
+    for (path, _) in &files {
+        s.finish_file(path).expect("finishFile");
+    }
+    assert_eq!(json(&s.finish().expect("finish")), whole);
+
+    // Not ended by finishFile: finish() ends it, as the core does.
+    let mut s = canvas();
+    for chunk in files[0].1.chunks(65_536) {
+        s.push("users.csv", chunk).expect("push");
+    }
+    let mut alone = canvas();
+    alone.push("users.csv", files[0].1).expect("push");
+    alone.finish_file("users.csv").expect("finishFile");
+    assert_eq!(json(&s.finish().unwrap()), json(&alone.finish().unwrap()));
+
+    let mut s = Session::new(
+        JsValue::from_str("canvas"),
+        js_object("{\"maxRecordBytes\": 1000}"),
+    )
+    .unwrap();
+    let mut head = String::from("user_id,login_id,status\r\n");
+    for i in 0..500 {
+        head.push_str(&format!("u{i},l{i},active\r\n"));
+    }
+    s.push("users.csv", head.as_bytes()).unwrap();
+    assert!(s.wants("users.csv").unwrap());
+    s.push(
+        "users.csv",
+        format!("u,{},active\r\n", "x".repeat(2000)).as_bytes(),
+    )
+    .unwrap();
+    assert!(
+        !s.wants("users.csv").unwrap(),
+        "a record over the limit ends the file"
+    );
+    s.finish_file("users.csv").unwrap();
+    let r = json(&s.finish().unwrap());
+    assert_eq!(
+        r["files"][0]["findings"][0]["code"], "csv.record_too_large",
+        "{r}"
+    );
+}
+
 pub fn progress_counts_bytes_rows_and_files() {
     let mut s = canvas();
     let p = json(&s.progress().unwrap());
