@@ -46,6 +46,8 @@ use std::cell::RefCell;
 
 use validator_core::{Finding, Options, Session, Target};
 
+use crate::reading::Readings;
+
 /// Version of this ABI; bumped when a signature or the protocol changes.
 pub const ABI_VERSION: u32 = 2;
 
@@ -57,9 +59,15 @@ const WANTS_NO_MORE: i32 = 2;
 
 thread_local! {
     /// Open sessions; handle `n` is slot `n - 1`. wasm32-unknown-unknown has one thread.
-    static SESSIONS: RefCell<Vec<Option<Session>>> = const { RefCell::new(Vec::new()) };
+    static SESSIONS: RefCell<Vec<Option<Open>>> = const { RefCell::new(Vec::new()) };
     /// The last error message, kept until the next call.
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// An open session and its files being read ([`Readings`]).
+struct Open {
+    session: Session,
+    reading: Readings,
 }
 
 /// Packs a guest buffer for return: `ptr << 32 | len` (wasm32 pointers are 32-bit).
@@ -115,7 +123,7 @@ unsafe fn text<'a>(ptr: *const u8, len: u32, what: &str) -> Result<&'a str, Stri
 
 fn with_session<T>(
     handle: u32,
-    f: impl FnOnce(&mut Session) -> Result<T, String>,
+    f: impl FnOnce(&mut Open) -> Result<T, String>,
 ) -> Result<T, String> {
     SESSIONS.with_borrow_mut(|all| {
         let slot = (handle as usize)
@@ -254,7 +262,10 @@ pub unsafe extern "C" fn pf_session_new(
                         all.len() - 1
                     }
                 };
-                all[i] = Some(s);
+                all[i] = Some(Open {
+                    session: s,
+                    reading: Readings::default(),
+                });
                 i as u32 + 1
             })
         }
@@ -285,9 +296,10 @@ pub unsafe extern "C" fn pf_push(
         )
     };
     let wants = path.and_then(|path| {
-        with_session(handle, |s| {
-            s.push(path, chunk).map_err(|e| e.to_string())?;
-            Ok(s.wants(path))
+        with_session(handle, |o| {
+            let s = &mut o.session;
+            o.reading.push(s, path, chunk).map_err(|e| e.to_string())?;
+            Ok(o.reading.wants(s, path))
         })
     });
     match wants {
@@ -313,8 +325,8 @@ pub unsafe extern "C" fn pf_size_hint(
     // SAFETY: forwarded from the caller.
     let path = unsafe { text(path_ptr, path_len, "path") };
     status(path.and_then(|path| {
-        with_session(handle, |s| {
-            s.size_hint(path, bytes);
+        with_session(handle, |o| {
+            o.session.size_hint(path, bytes);
             Ok(())
         })
     }))
@@ -328,11 +340,12 @@ pub unsafe extern "C" fn pf_size_hint(
 pub unsafe extern "C" fn pf_finish_file(handle: u32, path_ptr: *const u8, path_len: u32) -> i32 {
     // SAFETY: forwarded from the caller.
     let path = unsafe { text(path_ptr, path_len, "path") };
-    status(
-        path.and_then(|path| {
-            with_session(handle, |s| s.finish_file(path).map_err(|e| e.to_string()))
-        }),
-    )
+    status(path.and_then(|path| {
+        with_session(handle, |o| {
+            let s = &mut o.session;
+            o.reading.finish_file(s, path).map_err(|e| e.to_string())
+        })
+    }))
 }
 
 /// Adds a finding the host made (JSON of a `Finding`).
@@ -346,8 +359,9 @@ pub unsafe extern "C" fn pf_add_finding(handle: u32, json_ptr: *const u8, json_l
     status(json.and_then(|json| {
         let finding: Finding =
             serde_json::from_str(json).map_err(|e| format!("invalid finding: {e}"))?;
-        with_session(handle, |s| {
-            s.add_finding(finding);
+        with_session(handle, |o| {
+            o.reading.check(&mut o.session).map_err(|e| e.to_string())?;
+            o.session.add_finding(finding);
             Ok(())
         })
     }))
@@ -356,16 +370,24 @@ pub unsafe extern "C" fn pf_add_finding(handle: u32, json_ptr: *const u8, json_l
 /// Ends the session and returns the report JSON, packed; `0` on error.
 #[unsafe(no_mangle)]
 pub extern "C" fn pf_finish(handle: u32) -> u64 {
-    let session = SESSIONS.with_borrow_mut(|all| {
+    let open = SESSIONS.with_borrow_mut(|all| {
         (handle as usize)
             .checked_sub(1)
             .and_then(|i| all.get_mut(i))
             .and_then(Option::take)
     });
-    let Some(session) = session else {
+    let Some(Open {
+        mut session,
+        mut reading,
+    }) = open
+    else {
         fail(format!("no open session with handle {handle}"));
         return 0;
     };
+    if let Err(e) = reading.finish_all(&mut session) {
+        fail(e);
+        return 0;
+    }
     match serde_json::to_vec(&session.finish()) {
         Ok(json) => {
             clear_error();

@@ -37,7 +37,9 @@ use wasm_bindgen::prelude::*;
 #[cfg(target_arch = "wasm32")]
 pub mod cabi;
 mod diff;
+mod reading;
 pub use diff::Diff;
+use reading::Readings;
 
 // The report's types (`Report`, `FileReport`, `Finding`, `Severity`, `Summary`, `Omitted`),
 // generated from validator-core's Rust types by ts-rs; tests/report_types.rs fails if this
@@ -124,43 +126,13 @@ struct JsBundleOptions {
 /// Chunks are coalesced up to this size when kept for `bundle()`.
 const KEEP_CHUNK: usize = 64 * 1024;
 
-/// Record bytes a file's [`Reading`] gathers before the checks take them. A browser hands
-/// a file over in chunks of 64 KiB; checking each chunk as it comes cost 6-7% more time
-/// under Node (348 MB bench bundle, 5 interleaved runs: median 2,051 ms against 1,915 with
-/// 1 MiB), for about 1.2 MiB of wasm memory. The report is the same for any size.
-const TAPE_BYTES: usize = 1 << 20;
-
-/// A file being pushed: its reading half (decoding, CSV parsing) and what it read since
-/// the checks last took it, as `preflight check` reads (`Session::reader`).
-#[derive(Debug)]
-struct Reading {
-    path: String,
-    reader: validator_core::FileReader,
-    tape: validator_core::Tape,
-    /// Bytes pushed since the checks last took the tape.
-    unchecked: u64,
-}
-
-impl Reading {
-    /// Hands what the tape holds to the checks.
-    fn check(&mut self, s: &mut validator_core::Session) -> Result<(), JsError> {
-        if self.unchecked > 0 {
-            s.push_tape(&self.path, &self.tape).map_err(js_err)?;
-            self.tape.clear();
-            self.unchecked = 0;
-        }
-        Ok(())
-    }
-}
-
 /// A validation session (one bundle).
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Session {
     inner: Option<validator_core::Session>,
-    /// The files pushed and not finished, in the order of their first push; only the last
-    /// pushed may have unchecked bytes.
-    reading: Vec<Reading>,
+    /// The files pushed and not finished, each read as `preflight check` reads.
+    reading: Readings,
     /// Bundle mode: each file's bytes as pushed (path, chunks), in first-push order.
     kept: Option<Vec<(String, Vec<Vec<u8>>)>>,
     /// The rejected rows of the last `bundle()` (with `dropInvalid`), when there are any.
@@ -205,7 +177,7 @@ impl Session {
         let inner = validator_core::Session::with_options(target, core_options).map_err(js_err)?;
         Ok(Session {
             inner: Some(inner),
-            reading: Vec::new(),
+            reading: Readings::default(),
             kept: bundle.then(Vec::new),
             rejects: None,
             summary: None,
@@ -224,23 +196,18 @@ impl Session {
             .inner
             .as_mut()
             .ok_or_else(|| js_err("this session is finished"))?;
-        for r in &mut self.reading {
-            r.check(s)?;
-        }
+        self.reading.check(s).map_err(js_err)?;
         Ok(s)
     }
 
     /// The session with every file ended (those not ended by `finishFile`, in the order
     /// they were first pushed, as the core ends them), taken: for `finish()`, `bundle()`.
     fn take_finished(&mut self) -> Result<validator_core::Session, JsError> {
-        self.checked()?;
         let mut s = self
             .inner
             .take()
             .ok_or_else(|| js_err("this session is finished"))?;
-        for r in self.reading.drain(..) {
-            s.finish_read(&r.path, r.reader).map_err(js_err)?;
-        }
+        self.reading.finish_all(&mut s).map_err(js_err)?;
         Ok(s)
     }
 
@@ -259,33 +226,8 @@ impl Session {
         let s = inner
             .as_mut()
             .ok_or_else(|| js_err("this session is finished"))?;
-        let i = match reading.iter().position(|r| r.path == path) {
-            Some(i) => i,
-            None => {
-                let reader = s.reader(path).map_err(js_err)?;
-                reading.push(Reading {
-                    path: path.to_owned(),
-                    reader,
-                    tape: validator_core::Tape::default(),
-                    unchecked: 0,
-                });
-                reading.len() - 1
-            }
-        };
-        // Another file's rows were pushed first: they are checked first.
-        for (j, r) in reading.iter_mut().enumerate() {
-            if j != i {
-                r.check(s)?;
-            }
-        }
-        let r = &mut reading[i];
         // Past a record over a limit, nothing more of the file is read, nor kept.
-        let wanted = r.reader.wants_more();
-        r.reader.read(chunk, &mut r.tape);
-        r.unchecked += chunk.len() as u64;
-        if r.tape.data_len() >= TAPE_BYTES {
-            r.check(s)?;
-        }
+        let wanted = reading.push(s, path, chunk).map_err(js_err)?;
         if wanted && let Some(kept) = kept {
             keep(kept, path, chunk);
         }
@@ -306,10 +248,11 @@ impl Session {
     /// Whether the file at `path` still needs bytes: false once a record of it went over
     /// a limit (`maxRecordBytes`, `maxColumns`); a host then stops reading that file.
     pub fn wants(&mut self, path: &str) -> Result<bool, JsError> {
-        if let Some(r) = self.reading.iter().find(|r| r.path == path) {
-            return Ok(r.reader.wants_more());
-        }
-        Ok(self.session()?.wants(path))
+        let s = self
+            .inner
+            .as_ref()
+            .ok_or_else(|| js_err("this session is finished"))?;
+        Ok(self.reading.wants(s, path))
     }
 
     /// `[bytes, ids]`: the heap bytes of the cross-file index (ids, their rows, pending
@@ -324,17 +267,11 @@ impl Session {
     /// Ends the file at `path`.
     #[wasm_bindgen(js_name = finishFile)]
     pub fn finish_file(&mut self, path: &str) -> Result<(), JsError> {
-        self.checked()?;
-        let reading = match self.reading.iter().position(|r| r.path == path) {
-            Some(i) => Some(self.reading.remove(i)),
-            None => None,
-        };
-        let s = self.session()?;
-        match reading {
-            Some(r) => s.finish_read(path, r.reader),
-            None => s.finish_file(path),
-        }
-        .map_err(js_err)
+        let s = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| js_err("this session is finished"))?;
+        self.reading.finish_file(s, path).map_err(js_err)
     }
 
     /// The target's name, e.g. `"canvas"`.
@@ -418,7 +355,7 @@ impl Session {
     /// when the next file is pushed or the file is finished.
     #[wasm_bindgen(unchecked_return_type = "Progress")]
     pub fn progress(&mut self) -> Result<JsValue, JsError> {
-        let unchecked: u64 = self.reading.iter().map(|r| r.unchecked).sum();
+        let unchecked = self.reading.unchecked();
         let mut p = self.session()?.progress();
         p.bytes += unchecked;
         to_js(&p)
