@@ -145,6 +145,18 @@ pub(crate) fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
+/// The error of a call on a session after `finish()` or `bundle()`.
+fn finished() -> JsError {
+    js_err("this session is finished")
+}
+
+/// The session in `inner`, unless it was finished.
+fn open(
+    inner: &mut Option<validator_core::Session>,
+) -> Result<&mut validator_core::Session, JsError> {
+    inner.as_mut().ok_or_else(finished)
+}
+
 #[wasm_bindgen]
 impl Session {
     /// `target`: a built-in target name, or a target-file object; `options`:
@@ -185,17 +197,12 @@ impl Session {
     }
 
     fn session(&mut self) -> Result<&mut validator_core::Session, JsError> {
-        self.inner
-            .as_mut()
-            .ok_or_else(|| js_err("this session is finished"))
+        open(&mut self.inner)
     }
 
     /// The session, once every byte pushed has been checked.
     fn checked(&mut self) -> Result<&mut validator_core::Session, JsError> {
-        let s = self
-            .inner
-            .as_mut()
-            .ok_or_else(|| js_err("this session is finished"))?;
+        let s = open(&mut self.inner)?;
         self.reading.check(s).map_err(js_err)?;
         Ok(s)
     }
@@ -203,10 +210,7 @@ impl Session {
     /// The session with every file ended (those not ended by `finishFile`, in the order
     /// they were first pushed, as the core ends them), taken: for `finish()`, `bundle()`.
     fn take_finished(&mut self) -> Result<validator_core::Session, JsError> {
-        let mut s = self
-            .inner
-            .take()
-            .ok_or_else(|| js_err("this session is finished"))?;
+        let mut s = self.inner.take().ok_or_else(finished)?;
         self.reading.finish_all(&mut s).map_err(js_err)?;
         Ok(s)
     }
@@ -217,18 +221,10 @@ impl Session {
         path: &str,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: &[u8],
     ) -> Result<(), JsError> {
-        let Session {
-            inner,
-            reading,
-            kept,
-            ..
-        } = self;
-        let s = inner
-            .as_mut()
-            .ok_or_else(|| js_err("this session is finished"))?;
+        let s = open(&mut self.inner)?;
         // Past a record over a limit, nothing more of the file is read, nor kept.
-        let wanted = reading.push(s, path, chunk).map_err(js_err)?;
-        if wanted && let Some(kept) = kept {
+        let wanted = self.reading.push(s, path, chunk).map_err(js_err)?;
+        if wanted && let Some(kept) = &mut self.kept {
             keep(kept, path, chunk);
         }
         Ok(())
@@ -248,10 +244,7 @@ impl Session {
     /// Whether the file at `path` still needs bytes: false once a record of it went over
     /// a limit (`maxRecordBytes`, `maxColumns`); a host then stops reading that file.
     pub fn wants(&mut self, path: &str) -> Result<bool, JsError> {
-        let s = self
-            .inner
-            .as_ref()
-            .ok_or_else(|| js_err("this session is finished"))?;
+        let s = self.inner.as_ref().ok_or_else(finished)?;
         Ok(self.reading.wants(s, path))
     }
 
@@ -267,10 +260,7 @@ impl Session {
     /// Ends the file at `path`.
     #[wasm_bindgen(js_name = finishFile)]
     pub fn finish_file(&mut self, path: &str) -> Result<(), JsError> {
-        let s = self
-            .inner
-            .as_mut()
-            .ok_or_else(|| js_err("this session is finished"))?;
+        let s = open(&mut self.inner)?;
         self.reading.finish_file(s, path).map_err(js_err)
     }
 
@@ -399,7 +389,7 @@ impl Session {
             })?,
         };
         if self.inner.is_none() {
-            return Err(js_err("this session is finished"));
+            return Err(finished());
         }
         let Some(kept) = self.kept.take() else {
             return Err(js_err(
