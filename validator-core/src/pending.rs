@@ -24,8 +24,8 @@ pub(crate) struct GroupKey {
     pub file: u32,
     /// The referenced key, interned in the rule's key domain.
     pub key: Id,
-    /// For consistency checks: the row's value of the compared column, interned in
-    /// [`Pendings::others`]; [`Id::MAX`] otherwise.
+    /// For consistency checks: the row's value of the compared column, by its id in the
+    /// attribute's domain; [`Id::MAX`] otherwise.
     pub other: Id,
 }
 
@@ -97,8 +97,6 @@ pub(crate) struct Pendings {
     pub rows: Vec<Kept>,
     /// Further row numbers of tracked groups ([`Group::track`]).
     tracks: Vec<Track>,
-    /// Interned compared values of consistency checks.
-    pub others: Keys,
     /// Lines of kept rows (by index in `rows`) that [`Kept`] cannot hold.
     far_lines: FixedMap<u32, u64>,
     /// Platform messages rendered with their row (rules whose message names other cells),
@@ -416,11 +414,6 @@ impl Pendings {
         }
     }
 
-    /// The id of a compared value.
-    pub fn other(&mut self, v: &str) -> Id {
-        self.others.intern(v).0
-    }
-
     /// Heap bytes held (approximate for the hash map).
     pub fn heap_bytes(&self) -> usize {
         self
@@ -446,7 +439,6 @@ impl Pendings {
             + self.far_lines.capacity() * (size_of::<u32>() + size_of::<u64>() + 1)
             + self.platform_of.capacity() * (size_of::<u32>() + size_of::<Id>() + 1)
             + self.platforms.heap_bytes()
-            + self.others.heap_bytes()
     }
 }
 

@@ -960,6 +960,15 @@ fn consistent(
         }
         return;
     }
+    // The compared value's id in the attribute's domain (a course id, beside the courses
+    // the bundle defines): the row's own look-up of that column when it makes one, so a
+    // delta upload, where every section is unresolved, does not hash it again.
+    let probed = (s.ck.equals_probes.get(ri).copied().flatten())
+        .and_then(|i| s.probes.found.get(i).copied().flatten());
+    let mine = match probed {
+        Some((id, _)) => id,
+        None => index.domains[attr_domain].intern(mine).0,
+    };
     index.pend(s.kind, ri, rule, row, *col, key_domain, v, id, Some(mine));
 }
 

@@ -37,6 +37,7 @@ impl Compiled {
                 probe_maps: Vec::new(),
                 probe_refs: Vec::new(),
                 rule_probes: Vec::new(),
+                equals_probes: Vec::new(),
                 row_rules: Vec::new(),
                 all_rules: Vec::new(),
                 index_rules: Vec::new(),
@@ -407,9 +408,27 @@ impl Compiled {
             }
         };
         let set_domains: Vec<usize> = sets.iter().map(|&kc| domain(kc)).collect();
+        // A map's attribute column that references a set (a section's course) is interned in
+        // that set's domain: the bundle holds each course id once, and a consistency check
+        // left unresolved (every row of a delta upload) groups its rows by the id their own
+        // course reference found, without hashing the value again.
+        let referenced = |k: usize, attr: Col| {
+            kinds[k].rules.iter().find_map(|r| match r.check {
+                C::Reference {
+                    col,
+                    set,
+                    sep: None,
+                    ..
+                } if col == attr => Some(set_domains[set]),
+                _ => None,
+            })
+        };
         let map_domains: Vec<(usize, usize)> = maps
             .iter()
-            .map(|&(k, key, attr)| (domain((k, key)), domain((k, attr))))
+            .map(|&(k, key, attr)| {
+                let attr_domain = referenced(k, attr).unwrap_or_else(|| domain((k, attr)));
+                (domain((k, key)), attr_domain)
+            })
             .collect();
         let tables = uniques
             .into_iter()
@@ -454,6 +473,15 @@ impl Compiled {
             let probe_index =
                 |check: &C| kind.probes.iter().position(|&p| Some(p) == probe_of(check));
             kind.rule_probes = kind.rules.iter().map(|r| probe_index(&r.check)).collect();
+            kind.equals_probes = (kind.rules.iter())
+                .map(|r| match &r.check {
+                    C::Consistent { equals, map, .. } => {
+                        let p = (map_domains[*map].1, *equals);
+                        kind.probes.iter().position(|&q| q == p)
+                    }
+                    _ => None,
+                })
+                .collect();
             kind.row_rules = (0..kind.rules.len() as u32)
                 .filter(|&ri| reads_only_its_row(&kind.rules[ri as usize]))
                 .collect();

@@ -307,7 +307,8 @@ impl Index {
     /// Records a reference from `row`'s `col` to `v` in `domain` that is not resolved yet
     /// (decided when the bundle is complete); `id`: `v`'s id in `domain` if the caller
     /// found it (a delta upload's references are found, not defined, on every row but a
-    /// key's first: no second look-up); `other`: a consistency check's compared value.
+    /// key's first: no second look-up); `other`: a consistency check's compared value, by its
+    /// id in the map's attribute domain.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn pend(
         &mut self,
@@ -319,14 +320,14 @@ impl Index {
         domain: usize,
         v: &str,
         id: Option<Id>,
-        other: Option<&str>,
+        other: Option<Id>,
     ) {
         let key = GroupKey {
             kind: kind as u16,
             rule: rule_index as u16,
             file: row.file,
             key: id.unwrap_or_else(|| self.domains[domain].intern(v).0),
-            other: other.map_or(NO_ID, |o| self.pending.other(o)),
+            other: other.unwrap_or(NO_ID),
         };
         // Error rows are rejected one by one (when verdicts are kept); an ordered reference
         // may turn out defined later, and its rows count only before the definition.
@@ -439,7 +440,7 @@ pub(crate) fn resolve(c: &Compiled, index: &mut Index, sinks: &mut [&mut Sink], 
     // Kept rows of each group that made a finding (kept rows are held in memory: fewer
     // than 2^32).
     let mut listed = vec![0u32; pending.groups.len()];
-    let outcome = |g: &Group, text| outcome(c, index, &pending, g, paths, &mode_holds, text);
+    let outcome = |g: &Group, text| outcome(c, index, g, paths, &mode_holds, text);
     for (ki, k) in pending.rows.iter().enumerate() {
         let gi = k.group as usize;
         let g = &pending.groups[gi];
@@ -583,7 +584,6 @@ struct Outcome<'c> {
 fn outcome<'c>(
     c: &'c Compiled,
     index: &Index,
-    pending: &Pendings,
     g: &Group,
     paths: &[String],
     mode_holds: &impl Fn(&Index, &CKind, &CRule) -> bool,
@@ -652,11 +652,12 @@ fn outcome<'c>(
             let (attr, def) = index.domains[key_domain]
                 .find(&value)
                 .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)))?;
-            let attr = index.domains[attr_domain].get(attr.id);
-            let mine = pending.others.get(g.key.other);
-            if *attr == *mine {
+            // Both in the attribute's domain: the same text is the same id.
+            if attr.id == g.key.other {
                 return None;
             }
+            let attr = index.domains[attr_domain].get(attr.id);
+            let mine = index.domains[attr_domain].get(g.key.other);
             let to = &c.target.kinds[*kind].name;
             let column = &ck.display[*col];
             let message = say(&|| {

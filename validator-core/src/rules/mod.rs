@@ -168,6 +168,10 @@ pub(crate) struct CKind {
     pub probes: Vec<(usize, Col)>,
     /// Index in `probes` of the look-up of each rule (by index) that makes one.
     pub rule_probes: Vec<Option<usize>>,
+    /// Index in `probes` of the look-up, in the attribute's domain, of the compared column
+    /// of each consistency check (by rule index) whose row makes one (a course reference
+    /// beside a section's course): the id an unresolved row is grouped by.
+    pub equals_probes: Vec<Option<usize>>,
     /// (index in `probes`, map) of consistency checks: the attribute of the key found is
     /// loaded as soon as the probes are done, while the row's other rules run.
     pub probe_maps: Vec<(usize, usize)>,

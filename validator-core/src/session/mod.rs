@@ -889,6 +889,33 @@ mod tests {
         );
         assert_eq!(counted, listed);
         assert_eq!(listed.summary.errors, 50_000, "{:?}", listed.summary);
+        // Sections of even number in the course the enrollments say, odd ones in another:
+        // only the rows of odd sections are errors, and each names its own course.
+        let mut sections = String::from("section_id,course_id,name,status\n");
+        for sec in 0..50 {
+            let course = if sec % 2 == 0 {
+                sec % 20
+            } else {
+                (sec + 1) % 20
+            };
+            sections += &format!("S{sec},C{course},Section {sec},active\n");
+        }
+        let (_, half) = delta_then(5_000, true, Some(("sections.csv", sections.as_str())));
+        let odd = (0..5_000u64)
+            .filter(|r| (r * 104_729) % 50 % 2 == 1)
+            .count();
+        assert_eq!(half.summary.errors, odd as u64, "{:?}", half.summary);
+        let f = (half.files.iter().flat_map(|f| &f.findings))
+            .find(|f| f.code == "ref.inconsistent")
+            .unwrap();
+        let sec: u64 = f.value.as_deref().unwrap()[1..].parse().unwrap();
+        let says = format!(
+            "belongs to course_id `C{}` in sections (row {} of sections.csv), but this row says course_id `C{}`",
+            (sec + 1) % 20,
+            sec + 2,
+            sec % 20
+        );
+        assert!(f.message.ends_with(&says), "{}", f.message);
     }
 
     /// The csv-core reader a file leaves behind (inside an unclosed quote, or in the middle
