@@ -4,7 +4,7 @@
 
 use super::check::wrong_type_message;
 use super::{C, CKind, CRule, Col, Compiled, Cond, Fill, Loc, Row, render, tablecheck};
-use crate::keys::{Id, Keys, Locs, Seen};
+use crate::keys::{Id, KeyText, Keys, Locs, Seen};
 use crate::pending::{Group, GroupKey, Pendings};
 use crate::report::{Finding, Severity, Sink, truncate_value};
 use std::collections::BTreeMap;
@@ -578,6 +578,16 @@ struct Outcome<'c> {
     platform: Option<&'c str>,
 }
 
+/// The text of key `id` of `domain` when a finding's text is made; empty for a verdict
+/// alone (reading the key of each of a delta upload's groups was a cache miss apiece).
+fn key_text(domain: &Keys, id: Id, text: bool) -> KeyText<'_> {
+    if text {
+        domain.get(id)
+    } else {
+        KeyText::Arena("")
+    }
+}
+
 /// The finding a group of pending references makes, if any. Without `text`, only its
 /// verdict: its value and message are left empty (a delta upload has hundreds of thousands
 /// of groups, and the report writes the text of a few hundred).
@@ -606,12 +616,9 @@ fn outcome<'c>(
         } => {
             let to = &c.target.kinds[*kind].name;
             let column = &ck.display[*col];
-            let domain = &index.domains[c.sets[*set]];
-            let value = domain.get(g.key.key);
-            let def = match domain.find(&value) {
-                Some((id, true)) => index.sets[*set].get(id),
-                _ => None,
-            };
+            let value = key_text(&index.domains[c.sets[*set]], g.key.key, text);
+            // The set has a row for a key exactly when the key is defined in its domain.
+            let def = index.sets[*set].get(g.key.key);
             match def {
                 Some(def) if *ordered && def.file == g.key.file => {
                     let message = say(&|| {
@@ -648,10 +655,8 @@ fn outcome<'c>(
         } => {
             let (key_domain, attr_domain) = c.maps[*map];
             let m = &index.maps[*map];
-            let value = index.domains[key_domain].get(g.key.key);
-            let (attr, def) = index.domains[key_domain]
-                .find(&value)
-                .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)))?;
+            let value = key_text(&index.domains[key_domain], g.key.key, text);
+            let (attr, def) = (m.attr(g.key.key)?, m.locs.get(g.key.key)?);
             // Both in the attribute's domain: the same text is the same id.
             if attr.id == g.key.other {
                 return None;
@@ -678,11 +683,9 @@ fn outcome<'c>(
         } => {
             let (key_domain, attr_domain) = c.maps[*map];
             let m = &index.maps[*map];
-            let value = index.domains[key_domain].get(g.key.key);
+            let value = key_text(&index.domains[key_domain], g.key.key, text);
             // Still not in the bundle: `Reference`'s business, not a type finding.
-            let (attr, def) = index.domains[key_domain]
-                .find(&value)
-                .and_then(|(id, _)| Some((m.attr(id)?, m.locs.get(id)?)))?;
+            let (attr, def) = (m.attr(g.key.key)?, m.locs.get(g.key.key)?);
             let attr = index.domains[attr_domain].get(attr.id);
             if values.iter().any(|v| *v == *attr) {
                 return None;
