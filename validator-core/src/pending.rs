@@ -310,12 +310,18 @@ impl Pendings {
     }
 
     /// Starts loading the [`GroupRef`] of key `id` for rule `rule` of kind `kind` in `file`
-    /// (a reference), if it has one, without waiting for it.
+    /// (a reference, or the first one of a consistency check), if it has one, without
+    /// waiting for it.
     #[inline]
     pub fn prefetch(&self, kind: usize, rule: usize, file: u32, id: Id) {
-        if let Some(h) = self.head_of(kind as u16, rule as u16, file)
-            && let Some(e) = self.heads[h].by_id.get(id as usize)
-        {
+        let Some(h) = self.head_of(kind as u16, rule as u16, file) else {
+            return;
+        };
+        // A rule's groups are all by id or all by first compared value.
+        let head = &self.heads[h];
+        if let Some(e) = head.by_id.get(id as usize) {
+            crate::keys::prefetch_soon(e);
+        } else if let Some(e) = head.by_first.get(id as usize) {
             crate::keys::prefetch_soon(e);
         }
     }

@@ -498,7 +498,9 @@ impl Compiled {
                 })
                 .collect();
             kind.probe_refs = (kind.rules.iter().enumerate())
-                .filter(|(_, rule)| matches!(rule.check, C::Reference { .. }))
+                .filter(|(_, rule)| {
+                    matches!(rule.check, C::Reference { .. } | C::Consistent { .. })
+                })
                 .filter_map(|(r, rule)| Some((probe_index(&rule.check)?, r)))
                 .collect();
             kind.probe_tables = (0..kind.rules.len())

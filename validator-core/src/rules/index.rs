@@ -255,8 +255,8 @@ impl Index {
         }
     }
 
-    /// Starts loading the unresolved group of key `id` for reference rule `rule` of kind
-    /// `kind` in `file` ([`Pendings::prefetch`]).
+    /// Starts loading the unresolved group of key `id` for reference or consistency rule `rule`
+    /// of kind `kind` in `file` ([`Pendings::prefetch`]).
     #[inline]
     pub(super) fn prefetch_pending(&self, kind: usize, rule: usize, file: u32, id: Id) {
         self.pending.prefetch(kind, rule, file, id);

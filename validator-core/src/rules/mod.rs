@@ -175,9 +175,10 @@ pub(crate) struct CKind {
     /// (index in `probes`, map) of consistency checks: the attribute of the key found is
     /// loaded as soon as the probes are done, while the row's other rules run.
     pub probe_maps: Vec<(usize, usize)>,
-    /// (index in `probes`, rule index) of references: when the key found is not defined,
-    /// the entry of its unresolved group is loaded as soon as the probes are done, while the
-    /// row's other rules run (a delta upload's rows all come to that entry).
+    /// (index in `probes`, rule index) of references and consistency checks: when the key
+    /// found is not defined, the entry of its unresolved group is loaded as soon as the
+    /// probes are done, while the row's other rules run (a delta upload's rows all come to
+    /// that entry).
     pub probe_refs: Vec<(usize, usize)>,
     /// The rules (by index) that read only their row (no index, no manifest mode), so a
     /// reading thread may run them first ([`row_rules_pass`]).
