@@ -196,10 +196,6 @@ impl Session {
         })
     }
 
-    fn session(&mut self) -> Result<&mut validator_core::Session, JsError> {
-        open(&mut self.inner)
-    }
-
     /// The session, once every byte pushed has been checked.
     fn checked(&mut self) -> Result<&mut validator_core::Session, JsError> {
         let s = open(&mut self.inner)?;
@@ -237,7 +233,7 @@ impl Session {
     #[wasm_bindgen(js_name = sizeHint)]
     pub fn size_hint(&mut self, path: &str, bytes: f64) -> Result<(), JsError> {
         // `as` saturates: NaN and negatives are 0, huge values u64::MAX.
-        self.session()?.size_hint(path, bytes as u64);
+        open(&mut self.inner)?.size_hint(path, bytes as u64);
         Ok(())
     }
 
@@ -267,13 +263,12 @@ impl Session {
     /// The target's name, e.g. `"canvas"`.
     #[wasm_bindgen(getter, js_name = targetName)]
     pub fn target_name(&mut self) -> Result<String, JsError> {
-        Ok(self.session()?.target().name.clone())
+        Ok(open(&mut self.inner)?.target().name.clone())
     }
 
     /// The target's file kinds, in its detection and processing order.
     pub fn kinds(&mut self) -> Result<Vec<String>, JsError> {
-        Ok(self
-            .session()?
+        Ok(open(&mut self.inner)?
             .target()
             .kinds
             .iter()
@@ -290,7 +285,7 @@ impl Session {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] prefix: &[u8],
     ) -> Result<Option<String>, JsError> {
         // The session's compiled target: no compile per file.
-        Ok(self.session()?.checker().kind_of_prefix(prefix))
+        Ok(open(&mut self.inner)?.checker().kind_of_prefix(prefix))
     }
 
     /// Checks one edited record (UTF-8, no line break) as data row `row`, starting on
@@ -346,7 +341,7 @@ impl Session {
     #[wasm_bindgen(unchecked_return_type = "Progress")]
     pub fn progress(&mut self) -> Result<JsValue, JsError> {
         let unchecked = self.reading.unchecked();
-        let mut p = self.session()?.progress();
+        let mut p = open(&mut self.inner)?.progress();
         p.bytes += unchecked;
         to_js(&p)
     }

@@ -678,11 +678,11 @@ fn outcome<'c>(
             if attr.id == g.key.other {
                 return None;
             }
-            let attr = index.domains[attr_domain].get(attr.id);
-            let mine = index.domains[attr_domain].get(g.key.other);
             let to = &c.target.kinds[*kind].name;
             let column = &ck.display[*col];
             let message = say(&|| {
+                let attr = index.domains[attr_domain].get(attr.id);
+                let mine = index.domains[attr_domain].get(g.key.other);
                 format!(
                     "{column} `{value}` belongs to {} `{attr}` in {to} (row {} of {}), but this row says {} `{mine}`",
                     ck.display[*equals], def.row, paths[def.file as usize], ck.display[*equals]
